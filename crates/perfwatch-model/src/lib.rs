@@ -1,0 +1,33 @@
+//! Plain data types shared by every perfwatch stage.
+//!
+//! The pipeline is `Config → Plan → Runner → Samples → Stats → Store → Detect → Report`;
+//! this crate holds the values that flow between those stages and nothing that does I/O.
+//!
+//! ```
+//! use perfwatch_model::{CaseId, Better};
+//! let id = CaseId::new("sort", [("n", "1000")]);
+//! assert_eq!(id.to_string(), "sort[n=1000]");
+//! assert_eq!(perfwatch_model::builtin_metric("wall").unwrap().better, Better::Lower);
+//! ```
+
+pub mod case;
+pub mod compare;
+pub mod exit_codes;
+pub mod metric;
+pub mod plan;
+pub mod report;
+pub mod sample;
+pub mod summary;
+
+pub use case::CaseId;
+pub use compare::{
+    BudgetResult, BudgetStatus, Comparison, ComparisonReport, RunRef, Verdict, VerdictCounts,
+};
+pub use metric::{Better, MetricInfo, builtin_metric};
+pub use plan::{Budget, BudgetOp, BudgetStat, CasePlan, CommandSpec, Plan, RunSettings};
+pub use report::{CaseFailure, CaseReport, CaseStatus, GitInfo, HostInfo, RunMeta, RunReport, RunStatus};
+pub use sample::{ExitKind, Sample};
+pub use summary::{Caveat, Summary};
+
+/// Version of every JSON document perfwatch writes (`"schema_version"`).
+pub const SCHEMA_VERSION: u32 = 1;

@@ -1,0 +1,171 @@
+//! A run and its per-case results: the document `perfwatch run --format json` prints
+//! and the store keeps.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::sample::{ExitKind, Sample};
+use crate::summary::{Caveat, Summary};
+
+/// A whole run report (design §7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunReport {
+    /// Always [`crate::SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Where, when and on what code the run happened.
+    pub run: RunMeta,
+    /// One entry per case, in suite order.
+    pub benchmarks: Vec<CaseReport>,
+}
+
+/// Metadata of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunMeta {
+    /// Unique, time-ordered id (UUID v7).
+    pub id: String,
+    /// When measuring started.
+    pub started_at: Timestamp,
+    /// When measuring ended (absent while the run is in progress).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Timestamp>,
+    /// Whether every selected case was measured.
+    pub status: RunStatus,
+    /// The code version, when the suite lives in a git work tree.
+    #[serde(default)]
+    pub git: Option<GitInfo>,
+    /// The machine.
+    pub host: HostInfo,
+    /// User labels (`--label K=V`).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Version of perfwatch that measured.
+    pub perfwatch_version: String,
+    /// Hash of the suite file.
+    pub suite_hash: String,
+}
+
+/// Completion state of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every selected case was measured.
+    Complete,
+    /// Stopped by Ctrl-C; what finished is kept.
+    Interrupted,
+    /// perfwatch died mid-run (or the run is still going).
+    Incomplete,
+}
+
+impl RunStatus {
+    /// The lowercase name used in output and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Complete => "complete",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// Git state of the work tree holding the suite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GitInfo {
+    /// Full commit hash of `HEAD`.
+    pub commit: String,
+    /// Current branch, absent on a detached `HEAD`.
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// Whether tracked files had uncommitted changes.
+    pub dirty: bool,
+}
+
+/// The machine a run happened on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HostInfo {
+    /// Stable hash of the fields that decide comparability (cpu, cores, memory, os, kernel).
+    pub fingerprint: String,
+    /// Host name.
+    pub hostname: String,
+    /// CPU model name.
+    pub cpu: String,
+    /// Logical cores.
+    pub cores: u32,
+    /// Physical memory in bytes.
+    pub memory_bytes: u64,
+    /// Operating system (pretty name).
+    pub os: String,
+    /// Kernel release.
+    pub kernel: String,
+    /// Load averages (1, 5, 15 minutes) when the run started.
+    pub load_avg: [f64; 3],
+}
+
+/// Results of one case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CaseReport {
+    /// Bench name.
+    pub name: String,
+    /// Parameter values.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// Whether every run succeeded.
+    pub status: CaseStatus,
+    /// Successful measured runs.
+    pub runs: u32,
+    /// Quality warnings.
+    #[serde(default)]
+    pub caveats: Vec<Caveat>,
+    /// Summaries by metric name (built-in and custom).
+    #[serde(default)]
+    pub metrics: BTreeMap<String, Summary>,
+    /// Why the case failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<CaseFailure>,
+    /// Raw samples, successful and failed, in order; kept for the store and for re-analysis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw: Vec<Sample>,
+}
+
+impl CaseReport {
+    /// The case id of this report.
+    pub fn case_id(&self) -> crate::CaseId {
+        crate::CaseId { name: self.name.clone(), params: self.params.clone() }
+    }
+}
+
+/// Outcome of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// All runs succeeded.
+    Ok,
+    /// A run (or the setup hook) exited non-zero, crashed or could not start.
+    Failed,
+    /// A run passed the per-run timeout.
+    Timeout,
+}
+
+impl CaseStatus {
+    /// The lowercase name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseStatus::Ok => "ok",
+            CaseStatus::Failed => "failed",
+            CaseStatus::Timeout => "timeout",
+        }
+    }
+}
+
+/// Details of a failed case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CaseFailure {
+    /// What failed, in words (`command exited with status 3`, `setup failed…`).
+    pub message: String,
+    /// How the failing process ended.
+    pub exit: ExitKind,
+    /// The last lines of its standard error.
+    pub stderr_tail: String,
+}

@@ -1,0 +1,124 @@
+//! Statistics of one metric of one case, and typed caveats about measurement quality.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::metric::Better;
+
+/// Summary statistics of one metric of one case in one run (design §7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// Unit of every number below.
+    pub unit: String,
+    /// Direction of improvement.
+    pub better: Better,
+    /// Number of samples.
+    pub n: u32,
+    /// Median: the headline number.
+    pub median: f64,
+    /// 95 % confidence interval of the median.
+    pub ci95: [f64; 2],
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Sample standard deviation (n − 1).
+    pub stddev: f64,
+    /// Median absolute deviation from the median (unscaled).
+    pub mad: f64,
+    /// Smallest sample.
+    pub min: f64,
+    /// Largest sample.
+    pub max: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Number of samples flagged as outliers (they are kept, never dropped).
+    pub outliers: u32,
+    /// Every sample, in the order measured.
+    pub samples: Vec<f64>,
+}
+
+/// A warning about the quality of a measurement, shown in every output format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Caveat {
+    /// Too few runs for a meaningful confidence interval.
+    FewRuns {
+        /// Runs measured.
+        runs: u32,
+    },
+    /// Run-to-run spread of wall time is high: small changes cannot be seen.
+    HighNoise {
+        /// Robust coefficient of variation (1.4826·MAD / median).
+        cv: f64,
+    },
+    /// Some samples lie far from the rest (modified z-score > 3.5).
+    Outliers {
+        /// Number of outlying wall-time samples.
+        count: u32,
+        /// Number of samples.
+        of: u32,
+    },
+    /// The first measured run was much slower than the median: warm-up may be too short.
+    SlowFirstRun {
+        /// First run divided by the median.
+        ratio: f64,
+    },
+    /// `max_runs` or `max_time` ended measuring before `precision` was reached.
+    PrecisionNotReached {
+        /// Relative half-width achieved.
+        achieved: f64,
+        /// Relative half-width asked for.
+        target: f64,
+    },
+    /// The command runs for so short a time that process start-up dominates.
+    VeryShort {
+        /// Median wall time in seconds.
+        median_s: f64,
+    },
+    /// The machine was busy when the run started.
+    HighLoad {
+        /// One-minute load average.
+        load: f64,
+        /// Logical cores.
+        cores: u32,
+    },
+}
+
+impl fmt::Display for Caveat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Caveat::FewRuns { runs } => {
+                write!(f, "only {runs} runs: the confidence interval is wide or unavailable")
+            }
+            Caveat::HighNoise { cv } => write!(
+                f,
+                "high noise: run-to-run spread is {:.1}% of the median; changes smaller than that are hard to see",
+                cv * 100.0
+            ),
+            Caveat::Outliers { count, of } => {
+                write!(f, "{count} of {of} runs are outliers (kept, not dropped); the machine may have been busy")
+            }
+            Caveat::SlowFirstRun { ratio } => write!(
+                f,
+                "the first run took {ratio:.1}x the median: caches were cold; raise `warmup`"
+            ),
+            Caveat::PrecisionNotReached { achieved, target } => write!(
+                f,
+                "stopped at the run/time limit with ±{:.1}% precision (asked for ±{:.1}%)",
+                achieved * 100.0,
+                target * 100.0
+            ),
+            Caveat::VeryShort { median_s } => write!(
+                f,
+                "runs take only {:.2} ms: process start-up is a large part of what is measured",
+                median_s * 1e3
+            ),
+            Caveat::HighLoad { load, cores } => {
+                write!(f, "machine busy at start: load {load:.2} on {cores} cores")
+            }
+        }
+    }
+}
