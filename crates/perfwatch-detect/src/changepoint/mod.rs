@@ -1,0 +1,1 @@
+//! Change-point detection over histories (being written).

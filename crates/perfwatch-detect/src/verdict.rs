@@ -1,0 +1,1 @@
+//! Verdicts of a candidate against a baseline (being written).
