@@ -25,7 +25,10 @@ pub use compare::{
 };
 pub use metric::{Better, MetricInfo, builtin_metric};
 pub use plan::{Budget, BudgetOp, BudgetStat, CasePlan, CommandSpec, Plan, RunSettings};
-pub use report::{CaseFailure, CaseReport, CaseStatus, GitInfo, HostInfo, RunMeta, RunReport, RunStatus};
+pub use report::{
+    CaseFailure, CaseReport, CaseStatus, GitInfo, HistoryPoint, HistoryReport, HistorySeries, HostInfo,
+    RunMeta, RunReport, RunStatus,
+};
 pub use sample::{ExitKind, Sample};
 pub use summary::{Caveat, Summary};
 

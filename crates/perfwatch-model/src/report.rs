@@ -169,3 +169,44 @@ pub struct CaseFailure {
     /// The last lines of its standard error.
     pub stderr_tail: String,
 }
+
+/// One point of a metric's history: the summary of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryPoint {
+    /// Run id.
+    pub run_id: String,
+    /// When the run started.
+    pub time: Timestamp,
+    /// Commit measured, when known.
+    #[serde(default)]
+    pub commit: Option<String>,
+    /// Median of the metric in that run.
+    pub median: f64,
+    /// 95 % CI of that median.
+    pub ci95: [f64; 2],
+}
+
+/// A metric's series across runs, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HistorySeries {
+    /// Bench name.
+    pub name: String,
+    /// Parameter values.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// Metric name.
+    pub metric: String,
+    /// Unit of the medians.
+    pub unit: String,
+    /// Points, oldest first.
+    pub points: Vec<HistoryPoint>,
+}
+
+/// The document `perfwatch history --format json` prints (design §7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryReport {
+    /// Always [`crate::SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// One series per case × metric.
+    pub series: Vec<HistorySeries>,
+}
