@@ -24,10 +24,7 @@ impl CaseId {
         name: impl Into<String>,
         params: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        CaseId {
-            name: name.into(),
-            params: params.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
-        }
+        CaseId { name: name.into(), params: params.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
     }
 
     /// Parses the display form back (`sort[n=1000]`); `None` if it is malformed.

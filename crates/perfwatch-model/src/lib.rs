@@ -20,9 +20,7 @@ pub mod sample;
 pub mod summary;
 
 pub use case::CaseId;
-pub use compare::{
-    BudgetResult, BudgetStatus, Comparison, ComparisonReport, RunRef, Verdict, VerdictCounts,
-};
+pub use compare::{BudgetResult, BudgetStatus, Comparison, ComparisonReport, RunRef, Verdict, VerdictCounts};
 pub use metric::{Better, MetricInfo, builtin_metric};
 pub use plan::{Budget, BudgetOp, BudgetStat, CasePlan, CommandSpec, Plan, RunSettings};
 pub use report::{

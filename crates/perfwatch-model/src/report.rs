@@ -19,6 +19,9 @@ pub struct RunReport {
     pub run: RunMeta,
     /// One entry per case, in suite order.
     pub benchmarks: Vec<CaseReport>,
+    /// Budgets of the suite checked against this run (absent when the suite has none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<crate::compare::BudgetResult>,
 }
 
 /// Metadata of one run.

@@ -99,12 +99,14 @@ impl fmt::Display for Caveat {
                 cv * 100.0
             ),
             Caveat::Outliers { count, of } => {
-                write!(f, "{count} of {of} runs are outliers (kept, not dropped); the machine may have been busy")
+                write!(
+                    f,
+                    "{count} of {of} runs are outliers (kept, not dropped); the machine may have been busy"
+                )
             }
-            Caveat::SlowFirstRun { ratio } => write!(
-                f,
-                "the first run took {ratio:.1}x the median: caches were cold; raise `warmup`"
-            ),
+            Caveat::SlowFirstRun { ratio } => {
+                write!(f, "the first run took {ratio:.1}x the median: caches were cold; raise `warmup`")
+            }
             Caveat::PrecisionNotReached { achieved, target } => write!(
                 f,
                 "stopped at the run/time limit with ±{:.1}% precision (asked for ±{:.1}%)",

@@ -1,0 +1,193 @@
+//! Rows shared by the table and Markdown renderers.
+
+use perfwatch_model::metric::{BUILTIN_ORDER, CPU, MAX_RSS, SYS, THROUGHPUT, USER, WALL};
+use perfwatch_model::{CaseReport, Comparison, RunReport, Summary, Verdict};
+
+use crate::units::{human, pct_change};
+
+/// `median ± half-CI` for a summary, readable.
+pub(crate) fn median_ci(s: &Summary) -> String {
+    let half = (s.ci95[1] - s.ci95[0]) / 2.0;
+    if s.median != 0.0 && half.is_finite() && s.n > 5 {
+        format!("{} ± {:.1}%", human(s.median, &s.unit), half / s.median.abs() * 100.0)
+    } else {
+        human(s.median, &s.unit)
+    }
+}
+
+fn cell(case: &CaseReport, metric: &str) -> String {
+    case.metrics.get(metric).map(median_ci).unwrap_or_else(|| "-".into())
+}
+
+/// Header and rows of the main run table: one row per case.
+pub(crate) fn run_rows(report: &RunReport) -> (Vec<String>, Vec<Vec<String>>) {
+    let has_throughput = report.benchmarks.iter().any(|c| c.metrics.contains_key(THROUGHPUT));
+    let mut header: Vec<String> =
+        ["case", "status", "runs", "wall (median ± 95% CI)", "user", "sys", "peak memory"]
+            .map(String::from)
+            .into();
+    if has_throughput {
+        header.push("throughput".into());
+    }
+    let rows = report
+        .benchmarks
+        .iter()
+        .map(|c| {
+            let mut row = vec![
+                c.case_id().to_string(),
+                c.status.as_str().to_string(),
+                c.runs.to_string(),
+                cell(c, WALL),
+                c.metrics.get(USER).map(|s| human(s.median, &s.unit)).unwrap_or_else(|| "-".into()),
+                c.metrics.get(SYS).map(|s| human(s.median, &s.unit)).unwrap_or_else(|| "-".into()),
+                c.metrics.get(MAX_RSS).map(|s| human(s.median, &s.unit)).unwrap_or_else(|| "-".into()),
+            ];
+            if has_throughput {
+                row.push(cell(c, THROUGHPUT));
+            }
+            row
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Rows of custom metrics (those not built in): case, metric, median ± CI, better.
+pub(crate) fn custom_rows(report: &RunReport) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for c in &report.benchmarks {
+        for (name, s) in &c.metrics {
+            if BUILTIN_ORDER.contains(&name.as_str()) || name == CPU {
+                continue;
+            }
+            rows.push(vec![
+                c.case_id().to_string(),
+                name.clone(),
+                median_ci(s),
+                format!("{} is better", s.better.as_str()),
+            ]);
+        }
+    }
+    rows
+}
+
+/// Caveat and failure lines, one per item, prefixed with the case name.
+pub(crate) fn notes(report: &RunReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in &report.benchmarks {
+        let id = c.case_id();
+        if let Some(f) = &c.failure {
+            out.push(format!("{id}: {}", f.message));
+            for line in f.stderr_tail.lines() {
+                out.push(format!("    | {line}"));
+            }
+        }
+        for caveat in &c.caveats {
+            out.push(format!("{id}: {caveat}"));
+        }
+    }
+    out
+}
+
+/// Header and rows of a comparison table.
+pub(crate) fn comparison_rows(comparisons: &[&Comparison]) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = ["case", "metric", "baseline", "candidate", "change [95% CI]", "p", "verdict"]
+        .map(String::from)
+        .into();
+    let rows = comparisons
+        .iter()
+        .map(|c| {
+            let id = perfwatch_model::CaseId { name: c.name.clone(), params: c.params.clone() };
+            vec![
+                id.to_string(),
+                c.metric.clone(),
+                human(c.baseline_median, &c.unit),
+                human(c.candidate_median, &c.unit),
+                format!("{} [{}, {}]", pct_change(c.ratio), pct_change(c.ci95[0]), pct_change(c.ci95[1])),
+                if c.p_value < 0.001 { "<0.001".to_string() } else { format!("{:.3}", c.p_value) },
+                verdict_label(c.verdict).to_string(),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+/// The verdict word shown to people (upper case for the two that need attention).
+pub(crate) fn verdict_label(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Regressed => "REGRESSED",
+        Verdict::Improved => "IMPROVED",
+        Verdict::Unchanged => "unchanged",
+        Verdict::Inconclusive => "inconclusive",
+    }
+}
+
+/// Header and rows of the budget table.
+pub(crate) fn budget_rows(budgets: &[perfwatch_model::BudgetResult]) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = ["case", "budget", "target", "measured", "achievement", "status"].map(String::from).into();
+    let rows = budgets
+        .iter()
+        .map(|b| {
+            let id = perfwatch_model::CaseId { name: b.name.clone(), params: b.params.clone() };
+            let unit = budget_unit(&b.budget);
+            vec![
+                id.to_string(),
+                b.budget.clone(),
+                human(b.target, unit),
+                b.measured.map(|m| human(m, unit)).unwrap_or_else(|| "-".into()),
+                b.achievement_pct.map(|p| format!("{p:.0}%")).unwrap_or_else(|| "-".into()),
+                match b.status {
+                    perfwatch_model::BudgetStatus::Pass => "pass",
+                    perfwatch_model::BudgetStatus::Fail => "FAIL",
+                    perfwatch_model::BudgetStatus::Missing => "missing",
+                }
+                .to_string(),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Unit of the metric a budget text names (`wall.p95 < 1s` → `s`).
+fn budget_unit(text: &str) -> &'static str {
+    let metric = text.split(['.', ' ']).next().unwrap_or("");
+    match perfwatch_model::builtin_metric(metric) {
+        Some(info) if info.unit == "s" => "s",
+        Some(info) if info.unit == "bytes" => "bytes",
+        Some(_) => "1/s",
+        None => "",
+    }
+}
+
+/// Comparisons ordered with the ones needing attention first.
+pub(crate) fn by_attention(report: &perfwatch_model::ComparisonReport) -> Vec<&Comparison> {
+    let rank = |v: Verdict| match v {
+        Verdict::Regressed => 0,
+        Verdict::Improved => 1,
+        Verdict::Inconclusive => 2,
+        Verdict::Unchanged => 3,
+    };
+    let mut v: Vec<&Comparison> = report.comparisons.iter().collect();
+    v.sort_by_key(|c| rank(c.verdict)); // stable: keeps suite order within a verdict
+    v
+}
+
+/// One-line verdict summary.
+pub(crate) fn summary_line(report: &perfwatch_model::ComparisonReport) -> String {
+    let s = report.summary;
+    let failed_budgets =
+        report.budgets.iter().filter(|b| b.status == perfwatch_model::BudgetStatus::Fail).count();
+    let mut line = format!(
+        "{} regressed, {} improved, {} unchanged, {} inconclusive",
+        s.regressed, s.improved, s.unchanged, s.inconclusive
+    );
+    if !report.budgets.is_empty() {
+        line.push_str(&format!("; budgets: {} of {} breached", failed_budgets, report.budgets.len()));
+    }
+    if let (Some(rounds), Some(elapsed)) = (report.rounds, report.elapsed_s) {
+        line.push_str(&format!(
+            "; {rounds} rounds in {elapsed:.1} s (stopped: {})",
+            report.stopped.as_deref().unwrap_or("-")
+        ));
+    }
+    line
+}

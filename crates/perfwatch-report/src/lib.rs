@@ -1,0 +1,75 @@
+//! Rendering of perfwatch documents: one module per output format behind one trait.
+//!
+//! ```
+//! use perfwatch_report::{Format, RenderOptions, renderer};
+//! let r = renderer(Format::Json);
+//! let doc = perfwatch_model::HistoryReport { schema_version: 1, series: vec![] };
+//! assert!(r.history(&doc, &RenderOptions::default()).contains("\"schema_version\": 1"));
+//! ```
+
+mod common;
+mod csv;
+mod json;
+mod markdown;
+mod table;
+pub mod units;
+
+pub mod schema;
+
+use perfwatch_model::{ComparisonReport, HistoryReport, RunReport};
+
+/// Output formats of design §5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned table for a terminal.
+    Table,
+    /// The JSON documents of design §7.
+    Json,
+    /// GitHub-flavoured Markdown (pull-request comments).
+    Markdown,
+    /// One row per case × metric.
+    Csv,
+}
+
+impl Format {
+    /// Parses `table`, `json`, `markdown` (or `md`), `csv`.
+    pub fn parse(s: &str) -> Option<Format> {
+        Some(match s {
+            "table" => Format::Table,
+            "json" => Format::Json,
+            "markdown" | "md" => Format::Markdown,
+            "csv" => Format::Csv,
+            _ => return None,
+        })
+    }
+}
+
+/// Presentation settings.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// Width to fit tables into (terminal columns); `None` = no limit.
+    pub width: Option<u16>,
+}
+
+/// A renderer of every document kind in one format.
+pub trait Renderer {
+    /// A run report (`perfwatch run`).
+    fn run(&self, report: &RunReport, opts: &RenderOptions) -> String;
+    /// A comparison report (`perfwatch compare`, `perfwatch ab`).
+    fn comparison(&self, report: &ComparisonReport, opts: &RenderOptions) -> String;
+    /// A history report (`perfwatch history`).
+    fn history(&self, report: &HistoryReport, opts: &RenderOptions) -> String;
+}
+
+/// The renderer for `format`.
+pub fn renderer(format: Format) -> Box<dyn Renderer> {
+    match format {
+        Format::Table => Box::new(table::TableRenderer),
+        Format::Json => Box::new(json::JsonRenderer),
+        Format::Markdown => Box::new(markdown::MarkdownRenderer),
+        Format::Csv => Box::new(csv::CsvRenderer),
+    }
+}
+
+#[cfg(test)]
+mod fixtures;
