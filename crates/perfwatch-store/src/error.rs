@@ -1,0 +1,120 @@
+//! The one error type of the store, with a [`ErrorKind`] callers can branch on.
+
+use thiserror::Error;
+
+/// What went wrong, coarsely: the part of a [`StoreError`] callers branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A run (or run-id prefix) that does not exist.
+    NotFound,
+    /// A run-id prefix that matches more than one run.
+    Ambiguous,
+    /// A run id that is already stored (for [`crate::Store::begin_run`]).
+    AlreadyExists,
+    /// Another writer held the store for longer than the busy timeout.
+    Busy,
+    /// A bad URL or a bad argument (empty prefix, …).
+    Invalid,
+    /// The store was written by a newer perfwatch (unknown migration version).
+    TooNew,
+    /// Stored bytes that cannot be decoded back into a report.
+    Corrupt,
+    /// Any other database or I/O failure.
+    Backend,
+}
+
+/// An error of the history store.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// See [`ErrorKind::NotFound`].
+    #[error("no run matches {0:?}")]
+    NotFound(String),
+    /// See [`ErrorKind::Ambiguous`].
+    #[error("run id prefix {prefix:?} is ambiguous: it matches {}", candidates.join(", "))]
+    Ambiguous {
+        /// The prefix given.
+        prefix: String,
+        /// Some of the matching ids (at most ten).
+        candidates: Vec<String>,
+    },
+    /// See [`ErrorKind::AlreadyExists`].
+    #[error("run {0:?} is already stored")]
+    AlreadyExists(String),
+    /// See [`ErrorKind::Invalid`].
+    #[error("{0}")]
+    Invalid(String),
+    /// See [`ErrorKind::TooNew`].
+    #[error(
+        "the store has schema version {found}, newer than this perfwatch knows ({known}); upgrade perfwatch"
+    )]
+    TooNew {
+        /// Highest migration version recorded in the store.
+        found: i64,
+        /// Highest migration version this build knows.
+        known: i64,
+    },
+    /// See [`ErrorKind::Corrupt`].
+    #[error("corrupt data in the store: {0}")]
+    Corrupt(String),
+    /// An SQLite error (kind [`ErrorKind::Busy`] when the database stayed locked).
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A PostgreSQL error.
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// A PostgreSQL server that cannot be reached.
+    #[error("cannot connect to PostgreSQL at {url}: {source}")]
+    Connect {
+        /// The URL, without its password.
+        url: String,
+        /// The client's error.
+        source: postgres::Error,
+    },
+    /// A file-system error (creating the database directory, …).
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    /// The coarse kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::NotFound(_) => ErrorKind::NotFound,
+            StoreError::Ambiguous { .. } => ErrorKind::Ambiguous,
+            StoreError::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            StoreError::Invalid(_) => ErrorKind::Invalid,
+            StoreError::TooNew { .. } => ErrorKind::TooNew,
+            StoreError::Corrupt(_) => ErrorKind::Corrupt,
+            StoreError::Sqlite(e) => match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                    ErrorKind::Busy
+                }
+                _ => ErrorKind::Backend,
+            },
+            StoreError::Postgres(e) => {
+                use postgres::error::SqlState;
+                match e.code() {
+                    Some(c)
+                        if *c == SqlState::LOCK_NOT_AVAILABLE
+                            || *c == SqlState::T_R_SERIALIZATION_FAILURE
+                            || *c == SqlState::T_R_DEADLOCK_DETECTED =>
+                    {
+                        ErrorKind::Busy
+                    }
+                    _ => ErrorKind::Backend,
+                }
+            }
+            StoreError::Connect { .. } | StoreError::Io { .. } => ErrorKind::Backend,
+        }
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,315 @@
+//! The perfwatch history store: runs, their cases, summaries and raw samples, named
+//! baselines, and per case × metric histories.
+//!
+//! One small, synchronous [`Store`] trait with two implementations, chosen by [`open`]:
+//!
+//! | URL | backend |
+//! |---|---|
+//! | `sqlite://PATH`, `sqlite:PATH` or a bare path | embedded SQLite file (WAL mode; parent directories are created) |
+//! | `postgres://…` / `postgresql://…` | a PostgreSQL server (no TLS) |
+//!
+//! A PostgreSQL URL may carry `schema=NAME` in its query string (`postgres://u@h/db?schema=pw`):
+//! the store then lives in that schema (created if missing, and set as the session's
+//! `search_path`). The server's own `options=-csearch_path%3D…` parameter works too.
+//!
+//! The schema is migrated on open (see the `migrations` module docs for the tables); opening is
+//! idempotent and safe when several processes open a fresh store at once.
+//!
+//! Runs are written incrementally so that a crash keeps what finished:
+//! [`Store::begin_run`] records the run as `incomplete`, [`Store::add_case`] commits each
+//! case in its own transaction, and [`Store::finish_run`] sets the final status.
+//! [`Store::insert_run`] writes a whole report at once (push / ingest) and is idempotent by id.
+//!
+//! ```
+//! use perfwatch_model::{CaseId, HostInfo, RunMeta, RunStatus};
+//! # fn main() -> Result<(), perfwatch_store::StoreError> {
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut store = perfwatch_store::open(dir.path().join("history.db").to_str().unwrap())?;
+//! let meta = RunMeta {
+//!     id: "0190b6a8-0000-7000-8000-000000000001".into(),
+//!     started_at: "2025-01-02T03:04:05Z".parse().unwrap(),
+//!     ended_at: None,
+//!     status: RunStatus::Incomplete,
+//!     git: None,
+//!     host: HostInfo {
+//!         fingerprint: "f".into(), hostname: "h".into(), cpu: "c".into(), cores: 2,
+//!         memory_bytes: 1 << 30, os: "linux".into(), kernel: "6".into(), load_avg: [0.0; 3],
+//!     },
+//!     labels: Default::default(),
+//!     perfwatch_version: "0.1.0".into(),
+//!     suite_hash: "abc".into(),
+//! };
+//! store.begin_run(&meta)?;
+//! store.finish_run(&meta.id, RunStatus::Complete, "2025-01-02T03:05:00Z".parse().unwrap())?;
+//! let report = store.run("0190b6a8")?.expect("found by prefix");
+//! assert_eq!(report.run.status, RunStatus::Complete);
+//! assert!(store.history(&CaseId::new("sort", [("n", "10")]), "wall", None)?.is_empty());
+//! # Ok(()) }
+//! ```
+//!
+//! The PostgreSQL client is blocking and must not be used on a tokio worker thread; an async
+//! caller keeps the store on a thread of its own.
+
+mod codec;
+mod error;
+mod migrations;
+mod pg;
+mod rows;
+mod sqlite;
+
+use jiff::Timestamp;
+use perfwatch_model::{Better, BudgetResult, CaseId, CaseReport, RunMeta, RunReport, RunStatus};
+
+pub use perfwatch_model::HistoryPoint;
+use serde::{Deserialize, Serialize};
+
+pub use error::{ErrorKind, Result, StoreError};
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// Which runs [`Store::list_runs`] and [`Store::latest_run`] return. `Default` selects all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunFilter {
+    /// At most this many runs (the newest).
+    pub limit: Option<usize>,
+    /// Only runs on the machine with this fingerprint.
+    pub host_fingerprint: Option<String>,
+    /// Only runs with this status.
+    pub status: Option<RunStatus>,
+    /// Only runs that started strictly before this time.
+    pub before: Option<Timestamp>,
+    /// Only runs that started at or after this time.
+    pub since: Option<Timestamp>,
+}
+
+/// A named baseline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineInfo {
+    /// Its name (`main`, `v1.2`).
+    pub name: String,
+    /// The full id of the run it points at.
+    pub run_id: String,
+    /// When it was last set.
+    pub set_at: Timestamp,
+}
+
+/// A case × metric with at least one stored summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesInfo {
+    /// The case.
+    pub case: CaseId,
+    /// The metric name.
+    pub metric: String,
+    /// The unit of its most recently written summary.
+    pub unit: String,
+    /// The direction of its most recently written summary.
+    pub better: Better,
+    /// Number of stored points.
+    pub points: u64,
+}
+
+/// Which runs [`Store::prune`] deletes. Runs a baseline points to are never deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrunePolicy {
+    /// Keep the N newest runs (by start time), delete older ones.
+    KeepLast(usize),
+    /// Delete runs that started strictly before this time.
+    OlderThan(Timestamp),
+}
+
+/// The history store. Every method is synchronous; writes are transactional.
+///
+/// Run-id arguments of *readers* ([`Store::run`], [`Store::previous_run`],
+/// [`Store::set_baseline`]) accept a unique prefix of the id; writers ([`Store::add_case`],
+/// [`Store::finish_run`]) take the full id.
+pub trait Store: Send {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+
+    /// Records a new run with status `incomplete` and no end time (whatever `meta` says).
+    /// Fails with [`ErrorKind::AlreadyExists`] if the id is taken.
+    fn begin_run(&mut self, meta: &RunMeta) -> Result<()>;
+
+    /// Appends one case (its row, its summaries and raw samples) to a run, in one transaction.
+    /// Cases keep the order in which they were added. [`ErrorKind::NotFound`] if the run is not
+    /// stored.
+    fn add_case(&mut self, run_id: &str, case: &CaseReport) -> Result<()>;
+
+    /// Sets a run's final status and end time. [`ErrorKind::NotFound`] if it is not stored.
+    fn finish_run(&mut self, run_id: &str, status: RunStatus, ended_at: Timestamp) -> Result<()>;
+
+    /// Records the budget results of a run (computed once its cases are measured).
+    /// [`ErrorKind::NotFound`] if it is not stored.
+    fn set_budgets(&mut self, run_id: &str, budgets: &[BudgetResult]) -> Result<()>;
+
+    /// Writes a whole report in one transaction. Idempotent by run id: returns `false` and
+    /// changes nothing when a run with that id is already stored.
+    fn insert_run(&mut self, report: &RunReport) -> Result<bool>;
+
+    /// The full id of the run whose id is `id_or_prefix` or starts with it; `None` if none
+    /// does, [`ErrorKind::Ambiguous`] if several do, [`ErrorKind::Invalid`] if it is empty.
+    fn resolve_run_id(&mut self, id_or_prefix: &str) -> Result<Option<String>>;
+
+    /// The whole report of a run (equal to what was written), by id or unique prefix.
+    fn run(&mut self, id_or_prefix: &str) -> Result<Option<RunReport>>;
+
+    /// Metadata of the runs matching `filter`, newest first (by start time, then id).
+    fn list_runs(&mut self, filter: &RunFilter) -> Result<Vec<RunMeta>>;
+
+    /// The newest run matching `filter`.
+    fn latest_run(&mut self, filter: &RunFilter) -> Result<Option<RunMeta>> {
+        let filter = RunFilter { limit: Some(1), ..filter.clone() };
+        Ok(self.list_runs(&filter)?.into_iter().next())
+    }
+
+    /// The newest run (of any status) that started before the given one, optionally only on
+    /// the same host (same fingerprint). [`ErrorKind::NotFound`] if `run_id` matches no run.
+    fn previous_run(&mut self, run_id: &str, same_host: bool) -> Result<Option<RunMeta>>;
+
+    /// Points baseline `name` at a run (id or unique prefix), creating or moving it.
+    /// [`ErrorKind::NotFound`] if the run does not exist, [`ErrorKind::Invalid`] for an empty
+    /// name.
+    fn set_baseline(&mut self, name: &str, run_id: &str) -> Result<BaselineInfo>;
+
+    /// The baseline called `name`.
+    fn baseline(&mut self, name: &str) -> Result<Option<BaselineInfo>>;
+
+    /// Every baseline, by name.
+    fn list_baselines(&mut self) -> Result<Vec<BaselineInfo>>;
+
+    /// Deletes a baseline (not its run); `false` if there was none.
+    fn delete_baseline(&mut self, name: &str) -> Result<bool>;
+
+    /// The medians of one case × metric across runs, oldest first; with `last`, only the newest
+    /// `last` points (still oldest first). Served by an index; empty for an unknown series.
+    fn history(&mut self, case: &CaseId, metric: &str, last: Option<usize>) -> Result<Vec<HistoryPoint>>;
+
+    /// Every case × metric that has stored points, sorted by case then metric.
+    fn list_series(&mut self) -> Result<Vec<SeriesInfo>>;
+
+    /// Deletes runs per `policy` — never a run that a baseline points to — then, if anything
+    /// was deleted, compacts the store ([`Store::compact`]). Returns the number of runs deleted.
+    fn prune(&mut self, policy: &PrunePolicy) -> Result<usize>;
+
+    /// Gives free space back: `VACUUM` (and a WAL checkpoint) on SQLite, `VACUUM ANALYZE` of
+    /// the store's tables on PostgreSQL.
+    fn compact(&mut self) -> Result<()>;
+
+    /// Checks the store: `PRAGMA integrity_check` and `foreign_key_check` on SQLite; on
+    /// PostgreSQL, that the schema is at this build's version. [`ErrorKind::Corrupt`] with the
+    /// findings if not.
+    fn integrity_check(&mut self) -> Result<()>;
+}
+
+/// Opens (creating and migrating as needed) the store at `url`; see the crate docs for the
+/// accepted URLs.
+pub fn open(url: &str) -> Result<Box<dyn Store>> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Err(StoreError::Invalid("empty store URL".into()));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return pg::PgStore::open(url);
+    }
+    let path = if let Some(rest) = url.strip_prefix("sqlite://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("sqlite:") {
+        rest
+    } else if url.contains("://") {
+        return Err(StoreError::Invalid(format!(
+            "unsupported store URL {url:?}: use sqlite://PATH, a path, or postgres://…"
+        )));
+    } else {
+        url
+    };
+    if path.is_empty() {
+        return Err(StoreError::Invalid(format!("no file path in store URL {url:?}")));
+    }
+    Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(path))?))
+}
+
+/// A parameter of a dynamically built query, mapped to each driver's own types.
+#[derive(Debug, Clone)]
+pub(crate) enum Param {
+    /// A BIGINT.
+    I64(i64),
+    /// An INTEGER (nanoseconds).
+    I32(i32),
+    /// A TEXT.
+    Text(String),
+}
+
+/// `WHERE … ORDER BY … LIMIT …` of [`Store::list_runs`], with placeholders made by `ph`
+/// (`?N` on SQLite, `$N` on PostgreSQL) and the parameters in placeholder order.
+pub(crate) fn run_filter_sql(filter: &RunFilter, ph: impl Fn(usize) -> String) -> (String, Vec<Param>) {
+    let mut clauses = Vec::new();
+    let mut params = Vec::new();
+    let next = |p: Param, params: &mut Vec<Param>| {
+        params.push(p);
+        ph(params.len())
+    };
+    if let Some(host) = &filter.host_fingerprint {
+        let p = next(Param::Text(host.clone()), &mut params);
+        clauses.push(format!("host_fingerprint = {p}"));
+    }
+    if let Some(status) = filter.status {
+        let p = next(Param::Text(status.as_str().into()), &mut params);
+        clauses.push(format!("status = {p}"));
+    }
+    if let Some(before) = filter.before {
+        let (s, ns) = rows::ts_split(before);
+        let ps = next(Param::I64(s), &mut params);
+        let pns = next(Param::I32(ns), &mut params);
+        clauses.push(format!("(started_s < {ps} OR (started_s = {ps} AND started_ns < {pns}))"));
+    }
+    if let Some(since) = filter.since {
+        let (s, ns) = rows::ts_split(since);
+        let ps = next(Param::I64(s), &mut params);
+        let pns = next(Param::I32(ns), &mut params);
+        clauses.push(format!("(started_s > {ps} OR (started_s = {ps} AND started_ns >= {pns}))"));
+    }
+    let mut sql = String::new();
+    if !clauses.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&clauses.join(" AND "));
+    }
+    sql.push_str(" ORDER BY started_s DESC, started_ns DESC, id DESC");
+    if let Some(limit) = filter.limit {
+        let p = next(Param::I64(i64::try_from(limit).unwrap_or(i64::MAX)), &mut params);
+        sql.push_str(&format!(" LIMIT {p}"));
+    }
+    (sql, params)
+}
+
+/// Rejects empty baseline names.
+pub(crate) fn check_baseline_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(StoreError::Invalid("a baseline name cannot be empty".into()));
+    }
+    Ok(())
+}
+
+/// Rejects empty run-id prefixes (they would match every run).
+pub(crate) fn check_prefix(prefix: &str) -> Result<()> {
+    if prefix.is_empty() {
+        return Err(StoreError::Invalid("an empty run id matches every run".into()));
+    }
+    Ok(())
+}
+
+/// Turns the (at most ten) ids matching a prefix into the answer of
+/// [`Store::resolve_run_id`].
+pub(crate) fn pick_unique(prefix: &str, mut ids: Vec<String>) -> Result<Option<String>> {
+    match ids.len() {
+        0 => Ok(None),
+        1 => Ok(ids.pop()),
+        _ => Err(StoreError::Ambiguous { prefix: prefix.to_string(), candidates: ids }),
+    }
+}

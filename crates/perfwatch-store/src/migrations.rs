@@ -1,0 +1,223 @@
+//! Versioned schema migrations for both backends.
+//!
+//! A small hand-written runner rather than `refinery`: it needs no extra dependency (refinery
+//! 0.10 needs Rust 1.92, above the workspace MSRV), and it takes the right lock for concurrent
+//! first opens — `BEGIN IMMEDIATE` on SQLite, a transaction-scoped advisory lock on
+//! PostgreSQL — so two processes opening a fresh store at once apply each migration exactly
+//! once. Applied versions are recorded in `perfwatch_migrations`; a store whose highest
+//! version is unknown to this build is refused ([`crate::StoreError::TooNew`]) instead of being
+//! written with an older idea of the schema.
+//!
+//! Schema (the same on both backends, types adapted):
+//! - `runs`: one row per run, [`perfwatch_model::RunMeta`] flattened (times as
+//!   `(seconds, nanoseconds)` pairs for exact round trips and index-friendly ordering; labels as
+//!   JSON text). Indexed by time and by host + time.
+//! - `cases`: one row per case of a run, keyed `(run_id, ord)`; caveats and failure as JSON,
+//!   raw samples as one compact binary blob (see `codec`).
+//! - `series`: one row per case × metric ever seen (the case's name and canonical parameter
+//!   JSON, the metric, its latest unit and direction).
+//! - `summaries`: one row per case × metric of a run, with every statistic as a column, the
+//!   summary's samples as a blob, and the run's start time copied in so that
+//!   `summaries_by_series (series_id, started_s, started_ns, run_id, median, ci_lo, ci_hi)`
+//!   answers a history query from the index alone.
+//! - `baselines`: name → run, with the time it was set; a foreign key keeps a baseline's run
+//!   from being deleted.
+
+/// One migration: a version, a name and its SQL for each backend.
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+/// Every migration, in order. Never edit a released one: add a new version.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial schema",
+    sqlite: r#"
+CREATE TABLE runs (
+    id TEXT NOT NULL PRIMARY KEY,
+    started_s INTEGER NOT NULL,
+    started_ns INTEGER NOT NULL,
+    ended_s INTEGER,
+    ended_ns INTEGER,
+    status TEXT NOT NULL,
+    git_commit TEXT,
+    git_branch TEXT,
+    git_dirty INTEGER,
+    host_fingerprint TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    cpu TEXT NOT NULL,
+    cores INTEGER NOT NULL,
+    memory_bytes INTEGER NOT NULL,
+    os TEXT NOT NULL,
+    kernel TEXT NOT NULL,
+    load1 REAL,
+    load5 REAL,
+    load15 REAL,
+    labels TEXT NOT NULL,
+    perfwatch_version TEXT NOT NULL,
+    suite_hash TEXT NOT NULL,
+    budgets TEXT NOT NULL
+);
+CREATE INDEX runs_by_time ON runs (started_s, started_ns, id);
+CREATE INDEX runs_by_host_time ON runs (host_fingerprint, started_s, started_ns, id);
+
+CREATE TABLE cases (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    params TEXT NOT NULL,
+    status TEXT NOT NULL,
+    runs INTEGER NOT NULL,
+    caveats TEXT NOT NULL,
+    failure TEXT,
+    raw BLOB NOT NULL,
+    PRIMARY KEY (run_id, ord)
+);
+
+CREATE TABLE series (
+    id INTEGER PRIMARY KEY,
+    case_name TEXT NOT NULL,
+    case_params TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    better TEXT NOT NULL,
+    UNIQUE (case_name, case_params, metric)
+);
+
+CREATE TABLE summaries (
+    run_id TEXT NOT NULL,
+    case_ord INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    series_id INTEGER NOT NULL REFERENCES series (id),
+    started_s INTEGER NOT NULL,
+    started_ns INTEGER NOT NULL,
+    unit TEXT NOT NULL,
+    better TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    median REAL,
+    ci_lo REAL,
+    ci_hi REAL,
+    mean REAL,
+    stddev REAL,
+    mad REAL,
+    min_v REAL,
+    max_v REAL,
+    p95 REAL,
+    p99 REAL,
+    outliers INTEGER NOT NULL,
+    samples BLOB NOT NULL,
+    PRIMARY KEY (run_id, case_ord, metric),
+    FOREIGN KEY (run_id, case_ord) REFERENCES cases (run_id, ord) ON DELETE CASCADE
+);
+CREATE INDEX summaries_by_series
+    ON summaries (series_id, started_s, started_ns, run_id, median, ci_lo, ci_hi);
+
+CREATE TABLE baselines (
+    name TEXT NOT NULL PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs (id),
+    set_s INTEGER NOT NULL,
+    set_ns INTEGER NOT NULL
+);
+CREATE INDEX baselines_by_run ON baselines (run_id);
+"#,
+    postgres: r#"
+CREATE TABLE runs (
+    id TEXT NOT NULL PRIMARY KEY,
+    started_s BIGINT NOT NULL,
+    started_ns INTEGER NOT NULL,
+    ended_s BIGINT,
+    ended_ns INTEGER,
+    status TEXT NOT NULL,
+    git_commit TEXT,
+    git_branch TEXT,
+    git_dirty BOOLEAN,
+    host_fingerprint TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    cpu TEXT NOT NULL,
+    cores BIGINT NOT NULL,
+    memory_bytes BIGINT NOT NULL,
+    os TEXT NOT NULL,
+    kernel TEXT NOT NULL,
+    load1 DOUBLE PRECISION,
+    load5 DOUBLE PRECISION,
+    load15 DOUBLE PRECISION,
+    labels TEXT NOT NULL,
+    perfwatch_version TEXT NOT NULL,
+    suite_hash TEXT NOT NULL,
+    budgets TEXT NOT NULL
+);
+CREATE INDEX runs_by_time ON runs (started_s, started_ns, id);
+CREATE INDEX runs_by_host_time ON runs (host_fingerprint, started_s, started_ns, id);
+
+CREATE TABLE cases (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    ord BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    params TEXT NOT NULL,
+    status TEXT NOT NULL,
+    runs BIGINT NOT NULL,
+    caveats TEXT NOT NULL,
+    failure TEXT,
+    raw BYTEA NOT NULL,
+    PRIMARY KEY (run_id, ord)
+);
+
+CREATE TABLE series (
+    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    case_name TEXT NOT NULL,
+    case_params TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    better TEXT NOT NULL,
+    UNIQUE (case_name, case_params, metric)
+);
+
+CREATE TABLE summaries (
+    run_id TEXT NOT NULL,
+    case_ord BIGINT NOT NULL,
+    metric TEXT NOT NULL,
+    series_id BIGINT NOT NULL REFERENCES series (id),
+    started_s BIGINT NOT NULL,
+    started_ns INTEGER NOT NULL,
+    unit TEXT NOT NULL,
+    better TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    median DOUBLE PRECISION,
+    ci_lo DOUBLE PRECISION,
+    ci_hi DOUBLE PRECISION,
+    mean DOUBLE PRECISION,
+    stddev DOUBLE PRECISION,
+    mad DOUBLE PRECISION,
+    min_v DOUBLE PRECISION,
+    max_v DOUBLE PRECISION,
+    p95 DOUBLE PRECISION,
+    p99 DOUBLE PRECISION,
+    outliers BIGINT NOT NULL,
+    samples BYTEA NOT NULL,
+    PRIMARY KEY (run_id, case_ord, metric),
+    FOREIGN KEY (run_id, case_ord) REFERENCES cases (run_id, ord) ON DELETE CASCADE
+);
+CREATE INDEX summaries_by_series
+    ON summaries (series_id, started_s, started_ns, run_id, median, ci_lo, ci_hi);
+
+CREATE TABLE baselines (
+    name TEXT NOT NULL PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs (id),
+    set_s BIGINT NOT NULL,
+    set_ns INTEGER NOT NULL
+);
+CREATE INDEX baselines_by_run ON baselines (run_id);
+"#,
+}];
+
+/// Highest version this build knows.
+pub(crate) fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// The table recording applied migrations (same SQL on both backends).
+pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS perfwatch_migrations (\
+     version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";

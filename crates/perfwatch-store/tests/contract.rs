@@ -1,0 +1,726 @@
+//! The store contract: one suite of tests written against `dyn Store`, run against SQLite
+//! (a temporary WAL file) and PostgreSQL (a fresh schema per test on the server named by
+//! `PERFWATCH_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/test`).
+//!
+//! The PostgreSQL tests fail (they do not skip) when the server cannot be reached.
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use perfwatch_model::{
+    Better, BudgetResult, BudgetStatus, CaseFailure, CaseId, CaseReport, CaseStatus, Caveat, ExitKind,
+    GitInfo, HostInfo, RunMeta, RunReport, RunStatus, Sample, Summary,
+};
+use perfwatch_store::{ErrorKind, PrunePolicy, RunFilter, Store};
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: where a fresh store lives.
+
+/// A fresh, empty store location for one test; cleaned up on drop.
+trait Fixture {
+    /// The URL `perfwatch_store::open` is given.
+    fn url(&self) -> String;
+
+    /// Opens (or re-opens) the store.
+    fn open(&self) -> Box<dyn Store> {
+        match perfwatch_store::open(&self.url()) {
+            Ok(s) => s,
+            Err(e) => panic!("cannot open store {}: {e}", self.url()),
+        }
+    }
+}
+
+struct SqliteFx {
+    dir: tempfile::TempDir,
+}
+
+impl SqliteFx {
+    fn new() -> SqliteFx {
+        SqliteFx { dir: tempfile::tempdir().expect("temp dir") }
+    }
+}
+
+impl Fixture for SqliteFx {
+    fn url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("sub/dir/history.db").display())
+    }
+}
+
+fn pg_base_url() -> String {
+    std::env::var("PERFWATCH_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A schema of its own on the test server, dropped (with everything in it) on drop — also
+/// when the test panics.
+struct PgFx {
+    base: String,
+    schema: String,
+}
+
+impl PgFx {
+    fn new() -> PgFx {
+        let base = pg_base_url();
+        let schema = format!("pw_test_{}", uuid::Uuid::now_v7().simple());
+        let mut client = pg_connect(&base);
+        client
+            .batch_execute(&format!("CREATE SCHEMA \"{schema}\""))
+            .unwrap_or_else(|e| panic!("cannot create test schema {schema}: {e}"));
+        PgFx { base, schema }
+    }
+}
+
+fn pg_connect(url: &str) -> ::postgres::Client {
+    ::postgres::Client::connect(url, ::postgres::NoTls).unwrap_or_else(|e| {
+        panic!(
+            "the PostgreSQL contract tests need a server at {url} (set PERFWATCH_TEST_PG_URL \
+             to another one): {e}"
+        )
+    })
+}
+
+impl Fixture for PgFx {
+    fn url(&self) -> String {
+        let sep = if self.base.contains('?') { '&' } else { '?' };
+        format!("{}{sep}schema={}", self.base, self.schema)
+    }
+}
+
+impl Drop for PgFx {
+    fn drop(&mut self) {
+        if let Ok(mut c) = ::postgres::Client::connect(&self.base, ::postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema));
+        }
+    }
+}
+
+/// Instantiates every contract test for both backends.
+macro_rules! contract_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(&super::SqliteFx::new()); })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$name(&super::PgFx::new()); })*
+        }
+    };
+}
+
+contract_tests!(
+    round_trip_of_a_full_report,
+    incremental_writes_keep_what_finished,
+    write_errors_have_kinds,
+    baselines_crud,
+    history_is_oldest_first_and_limited,
+    list_series_lists_every_case_and_metric,
+    prune_never_deletes_baseline_runs,
+    prune_older_than,
+    insert_run_is_idempotent,
+    prefix_lookup,
+    migrations_are_idempotent,
+    names_are_stored_literally,
+    list_runs_filters_and_previous_run,
+    integrity_check_passes,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Test data.
+
+fn t(s: &str) -> Timestamp {
+    s.parse().expect("timestamp")
+}
+
+fn host(fp: &str) -> HostInfo {
+    HostInfo {
+        fingerprint: fp.to_string(),
+        hostname: "runner-1".into(),
+        cpu: "AMD EPYC 7763 64-Core Processor".into(),
+        cores: 2,
+        memory_bytes: 8_000_000_000,
+        os: "Debian GNU/Linux 12 (bookworm)".into(),
+        kernel: "6.1.0-18-amd64".into(),
+        load_avg: [0.25, 0.1 + 0.2, 1e-300],
+    }
+}
+
+fn meta(id: &str, started: Timestamp) -> RunMeta {
+    RunMeta {
+        id: id.to_string(),
+        started_at: started,
+        ended_at: Some(started + SignedDuration::from_millis(61_234)),
+        status: RunStatus::Complete,
+        git: Some(GitInfo {
+            commit: format!("c0ffee{}", id.len()),
+            branch: Some("main".into()),
+            dirty: true,
+        }),
+        host: host("fp-a"),
+        labels: [("ci".to_string(), "true".to_string()), ("k=v".into(), "a,b".into())].into(),
+        perfwatch_version: "0.1.0".into(),
+        suite_hash: "sha256:abcd".into(),
+    }
+}
+
+fn summary(unit: &str, better: Better, values: &[f64]) -> Summary {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+    Summary {
+        unit: unit.to_string(),
+        better,
+        n: values.len() as u32,
+        median,
+        ci95: [median * 0.98, median * 1.0234567891],
+        mean: values.iter().sum::<f64>() / values.len().max(1) as f64,
+        stddev: 0.1 / 3.0,
+        mad: 1.0 / 7.0,
+        min: sorted.first().copied().unwrap_or(0.0),
+        max: sorted.last().copied().unwrap_or(0.0),
+        p95: median * 1.1,
+        p99: f64::INFINITY,
+        outliers: 1,
+        samples: values.to_vec(),
+    }
+}
+
+/// A case with three metrics (one custom), raw samples of every exit kind, caveats and a
+/// failure.
+fn case(name: &str, params: &[(&str, &str)], base: f64) -> CaseReport {
+    let walls: Vec<f64> = (0..7).map(|i| base * (1.0 + f64::from(i) * 0.013)).collect();
+    let exits = [
+        ExitKind::Exited { code: 0 },
+        ExitKind::Exited { code: 3 },
+        ExitKind::Signaled { signal: 9 },
+        ExitKind::TimedOut,
+        ExitKind::SpawnFailed { message: "No such file or directory (os error 2)".into() },
+    ];
+    let raw = walls
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| Sample {
+            wall: w,
+            user: w * 0.7,
+            sys: w * 0.1,
+            max_rss: 123_456_789 + i as u64,
+            exit: exits[i % exits.len()].clone(),
+            metrics: [("cache_hit_rate".to_string(), 0.967 - i as f64 * 1e-3)].into(),
+        })
+        .collect();
+    CaseReport {
+        name: name.to_string(),
+        params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        status: CaseStatus::Failed,
+        runs: 7,
+        caveats: vec![
+            Caveat::HighNoise { cv: 0.123456789 },
+            Caveat::FewRuns { runs: 7 },
+            Caveat::SlowFirstRun { ratio: 2.5 },
+        ],
+        metrics: BTreeMap::from([
+            ("wall".to_string(), summary("s", Better::Lower, &walls)),
+            ("max_rss".to_string(), summary("bytes", Better::Lower, &[1e8, 1.2e8, 1.1e8])),
+            ("cache_hit_rate".to_string(), summary("ratio", Better::Higher, &[0.9, 0.95])),
+        ]),
+        failure: Some(CaseFailure {
+            message: "command exited with status 3".into(),
+            exit: ExitKind::Exited { code: 3 },
+            stderr_tail: "Traceback (most recent call last):\n  boom".into(),
+        }),
+        raw,
+    }
+}
+
+fn report(id: &str, started: Timestamp) -> RunReport {
+    RunReport {
+        schema_version: perfwatch_model::SCHEMA_VERSION,
+        run: meta(id, started),
+        benchmarks: vec![
+            case("sort", &[("n", "1000"), ("algo", "quick")], 0.012),
+            case("sort", &[("n", "100000"), ("algo", "quick")], 1.5),
+            case("import", &[], 0.09),
+        ],
+        budgets: vec![BudgetResult {
+            name: "sort".into(),
+            params: [("n".to_string(), "1000".to_string())].into(),
+            budget: "wall.p95 < 500ms".into(),
+            target: 0.5,
+            measured: Some(0.0132),
+            achievement_pct: Some(2.64),
+            status: BudgetStatus::Pass,
+        }],
+    }
+}
+
+/// A time-ordered id like the UUID v7 the runner makes, with a readable number in it.
+fn rid(n: u32) -> String {
+    format!("0190b6a8-{n:04x}-7000-8000-000000000000")
+}
+
+fn base_time() -> Timestamp {
+    t("2025-03-01T12:00:00.123456789Z")
+}
+
+fn nth_time(i: i64) -> Timestamp {
+    base_time() + SignedDuration::from_hours(i)
+}
+
+fn sort_small() -> CaseId {
+    CaseId::new("sort", [("n", "1000"), ("algo", "quick")])
+}
+
+// ---------------------------------------------------------------------------------------------
+// The contract.
+
+fn round_trip_of_a_full_report(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    let written = report(&rid(1), base_time());
+    assert!(store.insert_run(&written).unwrap());
+    assert_eq!(store.run(&rid(1)).unwrap().as_ref(), Some(&written));
+
+    // Without git, labels, budgets, ended_at, cases: still equal.
+    let mut bare = report(&rid(2), nth_time(1));
+    bare.run.git = None;
+    bare.run.labels.clear();
+    bare.run.ended_at = None;
+    bare.run.status = RunStatus::Interrupted;
+    bare.budgets.clear();
+    bare.benchmarks.clear();
+    assert!(store.insert_run(&bare).unwrap());
+    assert_eq!(store.run(&rid(2)).unwrap(), Some(bare));
+
+    // A git branch may be absent (detached HEAD) and a case may have no metrics at all.
+    let mut detached = report(&rid(3), nth_time(2));
+    if let Some(g) = detached.run.git.as_mut() {
+        g.branch = None;
+        g.dirty = false;
+    }
+    detached.benchmarks[0].metrics.clear();
+    detached.benchmarks[0].raw.clear();
+    detached.benchmarks[0].failure = None;
+    detached.benchmarks[0].caveats.clear();
+    assert!(store.insert_run(&detached).unwrap());
+    assert_eq!(store.run(&rid(3)).unwrap(), Some(detached));
+
+    // The same report, written incrementally, reads back equal too.
+    let mut inc = report(&rid(4), nth_time(3));
+    store.begin_run(&inc.run).unwrap();
+    for c in &inc.benchmarks {
+        store.add_case(&inc.run.id, c).unwrap();
+    }
+    store.set_budgets(&inc.run.id, &inc.budgets).unwrap();
+    let end = inc.run.ended_at.expect("fixture has an end");
+    store.finish_run(&inc.run.id, RunStatus::Complete, end).unwrap();
+    inc.run.status = RunStatus::Complete;
+    assert_eq!(store.run(&rid(4)).unwrap(), Some(inc));
+
+    assert_eq!(store.run(&rid(99)).unwrap(), None);
+}
+
+fn incremental_writes_keep_what_finished(fx: &dyn Fixture) {
+    let full = report(&rid(1), base_time());
+    {
+        let mut store = fx.open();
+        store.begin_run(&full.run).unwrap();
+        store.add_case(&full.run.id, &full.benchmarks[0]).unwrap();
+        store.add_case(&full.run.id, &full.benchmarks[1]).unwrap();
+        // The process "dies" here: no finish_run.
+    }
+    let mut store = fx.open();
+    let got = store.run(&rid(1)).unwrap().expect("run kept");
+    assert_eq!(got.run.status, RunStatus::Incomplete);
+    assert_eq!(got.run.ended_at, None);
+    assert_eq!(got.benchmarks, full.benchmarks[..2].to_vec());
+    let listed = store.list_runs(&RunFilter::default()).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].status, RunStatus::Incomplete);
+    // Finished cases are already in the history.
+    assert_eq!(store.history(&sort_small(), "wall", None).unwrap().len(), 1);
+
+    store.add_case(&full.run.id, &full.benchmarks[2]).unwrap();
+    let end = t("2025-03-01T13:00:00Z");
+    store.finish_run(&full.run.id, RunStatus::Interrupted, end).unwrap();
+    let got = store.run(&rid(1)).unwrap().expect("run kept");
+    assert_eq!(got.run.status, RunStatus::Interrupted);
+    assert_eq!(got.run.ended_at, Some(end));
+    assert_eq!(got.benchmarks, full.benchmarks);
+    let only_incomplete = RunFilter { status: Some(RunStatus::Incomplete), ..Default::default() };
+    assert!(store.list_runs(&only_incomplete).unwrap().is_empty());
+}
+
+fn write_errors_have_kinds(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    let r = report(&rid(1), base_time());
+    store.begin_run(&r.run).unwrap();
+    assert_eq!(store.begin_run(&r.run).unwrap_err().kind(), ErrorKind::AlreadyExists);
+    let err = store.add_case("no-such-run", &r.benchmarks[0]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = store.finish_run("no-such-run", RunStatus::Complete, base_time()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(store.set_budgets("no-such-run", &[]).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(store.previous_run("no-such-run", false).unwrap_err().kind(), ErrorKind::NotFound);
+    // A failed write leaves the store usable.
+    store.add_case(&r.run.id, &r.benchmarks[0]).unwrap();
+    assert_eq!(store.run(&r.run.id).unwrap().unwrap().benchmarks.len(), 1);
+}
+
+fn baselines_crud(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    store.insert_run(&report(&rid(1), base_time())).unwrap();
+    store.insert_run(&report(&rid(2), nth_time(1))).unwrap();
+    assert_eq!(store.baseline("main").unwrap(), None);
+    assert!(store.list_baselines().unwrap().is_empty());
+
+    let before = Timestamp::now();
+    let set = store.set_baseline("main", &rid(1)).unwrap();
+    assert_eq!(set.run_id, rid(1));
+    assert!(set.set_at >= before - SignedDuration::from_secs(1));
+    assert_eq!(store.baseline("main").unwrap(), Some(set.clone()));
+
+    // Moving it, by unique prefix.
+    let moved = store.set_baseline("main", "0190b6a8-0002").unwrap();
+    assert_eq!(moved.run_id, rid(2));
+    assert_eq!(store.baseline("main").unwrap().unwrap().run_id, rid(2));
+    store.set_baseline("v1.2", &rid(1)).unwrap();
+    let names: Vec<_> = store.list_baselines().unwrap().into_iter().map(|b| (b.name, b.run_id)).collect();
+    assert_eq!(names, vec![("main".to_string(), rid(2)), ("v1.2".to_string(), rid(1))]);
+
+    assert_eq!(store.set_baseline("x", &rid(77)).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(store.set_baseline("", &rid(1)).unwrap_err().kind(), ErrorKind::Invalid);
+    assert!(store.delete_baseline("main").unwrap());
+    assert!(!store.delete_baseline("main").unwrap());
+    assert_eq!(store.baseline("main").unwrap(), None);
+    assert_eq!(store.list_baselines().unwrap().len(), 1);
+    // Deleting a baseline keeps its run.
+    assert!(store.run(&rid(2)).unwrap().is_some());
+}
+
+fn history_is_oldest_first_and_limited(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    // Written out of time order; history must still come back oldest first.
+    for i in [3u32, 0, 4, 1, 2] {
+        let mut r = report(&rid(i), nth_time(i64::from(i)));
+        r.benchmarks[0].metrics.get_mut("wall").expect("wall").median = f64::from(i) + 0.5;
+        store.insert_run(&r).unwrap();
+    }
+    let h = store.history(&sort_small(), "wall", None).unwrap();
+    assert_eq!(h.len(), 5);
+    let ids: Vec<_> = h.iter().map(|p| p.run_id.clone()).collect();
+    assert_eq!(ids, (0..5).map(rid).collect::<Vec<_>>());
+    for (i, p) in h.iter().enumerate() {
+        assert_eq!(p.time, nth_time(i as i64));
+        assert_eq!(p.median, i as f64 + 0.5);
+        assert_eq!(p.commit.as_deref(), Some(format!("c0ffee{}", rid(0).len()).as_str()));
+        assert!(p.ci95[0] <= p.ci95[1]);
+    }
+    let last2 = store.history(&sort_small(), "wall", Some(2)).unwrap();
+    assert_eq!(last2, h[3..].to_vec());
+    assert_eq!(store.history(&sort_small(), "wall", Some(100)).unwrap(), h);
+    assert!(store.history(&sort_small(), "wall", Some(0)).unwrap().is_empty());
+    assert!(store.history(&sort_small(), "nope", None).unwrap().is_empty());
+    assert!(store.history(&CaseId::new("sort", [("n", "1")]), "wall", None).unwrap().is_empty());
+    // The parameterless case and a custom metric have their own series.
+    let import = CaseId::new("import", Vec::<(String, String)>::new());
+    assert_eq!(store.history(&import, "cache_hit_rate", None).unwrap().len(), 5);
+}
+
+fn list_series_lists_every_case_and_metric(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    assert!(store.list_series().unwrap().is_empty());
+    store.insert_run(&report(&rid(1), base_time())).unwrap();
+    store.insert_run(&report(&rid(2), nth_time(1))).unwrap();
+    let series = store.list_series().unwrap();
+    assert_eq!(series.len(), 9, "3 cases × 3 metrics: {series:#?}");
+    let wall =
+        series.iter().find(|s| s.case == sort_small() && s.metric == "wall").expect("sort[n=1000] wall");
+    assert_eq!((wall.unit.as_str(), wall.better, wall.points), ("s", Better::Lower, 2));
+    let hit = series.iter().find(|s| s.metric == "cache_hit_rate").expect("custom metric");
+    assert_eq!(hit.better, Better::Higher);
+    let mut sorted = series.clone();
+    sorted.sort_by(|a, b| (&a.case.name, &a.metric).cmp(&(&b.case.name, &b.metric)));
+    assert_eq!(
+        series.iter().map(|s| &s.case.name).collect::<Vec<_>>(),
+        sorted.iter().map(|s| &s.case.name).collect::<Vec<_>>()
+    );
+}
+
+fn prune_never_deletes_baseline_runs(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    for i in 0..6 {
+        store.insert_run(&report(&rid(i), nth_time(i64::from(i)))).unwrap();
+    }
+    store.set_baseline("main", &rid(0)).unwrap();
+    store.set_baseline("old", &rid(1)).unwrap();
+    // Keep the 2 newest (4, 5) plus the baseline runs (0, 1): 2 and 3 go.
+    assert_eq!(store.prune(&PrunePolicy::KeepLast(2)).unwrap(), 2);
+    let left: Vec<_> = store.list_runs(&RunFilter::default()).unwrap().into_iter().map(|m| m.id).collect();
+    assert_eq!(left, vec![rid(5), rid(4), rid(1), rid(0)]);
+    assert_eq!(store.run(&rid(0)).unwrap(), Some(report(&rid(0), nth_time(0))));
+    assert_eq!(store.run(&rid(2)).unwrap(), None);
+    let h: Vec<_> =
+        store.history(&sort_small(), "wall", None).unwrap().into_iter().map(|p| p.run_id).collect();
+    assert_eq!(h, vec![rid(0), rid(1), rid(4), rid(5)]);
+    // Nothing to do: nothing deleted; KeepLast(0) still keeps baselines.
+    assert_eq!(store.prune(&PrunePolicy::KeepLast(10)).unwrap(), 0);
+    assert_eq!(store.prune(&PrunePolicy::KeepLast(0)).unwrap(), 2);
+    assert_eq!(store.list_runs(&RunFilter::default()).unwrap().len(), 2);
+    assert_eq!(store.baseline("main").unwrap().unwrap().run_id, rid(0));
+    store.integrity_check().unwrap();
+}
+
+fn prune_older_than(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    for i in 0..5 {
+        store.insert_run(&report(&rid(i), nth_time(i64::from(i)))).unwrap();
+    }
+    store.set_baseline("b", &rid(1)).unwrap();
+    // Strictly older than run 3's start: 0 and 2 go, 1 is a baseline, 3 is not older.
+    assert_eq!(store.prune(&PrunePolicy::OlderThan(nth_time(3))).unwrap(), 2);
+    let left: Vec<_> = store.list_runs(&RunFilter::default()).unwrap().into_iter().map(|m| m.id).collect();
+    assert_eq!(left, vec![rid(4), rid(3), rid(1)]);
+    store.integrity_check().unwrap();
+}
+
+fn insert_run_is_idempotent(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    let r = report(&rid(1), base_time());
+    assert!(store.insert_run(&r).unwrap());
+    assert!(!store.insert_run(&r).unwrap());
+    // Even a different body under the same id does not duplicate or overwrite.
+    let mut other = r.clone();
+    other.benchmarks.truncate(1);
+    assert!(!store.insert_run(&other).unwrap());
+    assert_eq!(store.list_runs(&RunFilter::default()).unwrap().len(), 1);
+    assert_eq!(store.history(&sort_small(), "wall", None).unwrap().len(), 1);
+    assert_eq!(store.run(&rid(1)).unwrap(), Some(r));
+    // Re-opening and inserting again is still a no-op.
+    drop(store);
+    let mut store = fx.open();
+    assert!(!store.insert_run(&report(&rid(1), base_time())).unwrap());
+    assert_eq!(store.list_runs(&RunFilter::default()).unwrap().len(), 1);
+}
+
+fn prefix_lookup(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    store.insert_run(&report("abc-111", base_time())).unwrap();
+    store.insert_run(&report("abc-122", nth_time(1))).unwrap();
+    store.insert_run(&report("abd", nth_time(2))).unwrap();
+    // An id that is a prefix of another one is found exactly.
+    store.insert_run(&report("abc-1", nth_time(3))).unwrap();
+
+    assert_eq!(store.run("abc-11").unwrap().unwrap().run.id, "abc-111");
+    assert_eq!(store.resolve_run_id("abd").unwrap().as_deref(), Some("abd"));
+    assert_eq!(store.resolve_run_id("abc-1").unwrap().as_deref(), Some("abc-1"));
+    assert_eq!(store.resolve_run_id("zzz").unwrap(), None);
+    assert_eq!(store.run("zzz").unwrap(), None);
+    let err = store.run("abc-").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Ambiguous);
+    let msg = err.to_string();
+    assert!(msg.contains("abc-111") && msg.contains("abc-122"), "{msg}");
+    assert_eq!(store.run("ab").unwrap_err().kind(), ErrorKind::Ambiguous);
+    assert_eq!(store.run("").unwrap_err().kind(), ErrorKind::Invalid);
+    // LIKE wildcards in a prefix are literal characters.
+    assert_eq!(store.resolve_run_id("ab_").unwrap(), None);
+    assert_eq!(store.resolve_run_id("%").unwrap(), None);
+    // Prefix matching is case-sensitive and exact.
+    assert_eq!(store.resolve_run_id("ABD").unwrap(), None);
+    assert_eq!(store.previous_run("abd", false).unwrap().unwrap().id, "abc-122");
+}
+
+fn migrations_are_idempotent(fx: &dyn Fixture) {
+    let r = report(&rid(1), base_time());
+    {
+        let mut store = fx.open();
+        store.insert_run(&r).unwrap();
+    }
+    for _ in 0..3 {
+        let mut store = fx.open();
+        store.integrity_check().unwrap();
+        assert_eq!(store.run(&rid(1)).unwrap().as_ref(), Some(&r));
+    }
+    // Two stores open on the same database at once.
+    let mut a = fx.open();
+    let mut b = fx.open();
+    a.insert_run(&report(&rid(2), nth_time(1))).unwrap();
+    assert_eq!(b.list_runs(&RunFilter::default()).unwrap().len(), 2);
+}
+
+fn names_are_stored_literally(fx: &dyn Fixture) {
+    let nasty = [
+        "it's",
+        "say \"hi\"",
+        "x'); DROP TABLE runs; --",
+        "<script>alert('x')</script>&amp;",
+        "100% _done_ \\ back\\slash",
+        "ünï😀code\ttab\nnewline",
+        "a[b=c,d]",
+        "$1 ?1 :name @x",
+    ];
+    let mut store = fx.open();
+    for (i, name) in nasty.iter().enumerate() {
+        let mut r = report(&format!("{name}-{i}"), nth_time(i as i64));
+        r.run.labels = [(name.to_string(), name.to_string())].into();
+        r.run.host.hostname = name.to_string();
+        r.run.host.fingerprint = name.to_string();
+        r.run.suite_hash = name.to_string();
+        if let Some(g) = r.run.git.as_mut() {
+            g.commit = name.to_string();
+            g.branch = Some(name.to_string());
+        }
+        let mut c = case(name, &[(name, name), ("n", "1")], 0.5);
+        let wall = c.metrics.get("wall").expect("wall").clone();
+        c.metrics.insert(name.to_string(), wall);
+        if let Some(f) = c.failure.as_mut() {
+            f.stderr_tail = name.to_string();
+        }
+        c.raw[0].metrics.insert(name.to_string(), 1.0);
+        r.benchmarks = vec![c];
+        assert!(store.insert_run(&r).unwrap());
+        assert_eq!(store.run(&r.run.id).unwrap(), Some(r.clone()), "{name}");
+        let id = CaseId::new(*name, [(*name, *name), ("n", "1")]);
+        let h = store.history(&id, name, None).unwrap();
+        assert_eq!(h.len(), 1, "{name}");
+        assert_eq!(h[0].commit.as_deref(), Some(*name));
+        store.set_baseline(name, &r.run.id).unwrap();
+        assert_eq!(store.baseline(name).unwrap().unwrap().run_id, r.run.id);
+        let by_host = RunFilter { host_fingerprint: Some(name.to_string()), ..Default::default() };
+        assert_eq!(store.list_runs(&by_host).unwrap().len(), 1, "{name}");
+    }
+    assert_eq!(store.list_runs(&RunFilter::default()).unwrap().len(), nasty.len());
+    assert_eq!(store.list_baselines().unwrap().len(), nasty.len());
+    let series = store.list_series().unwrap();
+    for name in nasty {
+        assert!(series.iter().any(|s| s.case.name == name && s.metric == name), "{name}");
+    }
+    store.integrity_check().unwrap();
+}
+
+fn list_runs_filters_and_previous_run(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    for i in 0..6u32 {
+        let mut r = report(&rid(i), nth_time(i64::from(i)));
+        r.run.host = host(if i % 2 == 0 { "even" } else { "odd" });
+        if i == 5 {
+            r.run.status = RunStatus::Interrupted;
+        }
+        store.insert_run(&r).unwrap();
+    }
+    // A run starting at the same instant as run 3: ordered by id after it.
+    let mut twin = report("0190b6a8-0003-7000-8000-000000000001", nth_time(3));
+    twin.run.host = host("odd");
+    store.insert_run(&twin).unwrap();
+
+    let ids = |v: Vec<RunMeta>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    let all = ids(store.list_runs(&RunFilter::default()).unwrap());
+    assert_eq!(all, vec![rid(5), rid(4), twin.run.id.clone(), rid(3), rid(2), rid(1), rid(0)]);
+    let f = RunFilter { limit: Some(2), ..Default::default() };
+    assert_eq!(ids(store.list_runs(&f).unwrap()), vec![rid(5), rid(4)]);
+    let f = RunFilter { host_fingerprint: Some("even".into()), ..Default::default() };
+    assert_eq!(ids(store.list_runs(&f).unwrap()), vec![rid(4), rid(2), rid(0)]);
+    let f = RunFilter { status: Some(RunStatus::Complete), limit: Some(1), ..Default::default() };
+    assert_eq!(ids(store.list_runs(&f).unwrap()), vec![rid(4)]);
+    let f = RunFilter { before: Some(nth_time(3)), ..Default::default() };
+    assert_eq!(ids(store.list_runs(&f).unwrap()), vec![rid(2), rid(1), rid(0)]);
+    let f = RunFilter { since: Some(nth_time(4)), ..Default::default() };
+    assert_eq!(ids(store.list_runs(&f).unwrap()), vec![rid(5), rid(4)]);
+    let f = RunFilter {
+        before: Some(nth_time(4)),
+        since: Some(nth_time(1)),
+        host_fingerprint: Some("odd".into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(store.list_runs(&f).unwrap()), vec![twin.run.id.clone(), rid(3), rid(1)]);
+
+    assert_eq!(store.latest_run(&RunFilter::default()).unwrap().unwrap().id, rid(5));
+    let f = RunFilter { host_fingerprint: Some("none".into()), ..Default::default() };
+    assert_eq!(store.latest_run(&f).unwrap(), None);
+
+    let prev = |s: &mut dyn Store, id: &str, same: bool| s.previous_run(id, same).unwrap().map(|m| m.id);
+    assert_eq!(prev(&mut *store, &rid(5), false), Some(rid(4)));
+    assert_eq!(prev(&mut *store, &rid(5), true), Some(twin.run.id.clone()));
+    assert_eq!(prev(&mut *store, &twin.run.id, false), Some(rid(3)));
+    assert_eq!(prev(&mut *store, &rid(4), false), Some(twin.run.id.clone()));
+    assert_eq!(prev(&mut *store, &rid(1), true), None);
+    assert_eq!(prev(&mut *store, &rid(0), false), None);
+}
+
+fn integrity_check_passes(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    store.integrity_check().unwrap();
+    store.insert_run(&report(&rid(1), base_time())).unwrap();
+    store.integrity_check().unwrap();
+    store.compact().unwrap();
+    store.integrity_check().unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite only.
+
+/// Eight writers, each with its own connection, write 20 runs each into one file at once:
+/// every run arrives, nobody sees "database is locked", and the file is intact.
+#[test]
+fn sqlite_concurrent_writers_queue_instead_of_failing() {
+    let fx = SqliteFx::new();
+    let url = fx.url();
+    let threads: Vec<_> = (0..8u32)
+        .map(|th| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                // Every thread opens the fresh file at the same moment: migrations race too.
+                let mut store = perfwatch_store::open(&url).expect("open");
+                for i in 0..20u32 {
+                    let n = th * 100 + i;
+                    let r = report(&rid(n), nth_time(i64::from(n)));
+                    if i % 2 == 0 {
+                        store.insert_run(&r).expect("insert_run");
+                    } else {
+                        store.begin_run(&r.run).expect("begin_run");
+                        for c in &r.benchmarks {
+                            store.add_case(&r.run.id, c).expect("add_case");
+                        }
+                        let end = r.run.ended_at.expect("end");
+                        store.finish_run(&r.run.id, RunStatus::Complete, end).expect("finish");
+                    }
+                }
+            })
+        })
+        .collect();
+    for th in threads {
+        th.join().expect("writer thread panicked");
+    }
+    let mut store = fx.open();
+    store.integrity_check().unwrap();
+    assert_eq!(store.list_runs(&RunFilter::default()).unwrap().len(), 160);
+    assert_eq!(store.history(&sort_small(), "wall", None).unwrap().len(), 160);
+    let r = store.run(&rid(702)).unwrap().expect("run 702 (written by insert_run)");
+    assert!(r == report(&rid(702), nth_time(702)), "run 702 differs");
+}
+
+#[test]
+fn sqlite_bad_urls_are_errors() {
+    assert_eq!(perfwatch_store::open("").err().map(|e| e.kind()), Some(ErrorKind::Invalid));
+    assert_eq!(perfwatch_store::open("mysql://x/y").err().map(|e| e.kind()), Some(ErrorKind::Invalid));
+    assert_eq!(perfwatch_store::open("sqlite://").err().map(|e| e.kind()), Some(ErrorKind::Invalid));
+    // A directory where the file should be.
+    let dir = tempfile::tempdir().unwrap();
+    let err = perfwatch_store::open(dir.path().to_str().unwrap()).err().expect("a directory");
+    assert_eq!(err.kind(), ErrorKind::Backend);
+}
+
+#[test]
+fn sqlite_bare_path_and_url_are_the_same_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let mut a = perfwatch_store::open(path.to_str().unwrap()).unwrap();
+    a.insert_run(&report(&rid(1), base_time())).unwrap();
+    let mut b = perfwatch_store::open(&format!("sqlite:{}", path.display())).unwrap();
+    assert!(b.run(&rid(1)).unwrap().is_some());
+}
+
+#[test]
+fn postgres_unreachable_server_is_a_clear_error() {
+    let err = perfwatch_store::open("postgres://postgres@127.0.0.1:1/test?connect_timeout=2")
+        .err()
+        .expect("nothing listens on port 1");
+    assert_eq!(err.kind(), ErrorKind::Backend);
+    assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+}
