@@ -1,0 +1,189 @@
+//! The `Executor` abstraction: run one command, return what was measured.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use perfwatch_model::ExitKind;
+use serde::{Deserialize, Serialize};
+
+/// One command to execute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecRequest {
+    /// Program and arguments; `argv[0]` is looked up in `PATH` unless it contains a `/`.
+    pub argv: Vec<String>,
+    /// Absolute working directory.
+    pub cwd: PathBuf,
+    /// Variables added to the inherited environment.
+    pub env: BTreeMap<String, String>,
+    /// Per-run limit; the whole process group is killed when it passes.
+    pub timeout: Option<Duration>,
+    /// Forward the command's output to the caller (`--show-output`).
+    pub forward_output: bool,
+}
+
+/// Which output stream of a benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+impl Stream {
+    /// `stdout` / `stderr`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+/// A line starting with `perfwatch-metric`, as seen on one stream (not yet parsed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawMetricLine {
+    /// Where it was printed.
+    pub stream: Stream,
+    /// 1-based line number within that stream's output of this run.
+    pub line_no: u64,
+    /// The line without its newline (lossily decoded, cut at [`MAX_METRIC_LINE`] bytes).
+    pub text: String,
+    /// The line was longer than [`MAX_METRIC_LINE`] bytes and was cut.
+    pub truncated: bool,
+}
+
+/// Longest metric line kept, in bytes.
+pub const MAX_METRIC_LINE: usize = 4096;
+/// Most metric lines kept per run; further ones are counted in
+/// [`ExecOutcome::dropped_metric_lines`].
+pub const MAX_METRIC_LINES: usize = 1000;
+/// Bytes of standard error kept for the tail.
+pub const STDERR_TAIL_BYTES: usize = 4096;
+/// Lines of standard error kept for the tail.
+pub const STDERR_TAIL_LINES: usize = 20;
+
+/// What one execution measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecOutcome {
+    /// Wall-clock seconds from spawn to the observed exit (monotonic clock).
+    pub wall: f64,
+    /// User CPU seconds of the process and the descendants it reaped.
+    pub user: f64,
+    /// System CPU seconds of the process and the descendants it reaped.
+    pub sys: f64,
+    /// Peak RSS in bytes of the largest single process of the tree (`wait4`'s `ru_maxrss`).
+    pub max_rss: u64,
+    /// How it ended.
+    pub exit: ExitKind,
+    /// `perfwatch-metric` lines seen on stdout and stderr, in order per stream.
+    pub metric_lines: Vec<RawMetricLine>,
+    /// Metric lines beyond [`MAX_METRIC_LINES`] that were not kept.
+    pub dropped_metric_lines: u64,
+    /// The last [`STDERR_TAIL_LINES`] lines (at most [`STDERR_TAIL_BYTES`]) of stderr.
+    pub stderr_tail: String,
+}
+
+impl ExecOutcome {
+    /// An outcome for a command that could not be started.
+    pub fn spawn_failed(message: impl Into<String>) -> Self {
+        ExecOutcome {
+            wall: 0.0,
+            user: 0.0,
+            sys: 0.0,
+            max_rss: 0,
+            exit: ExitKind::SpawnFailed { message: message.into() },
+            metric_lines: Vec::new(),
+            dropped_metric_lines: 0,
+            stderr_tail: String::new(),
+        }
+    }
+
+    /// A successful outcome with the given times (for scripted tests).
+    pub fn ok(wall: f64) -> Self {
+        ExecOutcome { wall, exit: ExitKind::Exited { code: 0 }, ..ExecOutcome::spawn_failed("") }
+    }
+}
+
+/// The executor itself broke (not the benchmark): the helper process died or the control
+/// channel failed. Measuring cannot go on with this executor.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    /// Talking to the spawner process failed.
+    #[error("perfwatch's spawner process failed: {0}")]
+    Spawner(String),
+    /// A scripted executor ran out of outcomes.
+    #[error("scripted executor has no outcome left for `{0}`")]
+    ScriptExhausted(String),
+}
+
+/// Runs commands and measures them.
+///
+/// `output` receives chunks of the command's output when `req.forward_output` is set; it is
+/// never called otherwise.
+pub trait Executor {
+    /// Runs `req` to completion (or timeout) and reports what was measured.
+    fn execute(
+        &mut self,
+        req: &ExecRequest,
+        output: &mut dyn FnMut(Stream, &[u8]),
+    ) -> Result<ExecOutcome, ExecutorError>;
+}
+
+/// Returns predetermined outcomes in order, recording every request: deterministic tests of
+/// everything above the process layer.
+#[derive(Debug, Default)]
+pub struct ScriptedExecutor {
+    outcomes: VecDeque<ExecOutcome>,
+    /// Outcome for requests once the script is used up; `None` makes that an error.
+    pub fallback: Option<ExecOutcome>,
+    /// Every request received, in order.
+    pub requests: Vec<ExecRequest>,
+    /// Output forwarded for each request when `forward_output` is set.
+    pub output: Vec<(Stream, Vec<u8>)>,
+}
+
+impl ScriptedExecutor {
+    /// An executor that returns `outcomes` in order.
+    pub fn new(outcomes: impl IntoIterator<Item = ExecOutcome>) -> Self {
+        ScriptedExecutor { outcomes: outcomes.into_iter().collect(), ..Default::default() }
+    }
+
+    /// Also answer every request after the script with `outcome`.
+    pub fn with_fallback(mut self, outcome: ExecOutcome) -> Self {
+        self.fallback = Some(outcome);
+        self
+    }
+
+    /// Queues one more outcome.
+    pub fn push(&mut self, outcome: ExecOutcome) {
+        self.outcomes.push_back(outcome);
+    }
+
+    /// Forwarded output is scripted too: every `(stream, bytes)` pair given here is sent to
+    /// the output callback of the next request that asks for forwarding.
+    pub fn queue_output(&mut self, stream: Stream, bytes: &[u8]) {
+        self.output.push((stream, bytes.to_vec()));
+    }
+}
+
+impl Executor for ScriptedExecutor {
+    fn execute(
+        &mut self,
+        req: &ExecRequest,
+        output: &mut dyn FnMut(Stream, &[u8]),
+    ) -> Result<ExecOutcome, ExecutorError> {
+        self.requests.push(req.clone());
+        if req.forward_output {
+            for (stream, bytes) in self.output.drain(..) {
+                output(stream, &bytes);
+            }
+        }
+        match self.outcomes.pop_front().or_else(|| self.fallback.clone()) {
+            Some(outcome) => Ok(outcome),
+            None => Err(ExecutorError::ScriptExhausted(req.argv.join(" "))),
+        }
+    }
+}

@@ -1,0 +1,499 @@
+//! The run loop: a [`Plan`] in, one [`CaseReport`] per case out, events pushed on the way.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use perfwatch_model::metric::{CPU, MAX_RSS, SYS, THROUGHPUT, USER, WALL};
+use perfwatch_model::{
+    CaseFailure, CasePlan, CaseReport, CaseStatus, Caveat, CommandSpec, ExitKind,
+    MetricInfo, Plan, Sample, Summary, builtin_metric,
+};
+
+use crate::events::{Event, MetricWarning, Phase, Sink, SuiteEnd};
+use crate::executor::{ExecOutcome, ExecRequest, Executor, ExecutorError, MAX_METRIC_LINES, Stream};
+use crate::metric::parse_metric_line;
+
+/// Fewer successful runs than this give [`Caveat::FewRuns`].
+pub const FEW_RUNS: u32 = 10;
+/// Robust CV of wall time above this gives [`Caveat::HighNoise`].
+pub const HIGH_NOISE_CV: f64 = 0.05;
+/// First measured run at least this many times the median gives [`Caveat::SlowFirstRun`]
+/// (only judged with at least [`SLOW_FIRST_MIN_RUNS`] runs: with fewer, the median is
+/// itself too uncertain to call one run slow).
+pub const SLOW_FIRST_RATIO: f64 = 1.5;
+/// See [`SLOW_FIRST_RATIO`].
+pub const SLOW_FIRST_MIN_RUNS: u32 = 5;
+/// Median wall time below this gives [`Caveat::VeryShort`].
+pub const VERY_SHORT_S: f64 = 0.005;
+/// Scale of the MAD to a normal standard deviation (1 / Φ⁻¹(3/4)).
+const MAD_SCALE: f64 = 1.4826;
+
+/// Options of a run that are not part of the plan.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Forward benchmark and hook output as [`Event::Output`] (`--show-output`).
+    pub show_output: bool,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuiteOutcome {
+    /// One report per case that was started, in plan order (an interrupted case is
+    /// included with what was measured so far; cases never started are not).
+    pub reports: Vec<CaseReport>,
+    /// How measuring ended.
+    pub end: SuiteEnd,
+}
+
+/// Runs every case of `plan` in order.
+///
+/// Per case: `setup` once (unmeasured; on failure the case fails and its runs are skipped),
+/// `warmup` runs, then measured runs (each preceded by `prepare`) until precision, `max_runs`
+/// or `max_time` says stop (never fewer than `min_runs`), then `cleanup` once, always. A
+/// failing run ends its case; the suite goes on. `stop` is checked between runs: once set,
+/// the current case is reported with what it has and the rest are skipped.
+pub fn run_plan(
+    plan: &Plan,
+    executor: &mut dyn Executor,
+    sink: &mut dyn Sink,
+    stop: &AtomicBool,
+    opts: &RunOptions,
+) -> SuiteOutcome {
+    sink.event(&Event::SuiteStarted { cases: plan.cases.len() });
+    let mut reports = Vec::with_capacity(plan.cases.len());
+    let mut end = SuiteEnd::Complete;
+    for (index, case) in plan.cases.iter().enumerate() {
+        if stop.load(Ordering::SeqCst) {
+            end = SuiteEnd::Interrupted;
+            break;
+        }
+        sink.event(&Event::CaseStarted { index, case });
+        let mut runner = CaseRunner::new(case, executor, sink, stop, opts);
+        let result = runner.run();
+        let interrupted = runner.interrupted;
+        let report = runner.into_report(result.as_ref().err());
+        sink.event(&Event::CaseFinished { index, report: &report });
+        reports.push(report);
+        if let Err(e) = result {
+            end = SuiteEnd::Aborted { message: e.to_string() };
+            break;
+        }
+        if interrupted {
+            end = SuiteEnd::Interrupted;
+            break;
+        }
+    }
+    sink.event(&Event::SuiteFinished { end: &end });
+    SuiteOutcome { reports, end }
+}
+
+/// State of one case while it runs.
+struct CaseRunner<'a> {
+    case: &'a CasePlan,
+    executor: &'a mut dyn Executor,
+    sink: &'a mut dyn Sink,
+    stop: &'a AtomicBool,
+    opts: &'a RunOptions,
+    raw: Vec<Sample>,
+    /// Unit and direction of every custom metric seen, in first-seen order of names.
+    metric_info: BTreeMap<String, MetricInfo>,
+    warned: HashSet<(Stream, u64, String)>,
+    failure: Option<(CaseStatus, CaseFailure)>,
+    interrupted: bool,
+    /// Why adaptive stopping ended, when it ended on a limit with precision asked for.
+    precision_missed: bool,
+}
+
+impl<'a> CaseRunner<'a> {
+    fn new(
+        case: &'a CasePlan,
+        executor: &'a mut dyn Executor,
+        sink: &'a mut dyn Sink,
+        stop: &'a AtomicBool,
+        opts: &'a RunOptions,
+    ) -> Self {
+        CaseRunner {
+            case,
+            executor,
+            sink,
+            stop,
+            opts,
+            raw: Vec::new(),
+            metric_info: BTreeMap::new(),
+            warned: HashSet::new(),
+            failure: None,
+            interrupted: false,
+            precision_missed: false,
+        }
+    }
+
+    fn stopped(&mut self) -> bool {
+        if self.stop.load(Ordering::SeqCst) {
+            self.interrupted = true;
+        }
+        self.interrupted
+    }
+
+    fn run(&mut self) -> Result<(), ExecutorError> {
+        let result = self.run_phases();
+        // Cleanup always runs, but there is no point asking a broken executor.
+        if result.is_ok() {
+            if let Some(script) = &self.case.cleanup {
+                let outcome = self.exec(Phase::Cleanup, 1, &shell(script))?;
+                if !outcome.exit.is_success() {
+                    let message = format!(
+                        "cleanup hook `{script}` {}{}",
+                        outcome.exit,
+                        tail_suffix(&outcome.stderr_tail)
+                    );
+                    self.sink.event(&Event::Warning { case: &self.case.id, message });
+                }
+            }
+        }
+        result
+    }
+
+    fn run_phases(&mut self) -> Result<(), ExecutorError> {
+        let settings = self.case.settings;
+        if let Some(script) = &self.case.setup {
+            if !self.hook(Phase::Setup, script)? {
+                return Ok(());
+            }
+        }
+        let command = self.case.command.clone();
+        for w in 1..=settings.warmup {
+            if self.stopped() || !self.prepare()? {
+                return Ok(());
+            }
+            let outcome = self.exec(Phase::Warmup, w, &command)?;
+            self.metrics_of(Phase::Warmup, w, &outcome);
+            if !outcome.exit.is_success() {
+                self.fail_run(Phase::Warmup, w, &outcome);
+                return Ok(());
+            }
+            let id = &self.case.id;
+            self.sink.event(&Event::WarmupDone { case: id, run: w, of: settings.warmup, wall: outcome.wall });
+        }
+
+        let min_runs = settings.min_runs.min(settings.max_runs);
+        let start = Instant::now();
+        let mut walls: Vec<f64> = Vec::new();
+        loop {
+            let n = walls.len() as u32;
+            let precision_ok = settings.precision > 0.0
+                && n >= min_runs
+                && perfwatch_stats::median_ci_relative_half_width(&walls)
+                    .is_some_and(|hw| hw <= settings.precision);
+            if precision_ok {
+                break;
+            }
+            if n >= settings.max_runs || (n >= min_runs && start.elapsed() >= settings.max_time) {
+                self.precision_missed = settings.precision > 0.0;
+                break;
+            }
+            if self.stopped() || !self.prepare()? {
+                break;
+            }
+            let run = n + 1;
+            let outcome = self.exec(Phase::Measured, run, &command)?;
+            let metrics = self.metrics_of(Phase::Measured, run, &outcome);
+            let sample = Sample {
+                wall: outcome.wall,
+                user: outcome.user,
+                sys: outcome.sys,
+                max_rss: outcome.max_rss,
+                exit: outcome.exit.clone(),
+                metrics,
+            };
+            self.sink.event(&Event::RunDone {
+                case: &self.case.id,
+                run,
+                max_runs: settings.max_runs,
+                elapsed: start.elapsed(),
+                max_time: settings.max_time,
+                sample: &sample,
+            });
+            self.raw.push(sample);
+            if !outcome.exit.is_success() {
+                self.fail_run(Phase::Measured, run, &outcome);
+                break;
+            }
+            walls.push(outcome.wall);
+        }
+        Ok(())
+    }
+
+    /// Runs `prepare` if there is one; false if it failed (the case has failed then).
+    fn prepare(&mut self) -> Result<bool, ExecutorError> {
+        match &self.case.prepare {
+            Some(script) => self.hook(Phase::Prepare, script),
+            None => Ok(true),
+        }
+    }
+
+    /// Runs a hook; false (and the case failed) if it did not succeed.
+    fn hook(&mut self, phase: Phase, script: &str) -> Result<bool, ExecutorError> {
+        let outcome = self.exec(phase, 1, &shell(script))?;
+        if outcome.exit.is_success() {
+            return Ok(true);
+        }
+        let status = status_of(&outcome.exit);
+        let message = format!("{} hook `{script}` {}", phase.as_str(), describe_exit(&outcome.exit, self.case));
+        self.set_failure(status, message, &outcome);
+        Ok(false)
+    }
+
+    fn exec(&mut self, phase: Phase, _run: u32, command: &CommandSpec) -> Result<ExecOutcome, ExecutorError> {
+        let req = ExecRequest {
+            argv: command.to_argv(),
+            cwd: self.case.cwd.clone(),
+            env: self.case.env.clone(),
+            timeout: Some(self.case.settings.timeout).filter(|t| !t.is_zero()),
+            forward_output: self.opts.show_output,
+        };
+        let (sink, id) = (&mut *self.sink, &self.case.id);
+        let mut forward = |stream: Stream, data: &[u8]| {
+            sink.event(&Event::Output { case: id, phase, stream, data });
+        };
+        self.executor.execute(&req, &mut forward)
+    }
+
+    fn fail_run(&mut self, phase: Phase, run: u32, outcome: &ExecOutcome) {
+        let what = match phase {
+            Phase::Warmup => format!("warm-up run {run}"),
+            _ => format!("run {run}"),
+        };
+        let message = format!(
+            "`{}` {} ({what})",
+            self.case.command,
+            describe_exit(&outcome.exit, self.case)
+        );
+        self.set_failure(status_of(&outcome.exit), message, outcome);
+    }
+
+    fn set_failure(&mut self, status: CaseStatus, message: String, outcome: &ExecOutcome) {
+        self.failure = Some((
+            status,
+            CaseFailure { message, exit: outcome.exit.clone(), stderr_tail: outcome.stderr_tail.clone() },
+        ));
+    }
+
+    /// Parses the run's metric lines: values (last one wins) and located warnings.
+    fn metrics_of(&mut self, phase: Phase, run: u32, outcome: &ExecOutcome) -> BTreeMap<String, f64> {
+        let mut values = BTreeMap::new();
+        for raw in &outcome.metric_lines {
+            let problem = if raw.truncated {
+                Err(format!("line longer than {} bytes", crate::executor::MAX_METRIC_LINE))
+            } else {
+                parse_metric_line(&raw.text).map_err(|e| e.to_string())
+            };
+            match problem {
+                Err(message) => self.warn(phase, run, raw.stream, raw.line_no, &raw.text, message),
+                Ok(line) => {
+                    let declared = self.case.metrics.get(&line.name);
+                    if !self.metric_info.contains_key(&line.name) {
+                        let info = match line.info(declared) {
+                            Some(info) => info,
+                            None => {
+                                let message = format!(
+                                    "metric `{}` has no `better=` and none is declared in [bench.metrics]; assuming lower is better",
+                                    line.name
+                                );
+                                self.warn(phase, run, raw.stream, raw.line_no, &raw.text, message);
+                                MetricInfo::new(line.unit.clone().unwrap_or_default(), perfwatch_model::Better::Lower)
+                            }
+                        };
+                        self.metric_info.insert(line.name.clone(), info);
+                    }
+                    if let Some(d) = declared {
+                        let unit_differs = line.unit.as_ref().is_some_and(|u| *u != d.unit);
+                        let better_differs = line.better.is_some_and(|b| b != d.better);
+                        if unit_differs || better_differs {
+                            let message = format!(
+                                "metric `{}` disagrees with its declaration (unit={}, better={}); the declaration wins",
+                                line.name,
+                                d.unit,
+                                d.better.as_str()
+                            );
+                            self.warn(phase, run, raw.stream, raw.line_no, &raw.text, message);
+                        }
+                    }
+                    values.insert(line.name, line.value);
+                }
+            }
+        }
+        if outcome.dropped_metric_lines > 0 {
+            let message = format!(
+                "{} more metric lines were ignored (at most {MAX_METRIC_LINES} are read per run)",
+                outcome.dropped_metric_lines
+            );
+            self.warn(phase, run, Stream::Stdout, 0, "", message);
+        }
+        // Warm-ups are not measurements; their lines are only checked.
+        if phase == Phase::Measured { values } else { BTreeMap::new() }
+    }
+
+    /// Emits a metric warning unless the same one (same stream, line and problem) was already
+    /// emitted for this case: a benchmark printing the same bad line in all 200 runs should
+    /// produce one warning, not 200.
+    fn warn(&mut self, phase: Phase, run: u32, stream: Stream, line_no: u64, line: &str, message: String) {
+        if !self.warned.insert((stream, line_no, message.clone())) {
+            return;
+        }
+        let line: String = line.chars().take(200).collect();
+        let warning = MetricWarning { case: self.case.id.clone(), phase, run, stream, line_no, line, message };
+        self.sink.event(&Event::MetricWarning(&warning));
+    }
+
+    fn into_report(self, broken: Option<&ExecutorError>) -> CaseReport {
+        let case = self.case;
+        let mut failure = self.failure;
+        if let Some(e) = broken {
+            let message = format!("measuring stopped: {e}");
+            failure.get_or_insert((
+                CaseStatus::Failed,
+                CaseFailure {
+                    exit: ExitKind::SpawnFailed { message: message.clone() },
+                    message,
+                    stderr_tail: String::new(),
+                },
+            ));
+        }
+        let ok: Vec<&Sample> = self.raw.iter().filter(|s| s.exit.is_success()).collect();
+        let runs = ok.len() as u32;
+        let mut metrics = BTreeMap::new();
+        if !ok.is_empty() {
+            let mut add = |name: &str, values: Vec<f64>, info: MetricInfo| {
+                if !values.is_empty() {
+                    metrics.insert(name.to_string(), perfwatch_stats::summarize(&values, &info));
+                }
+            };
+            for name in [WALL, USER, SYS, CPU, MAX_RSS] {
+                let values = ok.iter().filter_map(|s| s.metric(name)).collect();
+                if let Some(info) = builtin_metric(name) {
+                    add(name, values, info);
+                }
+            }
+            if let (Some(items), Some(info)) = (case.throughput, builtin_metric(THROUGHPUT)) {
+                let values = ok.iter().filter(|s| s.wall > 0.0).map(|s| items / s.wall).collect();
+                add(THROUGHPUT, values, info);
+            }
+            for (name, info) in &self.metric_info {
+                let values = ok.iter().filter_map(|s| s.metrics.get(name).copied()).collect();
+                add(name, values, info.clone());
+            }
+        }
+        let caveats = caveats(
+            &ok.iter().map(|s| s.wall).collect::<Vec<_>>(),
+            metrics.get(WALL),
+            self.precision_missed.then_some(case.settings.precision),
+        );
+        let (status, failure) = match failure {
+            Some((status, f)) => (status, Some(f)),
+            None => (CaseStatus::Ok, None),
+        };
+        CaseReport {
+            name: case.id.name.clone(),
+            params: case.id.params.clone(),
+            status,
+            runs,
+            caveats,
+            metrics,
+            failure,
+            raw: self.raw,
+        }
+    }
+}
+
+/// Quality caveats from the successful walls (in measured order) and their summary.
+///
+/// Rules: few runs when fewer than [`FEW_RUNS`]; precision not reached when a limit ended
+/// measuring before the asked precision (`precision_target`) and a CI could be computed;
+/// high noise when 1.4826·MAD/median > [`HIGH_NOISE_CV`]; outliers as counted by the wall
+/// summary; slow first run when, with at least [`SLOW_FIRST_MIN_RUNS`] runs, the first
+/// measured run took at least [`SLOW_FIRST_RATIO`] × the median; very short when the median
+/// is under [`VERY_SHORT_S`].
+pub fn caveats(walls: &[f64], wall: Option<&Summary>, precision_target: Option<f64>) -> Vec<Caveat> {
+    let mut out = Vec::new();
+    let n = walls.len() as u32;
+    let Some(wall) = wall else { return out };
+    if n < FEW_RUNS {
+        out.push(Caveat::FewRuns { runs: n });
+    }
+    if let Some(target) = precision_target {
+        if let Some(achieved) = perfwatch_stats::median_ci_relative_half_width(walls) {
+            if achieved > target {
+                out.push(Caveat::PrecisionNotReached { achieved, target });
+            }
+        }
+    }
+    if wall.median > 0.0 {
+        let cv = MAD_SCALE * wall.mad / wall.median;
+        if cv > HIGH_NOISE_CV {
+            out.push(Caveat::HighNoise { cv });
+        }
+    }
+    if wall.outliers > 0 {
+        out.push(Caveat::Outliers { count: wall.outliers, of: n });
+    }
+    if n >= SLOW_FIRST_MIN_RUNS && wall.median > 0.0 {
+        let ratio = walls[0] / wall.median;
+        if ratio >= SLOW_FIRST_RATIO {
+            out.push(Caveat::SlowFirstRun { ratio });
+        }
+    }
+    if wall.median < VERY_SHORT_S {
+        out.push(Caveat::VeryShort { median_s: wall.median });
+    }
+    out
+}
+
+fn shell(script: &str) -> CommandSpec {
+    CommandSpec::Shell(script.to_string())
+}
+
+fn status_of(exit: &ExitKind) -> CaseStatus {
+    match exit {
+        ExitKind::TimedOut => CaseStatus::Timeout,
+        _ => CaseStatus::Failed,
+    }
+}
+
+fn describe_exit(exit: &ExitKind, case: &CasePlan) -> String {
+    match exit {
+        ExitKind::TimedOut => format!(
+            "timed out after {}; its process group was killed",
+            format_duration(case.settings.timeout)
+        ),
+        ExitKind::Signaled { signal } => match signal_name(*signal) {
+            Some(name) => format!("was killed by signal {signal} ({name})"),
+            None => format!("was killed by signal {signal}"),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGINT => "SIGINT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGILL => "SIGILL",
+        libc::SIGPIPE => "SIGPIPE",
+        _ => return None,
+    })
+}
+
+fn format_duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 1.0 && s.fract() == 0.0 { format!("{s:.0}s") } else { format!("{s}s") }
+}
+
+fn tail_suffix(tail: &str) -> String {
+    if tail.is_empty() { String::new() } else { format!("; stderr:\n{tail}") }
+}

@@ -1,0 +1,564 @@
+//! The real executor: a small, long-lived helper process that spawns and measures benchmarks.
+//!
+//! Why a helper: on Linux a child's `ru_maxrss` starts from the high-water mark of the memory
+//! image it replaced at `exec`. When a big process (perfwatch after loading a long history)
+//! spawns `true` directly, `true` is charged the parent's peak. The helper is a fresh image
+//! of a small program that stays small (fixed buffers), so what it spawns reports its own
+//! peak. It also sits in its own process group, so the terminal's Ctrl-C reaches perfwatch
+//! only; perfwatch then stops between runs.
+//!
+//! Protocol (line-delimited JSON): the parent writes one [`ExecRequest`] per line to the
+//! helper's stdin; the helper answers with zero or more [`Reply::Output`] lines (only when
+//! forwarding was asked for) and one [`Reply::Done`]. When its stdin closes (perfwatch exited
+//! or died) the helper kills the running benchmark's group and exits.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use perfwatch_model::ExitKind;
+use serde::{Deserialize, Serialize};
+
+use crate::executor::{
+    ExecOutcome, ExecRequest, Executor, ExecutorError, MAX_METRIC_LINE, MAX_METRIC_LINES,
+    RawMetricLine, STDERR_TAIL_BYTES, STDERR_TAIL_LINES, Stream,
+};
+use crate::metric::METRIC_PREFIX;
+use crate::sys;
+
+/// First argument that turns a perfwatch binary into the spawner helper.
+pub const SPAWNER_ARG: &str = "__perfwatch-spawner";
+
+/// How long output is still drained after the benchmark's group was killed; only processes
+/// that left the group can hold the pipes open this long.
+const DRAIN_GRACE: Duration = Duration::from_millis(200);
+/// Read buffer for benchmark output; the helper's memory stays bounded by it.
+const READ_BUF: usize = 64 * 1024;
+/// Without pidfds, how often `wait4(WNOHANG)` is polled.
+const FALLBACK_POLL_MS: i32 = 1;
+
+/// A message from the helper to perfwatch.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Reply {
+    /// A chunk of benchmark output (only with `forward_output`).
+    Output {
+        /// Which stream.
+        stream: Stream,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// The request finished.
+    Done(ExecOutcome),
+    /// The helper could not process the request (malformed request).
+    Error(String),
+}
+
+/// If this process was started as the spawner helper (first argument [`SPAWNER_ARG`]), runs
+/// the helper loop and exits; otherwise returns at once.
+///
+/// Call it first thing in `main`, before the program allocates anything large.
+pub fn run_spawner_if_requested() {
+    if std::env::args_os().nth(1).is_some_and(|a| a == SPAWNER_ARG) {
+        let code = match spawner_main() {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("perfwatch spawner: {e}");
+                1
+            }
+        };
+        std::process::exit(code);
+    }
+}
+
+/// The [`Executor`] that runs commands through the spawner helper process.
+#[derive(Debug)]
+pub struct SpawnerExecutor {
+    child: Child,
+    to_helper: Option<BufWriter<ChildStdin>>,
+    from_helper: BufReader<ChildStdout>,
+    line: String,
+}
+
+impl SpawnerExecutor {
+    /// Starts the helper by re-executing the current binary with [`SPAWNER_ARG`]; that binary
+    /// must call [`run_spawner_if_requested`] first thing in `main`.
+    pub fn start() -> Result<Self, ExecutorError> {
+        let exe = std::env::current_exe()
+            .map_err(|e| ExecutorError::Spawner(format!("cannot find own executable: {e}")))?;
+        Self::start_with(exe, [SPAWNER_ARG])
+    }
+
+    /// Starts the helper as `program args…` (for tests and for binaries that dispatch the
+    /// helper argument differently).
+    pub fn start_with<I, S>(program: impl AsRef<Path>, args: I) -> Result<Self, ExecutorError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let program = program.as_ref();
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            // Own group: the terminal's SIGINT goes to perfwatch, which stops between runs.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| {
+                ExecutorError::Spawner(format!("cannot start {}: {e}", program.display()))
+            })?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(ExecutorError::Spawner("spawner pipes missing".into()));
+        };
+        Ok(SpawnerExecutor {
+            child,
+            to_helper: Some(BufWriter::new(stdin)),
+            from_helper: BufReader::new(stdout),
+            line: String::new(),
+        })
+    }
+
+    fn broken(&mut self, what: &str, e: impl std::fmt::Display) -> ExecutorError {
+        let status = match self.child.try_wait() {
+            Ok(Some(status)) => format!(" (spawner {status})"),
+            _ => String::new(),
+        };
+        ExecutorError::Spawner(format!("{what}: {e}{status}"))
+    }
+}
+
+impl Executor for SpawnerExecutor {
+    fn execute(
+        &mut self,
+        req: &ExecRequest,
+        output: &mut dyn FnMut(Stream, &[u8]),
+    ) -> Result<ExecOutcome, ExecutorError> {
+        let Some(w) = self.to_helper.as_mut() else {
+            return Err(ExecutorError::Spawner("spawner already shut down".into()));
+        };
+        let sent = serde_json::to_writer(&mut *w, req)
+            .map_err(io::Error::from)
+            .and_then(|()| w.write_all(b"\n"))
+            .and_then(|()| w.flush());
+        if let Err(e) = sent {
+            return Err(self.broken("cannot send request", e));
+        }
+        loop {
+            self.line.clear();
+            match self.from_helper.read_line(&mut self.line) {
+                Ok(0) => return Err(self.broken("spawner exited", "unexpected end of output")),
+                Ok(_) => {}
+                Err(e) => return Err(self.broken("cannot read reply", e)),
+            }
+            let reply: Reply = match serde_json::from_str(&self.line) {
+                Ok(r) => r,
+                Err(e) => return Err(self.broken("malformed reply", e)),
+            };
+            match reply {
+                Reply::Output { stream, data } => output(stream, &data),
+                Reply::Done(outcome) => return Ok(outcome),
+                Reply::Error(message) => return Err(ExecutorError::Spawner(message)),
+            }
+        }
+    }
+}
+
+impl Drop for SpawnerExecutor {
+    fn drop(&mut self) {
+        // Closing its stdin makes the helper kill any running benchmark and exit.
+        drop(self.to_helper.take());
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Helper side.
+
+fn spawner_main() -> io::Result<()> {
+    let stdin = io::stdin();
+    let mut input = stdin.lock();
+    let mut out = BufWriter::new(io::stdout().lock());
+    let devnull = File::open("/dev/null")?;
+    let mut state = SpawnState { buf: vec![0u8; READ_BUF].into_boxed_slice(), devnull };
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if input.read_line(&mut line)? == 0 {
+            return Ok(()); // perfwatch closed the channel: normal shutdown.
+        }
+        let reply = match serde_json::from_str::<ExecRequest>(&line) {
+            Ok(req) => {
+                let mut send_err = None;
+                let outcome = state.run(&req, &mut |stream, data| {
+                    if send_err.is_none() {
+                        let msg = Reply::Output { stream, data: data.to_vec() };
+                        send_err = write_reply(&mut out, &msg).err();
+                    }
+                });
+                if let Some(e) = send_err {
+                    return Err(e);
+                }
+                match outcome {
+                    Some(outcome) => Reply::Done(outcome),
+                    None => return Ok(()), // control channel closed mid-run; child group killed
+                }
+            }
+            Err(e) => Reply::Error(format!("malformed request: {e}")),
+        };
+        write_reply(&mut out, &reply)?;
+    }
+}
+
+fn write_reply(out: &mut impl Write, reply: &Reply) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, reply)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+struct SpawnState {
+    buf: Box<[u8]>,
+    devnull: File,
+}
+
+/// Scans one output stream for metric lines and keeps the stderr tail.
+struct StreamScan {
+    stream: Stream,
+    line_no: u64,
+    cur: Vec<u8>,
+    /// The current line can no longer be a metric line (its start did not match).
+    skip: bool,
+    truncated: bool,
+}
+
+impl StreamScan {
+    fn new(stream: Stream) -> Self {
+        StreamScan {
+            stream,
+            line_no: 1,
+            cur: Vec::with_capacity(256),
+            skip: false,
+            truncated: false,
+        }
+    }
+
+    fn feed(&mut self, mut data: &[u8], lines: &mut Vec<RawMetricLine>, dropped: &mut u64) {
+        while !data.is_empty() {
+            let (seg, rest, newline) = match data.iter().position(|&b| b == b'\n') {
+                Some(i) => (&data[..i], &data[i + 1..], true),
+                None => (data, &[][..], false),
+            };
+            if !self.skip {
+                let room = MAX_METRIC_LINE.saturating_sub(self.cur.len());
+                self.cur.extend_from_slice(&seg[..seg.len().min(room)]);
+                if seg.len() > room {
+                    self.truncated = true;
+                }
+                let n = self.cur.len().min(METRIC_PREFIX.len());
+                if self.cur[..n] != METRIC_PREFIX.as_bytes()[..n] {
+                    self.skip = true;
+                    self.cur.clear();
+                }
+            }
+            if newline {
+                self.end_line(lines, dropped);
+            }
+            data = rest;
+        }
+    }
+
+    fn end_line(&mut self, lines: &mut Vec<RawMetricLine>, dropped: &mut u64) {
+        if !self.skip && self.cur.len() >= METRIC_PREFIX.len() {
+            if lines.len() < MAX_METRIC_LINES {
+                let text = String::from_utf8_lossy(&self.cur);
+                lines.push(RawMetricLine {
+                    stream: self.stream,
+                    line_no: self.line_no,
+                    text: text.trim_end_matches('\r').to_string(),
+                    truncated: self.truncated,
+                });
+            } else {
+                *dropped += 1;
+            }
+        }
+        self.cur.clear();
+        self.skip = false;
+        self.truncated = false;
+        self.line_no += 1;
+    }
+
+    fn finish(&mut self, lines: &mut Vec<RawMetricLine>, dropped: &mut u64) {
+        if !self.cur.is_empty() {
+            self.end_line(lines, dropped);
+        }
+    }
+}
+
+/// Keeps the last [`STDERR_TAIL_BYTES`] bytes written.
+struct Tail(std::collections::VecDeque<u8>);
+
+impl Tail {
+    fn push(&mut self, data: &[u8]) {
+        let data = &data[data.len().saturating_sub(STDERR_TAIL_BYTES)..];
+        let excess = (self.0.len() + data.len()).saturating_sub(STDERR_TAIL_BYTES);
+        self.0.drain(..excess);
+        self.0.extend(data);
+    }
+
+    fn text(&self) -> String {
+        let bytes: Vec<u8> = self.0.iter().copied().collect();
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.trim_end_matches('\n');
+        let lines: Vec<&str> = text.rsplit('\n').take(STDERR_TAIL_LINES).collect();
+        lines.into_iter().rev().collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl SpawnState {
+    /// Runs one request. `None` means the control channel closed while the benchmark ran
+    /// (its group has been killed and reaped).
+    fn run(
+        &mut self,
+        req: &ExecRequest,
+        forward: &mut dyn FnMut(Stream, &[u8]),
+    ) -> Option<ExecOutcome> {
+        let Some(program) = req.argv.first() else {
+            return Some(ExecOutcome::spawn_failed("empty command"));
+        };
+        // Everything that can be prepared is prepared before the clock starts.
+        let (pipes, stdin) = match (sys::pipe(), sys::pipe(), self.devnull.try_clone()) {
+            (Ok(o), Ok(e), Ok(n)) => ((o, e), n),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                return Some(ExecOutcome::spawn_failed(format!("cannot create pipes: {e}")));
+            }
+        };
+        let ((out_r, out_w), (err_r, err_w)) = pipes;
+        let mut cmd = Command::new(program);
+        cmd.args(&req.argv[1..])
+            .current_dir(&req.cwd)
+            .envs(&req.env)
+            .stdin(stdin)
+            .stdout(Stdio::from(out_w))
+            .stderr(Stdio::from(err_w))
+            .process_group(0);
+
+        // ---- timed window: spawn → observed exit ----
+        let start = Instant::now();
+        let spawned = cmd.spawn();
+        // Close our copies of the pipes' write ends, or we would never see EOF.
+        drop(cmd);
+        let child = match spawned {
+            Ok(child) => child,
+            Err(e) => return Some(ExecOutcome::spawn_failed(spawn_message(program, &req.cwd, &e))),
+        };
+        self.watch(req, child, start, File::from(out_r), File::from(err_r), forward)
+    }
+
+    fn watch(
+        &mut self,
+        req: &ExecRequest,
+        child: Child,
+        start: Instant,
+        out_r: File,
+        err_r: File,
+        forward: &mut dyn FnMut(Stream, &[u8]),
+    ) -> Option<ExecOutcome> {
+        let pid = child.id() as libc::pid_t;
+        // We reap with wait4 ourselves; std's Child handle is not used again.
+        drop(child);
+        let pidfd = sys::pidfd_open(pid);
+        let deadline = req.timeout.map(|t| start + t);
+
+        let mut files: [Option<File>; 2] = [Some(out_r), Some(err_r)];
+        let mut scans = [StreamScan::new(Stream::Stdout), StreamScan::new(Stream::Stderr)];
+        let mut tail = Tail(std::collections::VecDeque::with_capacity(STDERR_TAIL_BYTES));
+        let mut metric_lines = Vec::new();
+        let mut dropped = 0u64;
+        let mut timed_out = false;
+        let mut control_closed = false;
+        let mut exited: Option<(sys::WaitStatus, sys::Usage, Instant)> = None;
+        let stdin_fd = io::stdin().as_raw_fd();
+
+        loop {
+            // Phase 1 runs until the child exits; phase 2 drains what is left, bounded.
+            let now = Instant::now();
+            let wait_ms = match (exited.as_ref(), deadline) {
+                (Some((_, _, end)), _) => {
+                    let limit = *end + DRAIN_GRACE;
+                    if now >= limit || files.iter().all(Option::is_none) {
+                        break;
+                    }
+                    ms_until(now, limit)
+                }
+                (None, Some(d)) if now >= d => {
+                    // Timeout: kill the whole group, then reap below.
+                    timed_out = true;
+                    sys::kill_group(pid);
+                    match sys::wait4(pid, false) {
+                        Ok(Some((status, usage))) => exited = Some((status, usage, Instant::now())),
+                        _ => exited = Some((0, sys::Usage::default(), Instant::now())),
+                    }
+                    continue;
+                }
+                (None, Some(d)) => ms_until(now, d),
+                (None, None) => -1,
+            };
+            let wait_ms = if exited.is_none() && pidfd.is_none() {
+                if wait_ms < 0 { FALLBACK_POLL_MS } else { wait_ms.min(FALLBACK_POLL_MS) }
+            } else {
+                wait_ms
+            };
+
+            let mut fds = [
+                sys::pollfd(files[0].as_ref(), libc::POLLIN),
+                sys::pollfd(files[1].as_ref(), libc::POLLIN),
+                sys::pollfd(if exited.is_none() { pidfd.as_ref() } else { None }, libc::POLLIN),
+                // Only hang-up matters on the control channel while a benchmark runs.
+                libc::pollfd { fd: stdin_fd, events: 0, revents: 0 },
+            ];
+            if sys::poll(&mut fds, wait_ms).is_err() {
+                // poll only fails on resource exhaustion; do not spin, fall back to a blocking reap.
+                sys::kill_group(pid);
+            }
+            // Take the end time first thing, so draining output is not part of the run.
+            if exited.is_none() && (fds[2].revents != 0 || pidfd.is_none()) {
+                let end = Instant::now();
+                if let Ok(Some((status, usage))) = sys::wait4(pid, pidfd.is_none()) {
+                    exited = Some((status, usage, end));
+                    // Leftover processes of the benchmark's group must not outlive the run.
+                    // The leader was reaped a moment ago but its pid stays reserved while
+                    // the group has members, so the group cannot have been recycled.
+                    sys::kill_group(pid);
+                }
+            }
+            if fds[3].revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+                control_closed = true;
+                break;
+            }
+            for i in 0..2 {
+                if fds[i].revents == 0 {
+                    continue;
+                }
+                let Some(file) = files[i].as_mut() else { continue };
+                match file.read(&mut self.buf) {
+                    Ok(0) | Err(_) => files[i] = None,
+                    Ok(n) => {
+                        let data = &self.buf[..n];
+                        scans[i].feed(data, &mut metric_lines, &mut dropped);
+                        if i == 1 {
+                            tail.push(data);
+                        }
+                        if req.forward_output {
+                            forward(scans[i].stream, data);
+                        }
+                    }
+                }
+            }
+        }
+
+        if control_closed {
+            sys::kill_group(pid);
+            if exited.is_none() {
+                let _ = sys::wait4(pid, false);
+            }
+            return None;
+        }
+        for scan in &mut scans {
+            scan.finish(&mut metric_lines, &mut dropped);
+        }
+        let (status, usage, end) = exited.unwrap_or((0, sys::Usage::default(), Instant::now()));
+        let exit = if timed_out {
+            ExitKind::TimedOut
+        } else {
+            match sys::decode_status(status) {
+                Ok(code) => ExitKind::Exited { code },
+                Err(signal) => ExitKind::Signaled { signal },
+            }
+        };
+        Some(ExecOutcome {
+            wall: end.duration_since(start).as_secs_f64(),
+            user: usage.user,
+            sys: usage.sys,
+            max_rss: usage.max_rss,
+            exit,
+            metric_lines,
+            dropped_metric_lines: dropped,
+            stderr_tail: tail.text(),
+        })
+    }
+}
+
+fn ms_until(now: Instant, then: Instant) -> i32 {
+    let d = then.saturating_duration_since(now);
+    // Round up so we never wake before the deadline and spin.
+    (d.as_micros().div_ceil(1000)).min(i32::MAX as u128) as i32
+}
+
+/// A clear message for a failed spawn: which of program, permissions or cwd was the problem.
+fn spawn_message(program: &str, cwd: &Path, e: &io::Error) -> String {
+    if !cwd.is_dir() {
+        return format!("working directory does not exist or is not a directory: {}", cwd.display());
+    }
+    match e.kind() {
+        io::ErrorKind::NotFound if program.contains('/') => {
+            let path = PathBuf::from(program);
+            let shown = if path.is_absolute() { path } else { cwd.join(path) };
+            format!("no such file: {}", shown.display())
+        }
+        io::ErrorKind::NotFound => format!("command not found: {program}"),
+        io::ErrorKind::PermissionDenied => format!("permission denied: {program}"),
+        _ => format!("cannot start {program}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_finds_metric_lines_across_chunks() {
+        let mut scan = StreamScan::new(Stream::Stdout);
+        let mut lines = Vec::new();
+        let mut dropped = 0;
+        let text = b"hello\nperfwatch-metric name=a value=1\nperfwatch-x\nperfwatch-metric name=b value=2";
+        for chunk in text.chunks(3) {
+            scan.feed(chunk, &mut lines, &mut dropped);
+        }
+        scan.finish(&mut lines, &mut dropped);
+        let got: Vec<(u64, &str)> = lines.iter().map(|l| (l.line_no, l.text.as_str())).collect();
+        assert_eq!(
+            got,
+            [(2, "perfwatch-metric name=a value=1"), (4, "perfwatch-metric name=b value=2")]
+        );
+    }
+
+    #[test]
+    fn long_metric_line_is_cut_and_flagged() {
+        let mut scan = StreamScan::new(Stream::Stderr);
+        let mut lines = Vec::new();
+        let mut dropped = 0;
+        let mut text = b"perfwatch-metric name=a value=".to_vec();
+        text.extend(std::iter::repeat_n(b'1', 10_000));
+        text.push(b'\n');
+        scan.feed(&text, &mut lines, &mut dropped);
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].truncated);
+        assert_eq!(lines[0].text.len(), MAX_METRIC_LINE);
+    }
+
+    #[test]
+    fn tail_keeps_last_lines() {
+        let mut tail = Tail(Default::default());
+        for i in 0..100 {
+            tail.push(format!("line {i}\n").as_bytes());
+        }
+        let text = tail.text();
+        assert_eq!(text.lines().count(), STDERR_TAIL_LINES);
+        assert!(text.ends_with("line 99"));
+        tail.push(&vec![b'y'; 10_000]);
+        assert_eq!(tail.text().len(), STDERR_TAIL_BYTES);
+    }
+}
