@@ -1,0 +1,458 @@
+//! Stage 2: [`RawSuite`] → validated, fully expanded cases. Checks the relations between values
+//! (command XOR shell, `min_runs ≤ max_runs`, unique names, known placeholders…) and expands
+//! each bench's parameter matrix.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use perfwatch_model::metric::THROUGHPUT;
+use perfwatch_model::{CaseId, CasePlan, CommandSpec, RunSettings};
+
+use crate::diag::Diags;
+use crate::raw::{RawBench, RawCommand, RawSettings, RawSuite, RawThroughput, S};
+use crate::template::Template;
+use crate::util::{list_names, near_miss, span_in_string};
+
+/// Most cases one bench may expand to; a larger matrix is almost certainly a mistake.
+const MAX_CASES_PER_BENCH: usize = 10_000;
+
+/// The validated suite, before it is wrapped into a `Plan`.
+pub(crate) struct Validated {
+    pub build: Option<CommandSpec>,
+    pub cases: Vec<CasePlan>,
+}
+
+/// Validates `raw`; problems go to `diags` (the result is only meaningful if none were found).
+pub(crate) fn validate(raw: &RawSuite, source: &str, base_dir: &Path, diags: &mut Diags) -> Validated {
+    let mut v = Validator { source, base_dir, diags };
+    let build = raw.build.as_ref().and_then(|(span, cmd)| {
+        v.command(cmd, span.clone(), "[build]").map(|c| match c {
+            CmdSource::Argv(argv) => CommandSpec::Argv(argv.into_iter().map(|a| a.v).collect()),
+            CmdSource::Shell(s) => CommandSpec::Shell(s.v),
+        })
+    });
+
+    v.check_run_bounds(&RawSettings::default(), &raw.defaults);
+
+    if raw.benches.is_empty() && !raw.bench_key {
+        let end = source.len();
+        v.diags
+            .error(0..end.min(1), "the suite declares no benchmarks", "no [[bench]] in this file")
+            .help("add a [[bench]] section with a `name` and a `command`, e.g.\n[[bench]]\nname = \"sort\"\ncommand = [\"sort\", \"-n\", \"data.txt\"]");
+    }
+
+    let mut seen: BTreeMap<String, Range<usize>> = BTreeMap::new();
+    let mut cases = Vec::new();
+    for bench in &raw.benches {
+        if let Some(name) = &bench.name {
+            if let Some(first) = seen.get(&name.v) {
+                let (line, _) = crate::util::line_col(source, first.start);
+                v.diags
+                    .error(
+                        name.span.clone(),
+                        format!("duplicate bench name `{}`", name.v),
+                        "second definition",
+                    )
+                    .also(first.clone(), "first defined here")
+                    .help(format!(
+                        "bench names must be unique; `{}` is already defined on line {line}",
+                        name.v
+                    ));
+            } else {
+                seen.insert(name.v.clone(), name.span.clone());
+            }
+        }
+        cases.extend(v.bench(bench, &raw.defaults));
+    }
+    Validated { build, cases }
+}
+
+enum CmdSource {
+    Argv(Vec<S<String>>),
+    Shell(S<String>),
+}
+
+struct Validator<'a> {
+    source: &'a str,
+    base_dir: &'a Path,
+    diags: &'a mut Diags,
+}
+
+/// A template string of a bench, parsed and checked against the bench's parameters.
+struct Checked {
+    template: Template,
+}
+
+impl Validator<'_> {
+    fn command(&mut self, cmd: &RawCommand, owner_span: Range<usize>, owner: &str) -> Option<CmdSource> {
+        match (&cmd.command_key, &cmd.shell_key) {
+            (Some(c), Some(s)) => {
+                self.diags
+                    .error(s.clone(), format!("{owner} sets both `command` and `shell`"), "`shell` set here")
+                    .also(c.clone(), "`command` set here")
+                    .help("use `command` for an argv run directly, or `shell` for a string run via `sh -c`, not both");
+                None
+            }
+            (None, None) if cmd.misspelled => None,
+            (None, None) => {
+                self.diags
+                    .error(owner_span, format!("{owner} has neither `command` nor `shell`"), "no command")
+                    .help("add `command = [\"program\", \"arg\"]` (run directly) or `shell = \"...\"` (run via sh -c)");
+                None
+            }
+            (Some(_), None) => {
+                let argv = cmd.command.as_ref()?;
+                if argv.v.is_empty() {
+                    self.diags.error(argv.span.clone(), "`command` is empty", "empty array").help(
+                        "name the program and its arguments, e.g. command = [\"sort\", \"-n\", \"data.txt\"]",
+                    );
+                    return None;
+                }
+                if argv.v[0].v.trim().is_empty() {
+                    self.diags
+                        .error(
+                            argv.v[0].span.clone(),
+                            "the program name in `command` is empty",
+                            "empty program name",
+                        )
+                        .help("the first element of `command` is the program to run, e.g. \"sort\"");
+                    return None;
+                }
+                Some(CmdSource::Argv(argv.v.clone()))
+            }
+            (None, Some(_)) => {
+                let shell = cmd.shell.as_ref()?;
+                if shell.v.trim().is_empty() {
+                    self.diags.error(shell.span.clone(), "`shell` is empty", "empty string").help(
+                        "write the shell command to measure, e.g. shell = \"gzip -c data.txt > /dev/null\"",
+                    );
+                    return None;
+                }
+                Some(CmdSource::Shell(shell.clone()))
+            }
+        }
+    }
+
+    /// Checks `min_runs ≤ max_runs` for `settings` over `base`; reported once, where the
+    /// offending value is written.
+    fn check_run_bounds(&mut self, base: &RawSettings, settings: &RawSettings) {
+        let builtin = RunSettings::default();
+        let min = settings.min_runs.as_ref().or(base.min_runs.as_ref());
+        let max = settings.max_runs.as_ref().or(base.max_runs.as_ref());
+        if settings.min_runs.is_none() && settings.max_runs.is_none() {
+            return; // nothing set here; checked where the values come from
+        }
+        let min_v = min.map_or(builtin.min_runs, |s| s.v);
+        let max_v = max.map_or(builtin.max_runs, |s| s.v);
+        if min_v <= max_v {
+            return;
+        }
+        let (primary, primary_label, other) = match (&settings.min_runs, &settings.max_runs) {
+            (Some(m), _) => (
+                m.span.clone(),
+                format!("min_runs = {min_v}"),
+                max.map(|s| (s.span.clone(), format!("max_runs = {max_v}"))),
+            ),
+            (None, Some(m)) => (
+                m.span.clone(),
+                format!("max_runs = {max_v}"),
+                min.map(|s| (s.span.clone(), format!("min_runs = {min_v}"))),
+            ),
+            (None, None) => return,
+        };
+        let p = self.diags.error(
+            primary,
+            format!("`min_runs` ({min_v}) is greater than `max_runs` ({max_v})"),
+            primary_label,
+        );
+        if let Some((span, label)) = other {
+            p.also(span, label);
+        }
+        p.help(format!(
+            "min_runs must not exceed max_runs (defaults: min_runs = {}, max_runs = {})",
+            builtin.min_runs, builtin.max_runs
+        ));
+    }
+
+    fn check_template(&mut self, s: &S<String>, what: &str, params: &[&str]) -> Option<Checked> {
+        let template = match Template::parse(&s.v) {
+            Ok(t) => t,
+            Err(e) => {
+                let span = span_in_string(self.source, &s.span, &s.v, e.range);
+                self.diags
+                    .error(span, format!("{what}: {}", e.message), "malformed placeholder")
+                    .help(e.help);
+                return None;
+            }
+        };
+        let mut ok = true;
+        for (name, range) in template.placeholders() {
+            if params.contains(&name) {
+                continue;
+            }
+            ok = false;
+            let span = span_in_string(self.source, &s.span, &s.v, range);
+            let mut help = if params.is_empty() {
+                "this bench has no `params`".to_string()
+            } else {
+                format!("parameters of this bench: {}", list_names(params))
+            };
+            if let Some(near) = near_miss(name, params.iter().copied()) {
+                help = format!("did you mean `{{{near}}}`? {help}");
+            }
+            help.push_str("; write `{{` and `}}` for literal braces");
+            self.diags
+                .error(span, format!("unknown placeholder `{{{name}}}` in {what}"), "unknown placeholder")
+                .help(help);
+        }
+        ok.then_some(Checked { template })
+    }
+
+    fn nonempty(&mut self, s: &Option<S<String>>, key: &str) {
+        if let Some(s) = s {
+            if s.v.trim().is_empty() {
+                self.diags
+                    .error(s.span.clone(), format!("`{key}` is empty"), "empty string")
+                    .help(format!("remove `{key}` or give it a command"));
+            }
+        }
+    }
+
+    fn bench(&mut self, b: &RawBench, defaults: &RawSettings) -> Vec<CasePlan> {
+        let errors_before = self.diags.len();
+
+        // Name
+        let name = match &b.name {
+            Some(n) if n.v.trim().is_empty() => {
+                self.diags
+                    .error(n.span.clone(), "the bench name is empty", "empty name")
+                    .help("give the bench a short name, e.g. name = \"sort\"");
+                None
+            }
+            Some(n) if n.v.chars().any(|c| "[],=".contains(c) || c.is_control()) => {
+                self.diags
+                    .error(n.span.clone(), format!("the bench name `{}` contains a character reserved for case names", n.v), "invalid name")
+                    .help("bench names cannot contain `[`, `]`, `,` or `=` (case names look like `sort[n=1000]`)");
+                None
+            }
+            Some(n) => Some(n.v.clone()),
+            None => {
+                if !b.name_key {
+                    self.diags
+                        .error(b.span.clone(), "this [[bench]] has no `name`", "no name")
+                        .help("add a name, e.g. name = \"sort\"");
+                }
+                None
+            }
+        };
+        let owner = match &name {
+            Some(n) => format!("bench `{n}`"),
+            None => "this [[bench]]".to_string(),
+        };
+        let owner_span = b.name.as_ref().map_or(b.span.clone(), |n| n.span.clone());
+        let command = self.command(&b.cmd, owner_span.clone(), &owner);
+
+        // Placeholders
+        let params: Vec<&str> = b.params.iter().map(|(k, _)| k.v.as_str()).collect();
+        let command = command.and_then(|c| match c {
+            CmdSource::Argv(argv) => {
+                let checked: Vec<Option<Checked>> =
+                    argv.iter().map(|a| self.check_template(a, "`command`", &params)).collect();
+                checked.into_iter().collect::<Option<Vec<_>>>().map(CheckedCmd::Argv)
+            }
+            CmdSource::Shell(s) => self.check_template(&s, "`shell`", &params).map(CheckedCmd::Shell),
+        });
+        for (field, key) in
+            [(&b.setup, "setup"), (&b.prepare, "prepare"), (&b.cleanup, "cleanup"), (&b.cwd, "cwd")]
+        {
+            self.nonempty(field, key);
+        }
+        let mut opt =
+            |s: &Option<S<String>>, what: &str| s.as_ref().map(|s| self.check_template(s, what, &params));
+        let setup = opt(&b.setup, "`setup`");
+        let prepare = opt(&b.prepare, "`prepare`");
+        let cleanup = opt(&b.cleanup, "`cleanup`");
+        let cwd = opt(&b.cwd, "`cwd`");
+        let env: Vec<(String, Option<Checked>)> = b
+            .env
+            .iter()
+            .map(|(k, v)| {
+                (k.v.clone(), self.check_template(v, &format!("environment variable `{}`", k.v), &params))
+            })
+            .collect();
+        let throughput = match &b.throughput {
+            Some(S { v: RawThroughput::Template(t), span }) => {
+                let s = S { v: t.clone(), span: span.clone() };
+                Some(self.check_template(&s, "`throughput`", &params).map(Throughput::Template))
+            }
+            Some(S { v: RawThroughput::Number(n), .. }) => Some(Some(Throughput::Number(*n))),
+            None => None,
+        };
+
+        // Settings
+        self.check_run_bounds(defaults, &b.settings);
+        let settings = merge_settings(defaults, &b.settings);
+        let mut thresholds: BTreeMap<String, f64> = BTreeMap::new();
+        if b.settings.threshold.is_none() {
+            for (k, v) in defaults.thresholds.iter().flatten() {
+                thresholds.insert(k.v.clone(), *v);
+            }
+        }
+        for (k, v) in b.settings.thresholds.iter().flatten() {
+            thresholds.insert(k.v.clone(), *v);
+        }
+
+        // Budgets on throughput need a throughput.
+        if b.throughput.is_none() {
+            for budget in b.budgets.iter().filter(|bu| bu.v.metric == THROUGHPUT) {
+                self.diags
+                    .error(
+                        budget.span.clone(),
+                        format!("{owner} has a throughput budget but no `throughput`"),
+                        "no throughput to check",
+                    )
+                    .help(
+                        "declare the items processed per run, e.g. throughput = \"{n}\" or throughput = 1000",
+                    );
+            }
+        }
+        let metrics: BTreeMap<_, _> = b.metrics.iter().map(|(k, m)| (k.v.clone(), m.clone())).collect();
+        let budgets: Vec<_> = b.budgets.iter().map(|bu| bu.v.clone()).collect();
+
+        // Expansion
+        let case_count = b.params.iter().try_fold(1usize, |acc, (_, vals)| acc.checked_mul(vals.len()));
+        if case_count.is_none_or(|n| n > MAX_CASES_PER_BENCH) {
+            let span = b.params.first().map_or(owner_span.clone(), |(k, _)| k.span.clone());
+            self.diags
+                .error(
+                    span,
+                    format!("the parameters of {owner} expand to more than {MAX_CASES_PER_BENCH} cases"),
+                    "too many combinations",
+                )
+                .help("split the bench or use fewer values per parameter");
+            return Vec::new();
+        }
+        if self.diags.len() != errors_before {
+            return Vec::new();
+        }
+        let (Some(name), Some(command)) = (name, command) else {
+            return Vec::new();
+        };
+        let unwrap = |o: Option<Option<Checked>>| o.flatten();
+        let (setup, prepare, cleanup, cwd) = (unwrap(setup), unwrap(prepare), unwrap(cleanup), unwrap(cwd));
+        let throughput = throughput.flatten();
+        let env: Vec<(String, Checked)> = env.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
+
+        let mut cases = Vec::new();
+        for values in product(&b.params) {
+            let render = |c: &Checked| c.template.render(&values);
+            let id = CaseId { name: name.clone(), params: values.clone() };
+            let tput = match &throughput {
+                None => None,
+                Some(Throughput::Number(n)) => Some(*n),
+                Some(Throughput::Template(t)) => {
+                    let text = render(t);
+                    match text.trim().parse::<f64>() {
+                        Ok(n) if n.is_finite() && n > 0.0 => Some(n),
+                        _ => {
+                            let span = b.throughput.as_ref().map_or(owner_span.clone(), |t| t.span.clone());
+                            self.diags
+                                .error(span, format!("the throughput of case `{id}` is `{text}`, not a positive number"), "not a positive number")
+                                .help("`throughput` is the number of items one run processes, e.g. \"{n}\" where every value of `n` is a number");
+                            None
+                        }
+                    }
+                }
+            };
+            let cwd = match &cwd {
+                Some(c) => {
+                    let p = PathBuf::from(render(c));
+                    if p.is_absolute() { p } else { self.base_dir.join(p) }
+                }
+                None => self.base_dir.to_path_buf(),
+            };
+            cases.push(CasePlan {
+                id: id.clone(),
+                command: match &command {
+                    CheckedCmd::Argv(argv) => CommandSpec::Argv(argv.iter().map(render).collect()),
+                    CheckedCmd::Shell(s) => CommandSpec::Shell(render(s)),
+                },
+                setup: setup.as_ref().map(render),
+                prepare: prepare.as_ref().map(render),
+                cleanup: cleanup.as_ref().map(render),
+                cwd,
+                env: env.iter().map(|(k, v)| (k.clone(), render(v))).collect(),
+                settings,
+                throughput: tput,
+                thresholds: thresholds.clone(),
+                budgets: budgets.clone(),
+                metrics: metrics.clone(),
+            });
+        }
+        cases
+    }
+}
+
+enum CheckedCmd {
+    Argv(Vec<Checked>),
+    Shell(Checked),
+}
+
+enum Throughput {
+    Number(f64),
+    Template(Checked),
+}
+
+/// The bench's settings over `[defaults]` over the built-in defaults.
+fn merge_settings(defaults: &RawSettings, bench: &RawSettings) -> RunSettings {
+    let d = RunSettings::default();
+    fn pick<T: Copy>(b: &Option<S<T>>, d: &Option<S<T>>, builtin: T) -> T {
+        b.as_ref().or(d.as_ref()).map_or(builtin, |s| s.v)
+    }
+    RunSettings {
+        warmup: pick(&bench.warmup, &defaults.warmup, d.warmup),
+        min_runs: pick(&bench.min_runs, &defaults.min_runs, d.min_runs),
+        max_runs: pick(&bench.max_runs, &defaults.max_runs, d.max_runs),
+        max_time: pick(&bench.max_time, &defaults.max_time, d.max_time),
+        precision: pick(&bench.precision, &defaults.precision, d.precision),
+        timeout: pick(&bench.timeout, &defaults.timeout, d.timeout),
+        threshold: pick(&bench.threshold, &defaults.threshold, d.threshold),
+    }
+}
+
+/// The cartesian product of the parameter values, in declaration order: the first parameter
+/// varies slowest, the last fastest (like nested loops written in the file's order).
+fn product(params: &[(S<String>, Vec<S<String>>)]) -> Vec<BTreeMap<String, String>> {
+    let mut out = vec![BTreeMap::new()];
+    for (key, values) in params {
+        let mut next = Vec::with_capacity(out.len() * values.len());
+        for partial in &out {
+            for value in values {
+                let mut m = partial.clone();
+                m.insert(key.v.clone(), value.v.clone());
+                next.push(m);
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> S<String> {
+        S { v: v.to_string(), span: 0..0 }
+    }
+
+    #[test]
+    fn product_order_is_first_key_slowest() {
+        let params = vec![(s("n"), vec![s("1"), s("2")]), (s("algo"), vec![s("a"), s("b"), s("c")])];
+        let got: Vec<String> =
+            product(&params).into_iter().map(|m| format!("{}{}", m["n"], m["algo"])).collect();
+        assert_eq!(got, ["1a", "1b", "1c", "2a", "2b", "2c"]);
+        assert_eq!(product(&[]), vec![BTreeMap::new()]);
+    }
+}
