@@ -62,10 +62,10 @@ pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// A PostgreSQL error.
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", pg_message(.0))]
     Postgres(#[from] postgres::Error),
     /// A PostgreSQL server that cannot be reached.
-    #[error("cannot connect to PostgreSQL at {url}: {source}")]
+    #[error("cannot connect to PostgreSQL at {url}: {}", pg_message(.source))]
     Connect {
         /// The URL, without its password.
         url: String,
@@ -113,6 +113,25 @@ impl StoreError {
             }
             StoreError::Connect { .. } | StoreError::Io { .. } => ErrorKind::Backend,
         }
+    }
+}
+
+/// The server's message (with detail and hint) or the client's error and its cause: the
+/// driver's own `Display` says only "db error".
+fn pg_message(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut m = format!("{} ({})", db.message(), db.code().code());
+        if let Some(d) = db.detail() {
+            m.push_str(&format!("; {d}"));
+        }
+        if let Some(h) = db.hint() {
+            m.push_str(&format!("; hint: {h}"));
+        }
+        return m;
+    }
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
     }
 }
 

@@ -1,12 +1,740 @@
-//! The PostgreSQL backend (work in progress).
+//! The PostgreSQL backend: the blocking `postgres` client, no TLS, one connection per store.
+//!
+//! Writes batch rows with `UNNEST` over arrays, so a whole run costs four round trips
+//! (run, series, cases, summaries) whatever its size. Migrations run under a
+//! transaction-scoped advisory lock. Identifiers that are compared or ordered (`runs.id`,
+//! case names, metrics, baseline names) use the `"C"` collation, so ordering and prefix
+//! matching are bytewise — the same as on SQLite — whatever the database's locale.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use perfwatch_model::{BudgetResult, CaseId, CaseReport, RunMeta, RunReport, RunStatus};
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use crate::error::{Result, StoreError};
+use crate::migrations::{CREATE_MIGRATIONS_TABLE, MIGRATIONS, latest_version};
+use crate::rows::{
+    self, CASE_COLUMNS, CaseRow, RUN_COLUMNS, RunRow, SUMMARY_COLUMNS, SummaryRow, ts_join, ts_split,
+};
+use crate::{Backend, BaselineInfo, HistoryPoint, Param, PrunePolicy, RunFilter, SeriesInfo, Store};
 
-/// A store in a PostgreSQL database.
-pub(crate) struct PgStore;
+/// A store in a PostgreSQL database (optionally in one schema of it).
+pub(crate) struct PgStore {
+    client: Client,
+    stmts: Statements,
+}
+
+/// The write statements, prepared once per connection.
+struct Statements {
+    insert_run: Statement,
+    upsert_series: Statement,
+    insert_cases: Statement,
+    insert_summaries: Statement,
+}
+
+/// Double-quotes an identifier for SQL (doubling any `"` inside).
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Decodes `%XX` escapes and `+` of a URL query value.
+fn percent_decode(s: &str) -> Result<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok());
+                let Some(b) = hex else {
+                    return Err(StoreError::Invalid(format!("bad %-escape in {s:?}")));
+                };
+                out.push(b);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| StoreError::Invalid(format!("{s:?} is not UTF-8")))
+}
+
+/// Splits our own `schema=NAME` parameter off a PostgreSQL URL (the driver rejects unknown
+/// parameters), returning the URL to give the driver and the schema.
+fn split_schema(url: &str) -> Result<(String, Option<String>)> {
+    let Some((base, query)) = url.split_once('?') else { return Ok((url.to_string(), None)) };
+    let mut schema = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("schema", value)) => {
+                let value = percent_decode(value)?;
+                if value.is_empty() {
+                    return Err(StoreError::Invalid("empty schema= in the PostgreSQL URL".into()));
+                }
+                schema = Some(value);
+            }
+            _ => rest.push(pair),
+        }
+    }
+    let url = if rest.is_empty() { base.to_string() } else { format!("{base}?{}", rest.join("&")) };
+    Ok((url, schema))
+}
+
+/// The URL with any password replaced by `***`, for error messages.
+fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else { return url.to_string() };
+    let auth_start = scheme_end + 3;
+    let auth_end = url[auth_start..].find(['/', '?']).map_or(url.len(), |i| auth_start + i);
+    let authority = &url[auth_start..auth_end];
+    match authority.rfind('@') {
+        Some(at) => match authority[..at].split_once(':') {
+            Some((user, _)) => {
+                format!("{}{user}:***{}", &url[..auth_start], &url[auth_start + at..])
+            }
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// A stable 64-bit key for the migration advisory lock of one schema (FNV-1a).
+fn lock_key(schema: Option<&str>) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in b"perfwatch-migrations/".iter().chain(schema.unwrap_or("").as_bytes()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
 
 impl PgStore {
-    pub(crate) fn open(_url: &str) -> Result<Box<dyn crate::Store>> {
-        Err(StoreError::Invalid("PostgreSQL support is not written yet".into()))
+    /// Connects, selects the schema if the URL names one, and migrates.
+    pub(crate) fn open(url: &str) -> Result<Box<dyn Store>> {
+        let (driver_url, schema) = split_schema(url)?;
+        let mut config = postgres::Config::from_str(&driver_url)
+            .map_err(|e| StoreError::Invalid(format!("bad PostgreSQL URL {}: {e}", redact(url))))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("perfwatch");
+        }
+        let mut client =
+            config.connect(NoTls).map_err(|source| StoreError::Connect { url: redact(url), source })?;
+        if let Some(schema) = &schema {
+            client.batch_execute(&format!("SET search_path TO {}", quote_ident(schema)))?;
+        }
+        migrate(&mut client, schema.as_deref())?;
+        let stmts = prepare(&mut client)?;
+        Ok(Box::new(PgStore { client, stmts }))
+    }
+}
+
+fn migrate(client: &mut Client, schema: Option<&str>) -> Result<()> {
+    let mut tx = client.transaction()?;
+    // Serializes concurrent first opens of the same schema; released at commit.
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(schema)])?;
+    if let Some(schema) = schema {
+        tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)))?;
+    }
+    tx.batch_execute(CREATE_MIGRATIONS_TABLE)?;
+    let current: i64 =
+        tx.query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM perfwatch_migrations", &[])?.get(0);
+    if current > latest_version() {
+        return Err(StoreError::TooNew { found: current, known: latest_version() });
+    }
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        tx.batch_execute(m.postgres)?;
+        tx.execute(
+            "INSERT INTO perfwatch_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[&m.version, &m.name, &Timestamp::now().to_string()],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn prepare(client: &mut Client) -> Result<Statements> {
+    Ok(Statements {
+        insert_run: client.prepare(
+            "INSERT INTO runs (id, started_s, started_ns, ended_s, ended_ns, status, git_commit, \
+             git_branch, git_dirty, host_fingerprint, hostname, cpu, cores, memory_bytes, os, \
+             kernel, load1, load5, load15, labels, perfwatch_version, suite_hash, budgets) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, $22, $23) ON CONFLICT (id) DO NOTHING",
+        )?,
+        // Rows go in sorted key order (the caller sorts), so two writers adding the same new
+        // series lock them in the same order and cannot deadlock.
+        upsert_series: client.prepare(
+            "INSERT INTO series (case_name, case_params, metric, unit, better) \
+             SELECT t.name, t.params, t.metric, t.unit, t.better \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+                  WITH ORDINALITY AS t(name, params, metric, unit, better, i) \
+             ORDER BY t.i \
+             ON CONFLICT (case_name, case_params, metric) DO UPDATE \
+             SET unit = EXCLUDED.unit, better = EXCLUDED.better \
+             WHERE series.unit <> EXCLUDED.unit OR series.better <> EXCLUDED.better",
+        )?,
+        insert_cases: client.prepare(
+            "INSERT INTO cases (run_id, ord, name, params, status, runs, caveats, failure, raw) \
+             SELECT $1, t.* FROM UNNEST($2::int8[], $3::text[], $4::text[], $5::text[], \
+             $6::int8[], $7::text[], $8::text[], $9::bytea[]) \
+             AS t(ord, name, params, status, runs, caveats, failure, raw)",
+        )?,
+        insert_summaries: client.prepare(
+            "INSERT INTO summaries (run_id, case_ord, metric, series_id, started_s, started_ns, \
+             unit, better, n, median, ci_lo, ci_hi, mean, stddev, mad, min_v, max_v, p95, p99, \
+             outliers, samples) \
+             SELECT $1, t.case_ord, t.metric, s.id, $2, $3, t.unit, t.better, t.n, t.median, \
+             t.ci_lo, t.ci_hi, t.mean, t.stddev, t.mad, t.min_v, t.max_v, t.p95, t.p99, \
+             t.outliers, t.samples \
+             FROM UNNEST($4::int8[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+             $10::int8[], $11::float8[], $12::float8[], $13::float8[], $14::float8[], \
+             $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::float8[], \
+             $20::float8[], $21::int8[], $22::bytea[]) \
+             AS t(case_ord, name, params, metric, unit, better, n, median, ci_lo, ci_hi, mean, \
+             stddev, mad, min_v, max_v, p95, p99, outliers, samples) \
+             JOIN series s ON s.case_name = t.name AND s.case_params = t.params \
+             AND s.metric = t.metric",
+        )?,
+    })
+}
+
+fn read_run(r: &Row) -> Result<RunRow> {
+    Ok(RunRow {
+        id: r.try_get(0)?,
+        started_s: r.try_get(1)?,
+        started_ns: r.try_get(2)?,
+        ended_s: r.try_get(3)?,
+        ended_ns: r.try_get(4)?,
+        status: r.try_get(5)?,
+        git_commit: r.try_get(6)?,
+        git_branch: r.try_get(7)?,
+        git_dirty: r.try_get(8)?,
+        host_fingerprint: r.try_get(9)?,
+        hostname: r.try_get(10)?,
+        cpu: r.try_get(11)?,
+        cores: r.try_get(12)?,
+        memory_bytes: r.try_get(13)?,
+        os: r.try_get(14)?,
+        kernel: r.try_get(15)?,
+        load: [
+            r.try_get::<_, Option<f64>>(16)?.unwrap_or(f64::NAN),
+            r.try_get::<_, Option<f64>>(17)?.unwrap_or(f64::NAN),
+            r.try_get::<_, Option<f64>>(18)?.unwrap_or(f64::NAN),
+        ],
+        labels: r.try_get(19)?,
+        perfwatch_version: r.try_get(20)?,
+        suite_hash: r.try_get(21)?,
+        budgets: r.try_get(22)?,
+    })
+}
+
+fn read_case(r: &Row) -> Result<CaseRow> {
+    Ok(CaseRow {
+        ord: r.try_get(0)?,
+        name: r.try_get(1)?,
+        params: r.try_get(2)?,
+        status: r.try_get(3)?,
+        runs: r.try_get(4)?,
+        caveats: r.try_get(5)?,
+        failure: r.try_get(6)?,
+        raw: r.try_get(7)?,
+    })
+}
+
+fn read_summary(r: &Row) -> Result<SummaryRow> {
+    let mut stats = [0.0; 10];
+    for (i, s) in stats.iter_mut().enumerate() {
+        *s = r.try_get::<_, Option<f64>>(5 + i)?.unwrap_or(f64::NAN);
+    }
+    Ok(SummaryRow {
+        case_ord: r.try_get(0)?,
+        metric: r.try_get(1)?,
+        unit: r.try_get(2)?,
+        better: r.try_get(3)?,
+        n: r.try_get(4)?,
+        stats,
+        outliers: r.try_get(15)?,
+        samples: r.try_get(16)?,
+    })
+}
+
+fn insert_run_row(tx: &mut Transaction<'_>, st: &Statements, row: &RunRow) -> Result<bool> {
+    let n = tx.execute(
+        &st.insert_run,
+        &[
+            &row.id,
+            &row.started_s,
+            &row.started_ns,
+            &row.ended_s,
+            &row.ended_ns,
+            &row.status,
+            &row.git_commit,
+            &row.git_branch,
+            &row.git_dirty,
+            &row.host_fingerprint,
+            &row.hostname,
+            &row.cpu,
+            &row.cores,
+            &row.memory_bytes,
+            &row.os,
+            &row.kernel,
+            &row.load[0],
+            &row.load[1],
+            &row.load[2],
+            &row.labels,
+            &row.perfwatch_version,
+            &row.suite_hash,
+            &row.budgets,
+        ],
+    )?;
+    Ok(n == 1)
+}
+
+/// Writes cases (numbered from `first_ord`) with their summaries in three statements.
+fn insert_cases(
+    tx: &mut Transaction<'_>,
+    st: &Statements,
+    run_id: &str,
+    started: (i64, i32),
+    first_ord: i64,
+    cases: &[CaseReport],
+) -> Result<()> {
+    if cases.is_empty() {
+        return Ok(());
+    }
+    let case_rows: Vec<CaseRow> =
+        cases.iter().enumerate().map(|(i, c)| CaseRow::from_report(first_ord + i as i64, c)).collect();
+
+    // Series first, deduplicated and sorted (see `upsert_series`).
+    let mut series: BTreeMap<(&str, &str, &str), (&str, &'static str)> = BTreeMap::new();
+    for (row, case) in case_rows.iter().zip(cases) {
+        for (metric, s) in &case.metrics {
+            series.insert(
+                (row.name.as_str(), row.params.as_str(), metric.as_str()),
+                (s.unit.as_str(), s.better.as_str()),
+            );
+        }
+    }
+    if !series.is_empty() {
+        let (mut names, mut params, mut metrics, mut units, mut betters) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        for ((n, p, m), (u, b)) in &series {
+            names.push(*n);
+            params.push(*p);
+            metrics.push(*m);
+            units.push(*u);
+            betters.push(*b);
+        }
+        tx.execute(&st.upsert_series, &[&names, &params, &metrics, &units, &betters])?;
+    }
+
+    let ords: Vec<i64> = case_rows.iter().map(|c| c.ord).collect();
+    let names: Vec<&str> = case_rows.iter().map(|c| c.name.as_str()).collect();
+    let params: Vec<&str> = case_rows.iter().map(|c| c.params.as_str()).collect();
+    let statuses: Vec<&str> = case_rows.iter().map(|c| c.status.as_str()).collect();
+    let runs: Vec<i64> = case_rows.iter().map(|c| c.runs).collect();
+    let caveats: Vec<&str> = case_rows.iter().map(|c| c.caveats.as_str()).collect();
+    let failures: Vec<Option<&str>> = case_rows.iter().map(|c| c.failure.as_deref()).collect();
+    let raws: Vec<&[u8]> = case_rows.iter().map(|c| c.raw.as_slice()).collect();
+    tx.execute(
+        &st.insert_cases,
+        &[&run_id, &ords, &names, &params, &statuses, &runs, &caveats, &failures, &raws],
+    )?;
+
+    let mut sums: Vec<(&CaseRow, SummaryRow)> = Vec::new();
+    for (row, case) in case_rows.iter().zip(cases) {
+        for (metric, s) in &case.metrics {
+            sums.push((row, SummaryRow::from_summary(row.ord, metric, s)));
+        }
+    }
+    if sums.is_empty() {
+        return Ok(());
+    }
+    let col = |i: usize| -> Vec<f64> { sums.iter().map(|(_, s)| s.stats[i]).collect() };
+    let stats: Vec<Vec<f64>> = (0..10).map(col).collect();
+    let s_ord: Vec<i64> = sums.iter().map(|(_, s)| s.case_ord).collect();
+    let s_name: Vec<&str> = sums.iter().map(|(c, _)| c.name.as_str()).collect();
+    let s_params: Vec<&str> = sums.iter().map(|(c, _)| c.params.as_str()).collect();
+    let s_metric: Vec<&str> = sums.iter().map(|(_, s)| s.metric.as_str()).collect();
+    let s_unit: Vec<&str> = sums.iter().map(|(_, s)| s.unit.as_str()).collect();
+    let s_better: Vec<&str> = sums.iter().map(|(_, s)| s.better.as_str()).collect();
+    let s_n: Vec<i64> = sums.iter().map(|(_, s)| s.n).collect();
+    let s_out: Vec<i64> = sums.iter().map(|(_, s)| s.outliers).collect();
+    let s_samples: Vec<&[u8]> = sums.iter().map(|(_, s)| s.samples.as_slice()).collect();
+    let n = tx.execute(
+        &st.insert_summaries,
+        &[
+            &run_id, &started.0, &started.1, &s_ord, &s_name, &s_params, &s_metric, &s_unit, &s_better, &s_n,
+            &stats[0], &stats[1], &stats[2], &stats[3], &stats[4], &stats[5], &stats[6], &stats[7],
+            &stats[8], &stats[9], &s_out, &s_samples,
+        ],
+    )?;
+    if n != sums.len() as u64 {
+        return Err(StoreError::Corrupt(format!(
+            "wrote {n} of {} summaries: a series row is missing",
+            sums.len()
+        )));
+    }
+    Ok(())
+}
+
+fn to_sql(p: Param) -> Box<dyn ToSql + Sync> {
+    match p {
+        Param::I64(v) => Box::new(v),
+        Param::I32(v) => Box::new(v),
+        Param::Text(v) => Box::new(v),
+    }
+}
+
+fn baseline_info(r: &Row) -> Result<BaselineInfo> {
+    Ok(BaselineInfo {
+        name: r.try_get(0)?,
+        run_id: r.try_get(1)?,
+        set_at: ts_join(r.try_get(2)?, r.try_get(3)?)?,
+    })
+}
+
+impl PgStore {
+    fn run_row(&mut self, id: &str) -> Result<Option<RunRow>> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1");
+        self.client.query_opt(&sql, &[&id])?.as_ref().map(read_run).transpose()
+    }
+}
+
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn begin_run(&mut self, meta: &RunMeta) -> Result<()> {
+        let mut row = RunRow::from_meta(meta);
+        row.status = RunStatus::Incomplete.as_str().into();
+        row.ended_s = None;
+        row.ended_ns = None;
+        let mut tx = self.client.transaction()?;
+        if !insert_run_row(&mut tx, &self.stmts, &row)? {
+            return Err(StoreError::AlreadyExists(meta.id.clone()));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn add_case(&mut self, run_id: &str, case: &CaseReport) -> Result<()> {
+        let mut tx = self.client.transaction()?;
+        // Locks the run row: concurrent add_case calls on one run number their cases in turn.
+        let row = tx.query_opt(
+            "SELECT started_s, started_ns FROM runs WHERE id = $1 FOR NO KEY UPDATE",
+            &[&run_id],
+        )?;
+        let Some(row) = row else { return Err(StoreError::NotFound(run_id.to_string())) };
+        let started = (row.try_get(0)?, row.try_get(1)?);
+        let ord: i64 = tx
+            .query_one("SELECT COALESCE(MAX(ord) + 1, 0)::BIGINT FROM cases WHERE run_id = $1", &[&run_id])?
+            .try_get(0)?;
+        insert_cases(&mut tx, &self.stmts, run_id, started, ord, std::slice::from_ref(case))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn finish_run(&mut self, run_id: &str, status: RunStatus, ended_at: Timestamp) -> Result<()> {
+        let (s, ns) = ts_split(ended_at);
+        let n = self.client.execute(
+            "UPDATE runs SET status = $2, ended_s = $3, ended_ns = $4 WHERE id = $1",
+            &[&run_id, &status.as_str(), &s, &ns],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(run_id.to_string()));
+        }
+        Ok(())
+    }
+
+    fn set_budgets(&mut self, run_id: &str, budgets: &[BudgetResult]) -> Result<()> {
+        let n = self.client.execute(
+            "UPDATE runs SET budgets = $2 WHERE id = $1",
+            &[&run_id, &rows::budgets_json(budgets)],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(run_id.to_string()));
+        }
+        Ok(())
+    }
+
+    fn insert_run(&mut self, report: &RunReport) -> Result<bool> {
+        let mut row = RunRow::from_meta(&report.run);
+        row.budgets = rows::budgets_json(&report.budgets);
+        let started = (row.started_s, row.started_ns);
+        let mut tx = self.client.transaction()?;
+        // Two ingesters racing on one id: the second waits for the first and then sees the
+        // conflict, so exactly one of them writes.
+        if !insert_run_row(&mut tx, &self.stmts, &row)? {
+            return Ok(false);
+        }
+        insert_cases(&mut tx, &self.stmts, &row.id, started, 0, &report.benchmarks)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn resolve_run_id(&mut self, id_or_prefix: &str) -> Result<Option<String>> {
+        crate::check_prefix(id_or_prefix)?;
+        if let Some(row) = self.client.query_opt("SELECT id FROM runs WHERE id = $1", &[&id_or_prefix])? {
+            return Ok(Some(row.try_get(0)?));
+        }
+        let ids = self
+            .client
+            .query(
+                "SELECT id FROM runs WHERE left(id, char_length($1::text)) = $1 ORDER BY id LIMIT 10",
+                &[&id_or_prefix],
+            )?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<Vec<String>, _>>()?;
+        crate::pick_unique(id_or_prefix, ids)
+    }
+
+    fn run(&mut self, id_or_prefix: &str) -> Result<Option<RunReport>> {
+        let Some(id) = self.resolve_run_id(id_or_prefix)? else { return Ok(None) };
+        // One snapshot for the run and its cases.
+        let mut tx = self
+            .client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1");
+        let Some(run) = tx.query_opt(&sql, &[&id])? else { return Ok(None) };
+        let run = read_run(&run)?;
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE run_id = $1 ORDER BY ord");
+        let cases = tx.query(&sql, &[&id])?.iter().map(read_case).collect::<Result<Vec<_>>>()?;
+        let sql =
+            format!("SELECT {SUMMARY_COLUMNS} FROM summaries WHERE run_id = $1 ORDER BY case_ord, metric");
+        let summaries = tx.query(&sql, &[&id])?.iter().map(read_summary).collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(Some(RunReport {
+            schema_version: perfwatch_model::SCHEMA_VERSION,
+            budgets: rows::budgets_from(&run.budgets)?,
+            run: run.into_meta()?,
+            benchmarks: rows::assemble_cases(cases, summaries)?,
+        }))
+    }
+
+    fn list_runs(&mut self, filter: &RunFilter) -> Result<Vec<RunMeta>> {
+        let (tail, params) = crate::run_filter_sql(filter, |i| format!("${i}"));
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs{tail}");
+        let boxed: Vec<Box<dyn ToSql + Sync>> = params.into_iter().map(to_sql).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
+        let rows = self.client.query(&sql, &refs)?;
+        rows.iter().map(|r| read_run(r)?.into_meta()).collect()
+    }
+
+    fn previous_run(&mut self, run_id: &str, same_host: bool) -> Result<Option<RunMeta>> {
+        let id = self.resolve_run_id(run_id)?.ok_or_else(|| StoreError::NotFound(run_id.to_string()))?;
+        let Some(this) = self.run_row(&id)? else {
+            return Err(StoreError::NotFound(run_id.to_string()));
+        };
+        let host = if same_host { "AND host_fingerprint = $4" } else { "AND $4::text IS NOT NULL" };
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE (started_s, started_ns, id) < ($1, $2, $3) \
+             {host} ORDER BY started_s DESC, started_ns DESC, id DESC LIMIT 1"
+        );
+        let row = self
+            .client
+            .query_opt(&sql, &[&this.started_s, &this.started_ns, &this.id, &this.host_fingerprint])?;
+        row.as_ref().map(|r| read_run(r)?.into_meta()).transpose()
+    }
+
+    fn set_baseline(&mut self, name: &str, run_id: &str) -> Result<BaselineInfo> {
+        crate::check_baseline_name(name)?;
+        let id = self.resolve_run_id(run_id)?.ok_or_else(|| StoreError::NotFound(run_id.to_string()))?;
+        let now = Timestamp::now();
+        let (s, ns) = ts_split(now);
+        self.client
+            .execute(
+                "INSERT INTO baselines (name, run_id, set_s, set_ns) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (name) DO UPDATE SET run_id = EXCLUDED.run_id, \
+                 set_s = EXCLUDED.set_s, set_ns = EXCLUDED.set_ns",
+                &[&name, &id, &s, &ns],
+            )
+            .map_err(|e| {
+                if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
+                    // The run was pruned between resolving and writing.
+                    StoreError::NotFound(id.clone())
+                } else {
+                    e.into()
+                }
+            })?;
+        Ok(BaselineInfo { name: name.to_string(), run_id: id, set_at: now })
+    }
+
+    fn baseline(&mut self, name: &str) -> Result<Option<BaselineInfo>> {
+        self.client
+            .query_opt("SELECT name, run_id, set_s, set_ns FROM baselines WHERE name = $1", &[&name])?
+            .as_ref()
+            .map(baseline_info)
+            .transpose()
+    }
+
+    fn list_baselines(&mut self) -> Result<Vec<BaselineInfo>> {
+        self.client
+            .query("SELECT name, run_id, set_s, set_ns FROM baselines ORDER BY name", &[])?
+            .iter()
+            .map(baseline_info)
+            .collect()
+    }
+
+    fn delete_baseline(&mut self, name: &str) -> Result<bool> {
+        Ok(self.client.execute("DELETE FROM baselines WHERE name = $1", &[&name])? > 0)
+    }
+
+    fn history(&mut self, case: &CaseId, metric: &str, last: Option<usize>) -> Result<Vec<HistoryPoint>> {
+        let params = rows::params_json(&case.params);
+        let series = self.client.query_opt(
+            "SELECT id FROM series WHERE case_name = $1 AND case_params = $2 AND metric = $3",
+            &[&case.name, &params, &metric],
+        )?;
+        let Some(series) = series else { return Ok(Vec::new()) };
+        let series: i64 = series.try_get(0)?;
+        // LIMIT NULL means no limit.
+        let limit: Option<i64> = last.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        let rows = self.client.query(
+            "SELECT s.run_id, s.started_s, s.started_ns, r.git_commit, s.median, s.ci_lo, \
+             s.ci_hi FROM summaries s JOIN runs r ON r.id = s.run_id WHERE s.series_id = $1 \
+             ORDER BY s.started_s DESC, s.started_ns DESC, s.run_id DESC LIMIT $2",
+            &[&series, &limit],
+        )?;
+        let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
+        rows.iter()
+            .rev()
+            .map(|r| {
+                Ok(HistoryPoint {
+                    run_id: r.try_get(0)?,
+                    time: ts_join(r.try_get(1)?, r.try_get(2)?)?,
+                    commit: r.try_get(3)?,
+                    median: nan(r.try_get(4)?),
+                    ci95: [nan(r.try_get(5)?), nan(r.try_get(6)?)],
+                })
+            })
+            .collect()
+    }
+
+    fn list_series(&mut self) -> Result<Vec<SeriesInfo>> {
+        let rows = self.client.query(
+            "SELECT s.case_name, s.case_params, s.metric, s.unit, s.better, COUNT(*)::BIGINT \
+             FROM series s JOIN summaries x ON x.series_id = s.id GROUP BY s.id \
+             ORDER BY s.case_name, s.case_params, s.metric",
+            &[],
+        )?;
+        let raw = rows
+            .iter()
+            .map(|r| {
+                Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        crate::sqlite::series_infos(raw)
+    }
+
+    fn prune(&mut self, policy: &PrunePolicy) -> Result<usize> {
+        let mut tx = self.client.transaction()?;
+        // FOR UPDATE locks the victims: a concurrent set_baseline on one of them waits and
+        // then fails its foreign-key check instead of pointing at a deleted run.
+        let rows = match policy {
+            PrunePolicy::KeepLast(n) => {
+                let keep = i64::try_from(*n).unwrap_or(i64::MAX);
+                tx.query(
+                    "SELECT id FROM runs WHERE id IN (SELECT id FROM runs \
+                     ORDER BY started_s DESC, started_ns DESC, id DESC OFFSET $1) \
+                     AND id NOT IN (SELECT run_id FROM baselines) FOR UPDATE",
+                    &[&keep],
+                )?
+            }
+            PrunePolicy::OlderThan(t) => {
+                let (s, ns) = ts_split(*t);
+                tx.query(
+                    "SELECT id FROM runs WHERE (started_s < $1 OR (started_s = $1 AND \
+                     started_ns < $2)) AND id NOT IN (SELECT run_id FROM baselines) FOR UPDATE",
+                    &[&s, &ns],
+                )?
+            }
+        };
+        let victims = rows.iter().map(|r| r.try_get(0)).collect::<Result<Vec<String>, _>>()?;
+        if !victims.is_empty() {
+            tx.execute("DELETE FROM summaries WHERE run_id = ANY($1)", &[&victims])?;
+            tx.execute("DELETE FROM cases WHERE run_id = ANY($1)", &[&victims])?;
+            tx.execute("DELETE FROM runs WHERE id = ANY($1)", &[&victims])?;
+        }
+        tx.commit()?;
+        if !victims.is_empty() {
+            self.compact()?;
+        }
+        Ok(victims.len())
+    }
+
+    fn compact(&mut self) -> Result<()> {
+        self.client.batch_execute("VACUUM (ANALYZE) runs, cases, series, summaries, baselines")?;
+        Ok(())
+    }
+
+    fn integrity_check(&mut self) -> Result<()> {
+        let version: i64 = self
+            .client
+            .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM perfwatch_migrations", &[])?
+            .try_get(0)?;
+        if version != latest_version() {
+            return Err(StoreError::Corrupt(format!(
+                "schema version {version}, expected {}",
+                latest_version()
+            )));
+        }
+        let orphans: i64 = self
+            .client
+            .query_one(
+                "SELECT COUNT(*)::BIGINT FROM baselines b \
+                 WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = b.run_id)",
+                &[],
+            )?
+            .try_get(0)?;
+        if orphans > 0 {
+            return Err(StoreError::Corrupt(format!("{orphans} baselines point at missing runs")));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_parameter_is_split_off() {
+        let (u, s) = split_schema("postgres://u@h/db?schema=pw%22x&connect_timeout=3").unwrap();
+        assert_eq!(u, "postgres://u@h/db?connect_timeout=3");
+        assert_eq!(s.as_deref(), Some("pw\"x"));
+        let (u, s) = split_schema("postgres://u@h/db").unwrap();
+        assert_eq!((u.as_str(), s), ("postgres://u@h/db", None));
+        let (u, s) = split_schema("postgres://u@h/db?schema=a").unwrap();
+        assert_eq!((u.as_str(), s.as_deref()), ("postgres://u@h/db", Some("a")));
+        assert!(split_schema("postgres://u@h/db?schema=").is_err());
+        assert!(split_schema("postgres://u@h/db?schema=%zz").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("postgres://h/db?x=a:b@c"), "postgres://h/db?x=a:b@c");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
     }
 }

@@ -724,3 +724,40 @@ fn postgres_unreachable_server_is_a_clear_error() {
     assert_eq!(err.kind(), ErrorKind::Backend);
     assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL only.
+
+/// Several writers open a fresh schema at once (migrations race under the advisory lock) and
+/// write runs concurrently, two of them pushing the same run ids (idempotent ingest).
+#[test]
+fn postgres_concurrent_writers_and_duplicate_pushes() {
+    let fx = PgFx::new();
+    let url = fx.url();
+    let threads: Vec<_> = (0..4u32)
+        .map(|th| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut store = perfwatch_store::open(&url).expect("open");
+                let mut inserted = 0;
+                for i in 0..10u32 {
+                    // Threads 0 and 1 push the same ids; 2 and 3 their own.
+                    let group = if th < 2 { 0 } else { th };
+                    let n = group * 100 + i;
+                    let r = report(&rid(n), nth_time(i64::from(n)));
+                    if store.insert_run(&r).expect("insert_run") {
+                        inserted += 1;
+                    }
+                }
+                inserted
+            })
+        })
+        .collect();
+    let inserted: u32 = threads.into_iter().map(|t| t.join().expect("writer panicked")).sum();
+    let mut store = fx.open();
+    let runs = store.list_runs(&RunFilter::default()).unwrap();
+    assert_eq!(runs.len(), 30);
+    assert_eq!(inserted, 30);
+    assert_eq!(store.history(&sort_small(), "wall", None).unwrap().len(), 30);
+    store.integrity_check().unwrap();
+}
