@@ -96,7 +96,10 @@ impl Diagnostic for Problem {
 /// `file:line:column: message` of the first problem (with a count of the others), and
 /// [`ConfigError::plain_report`] lists them all.
 #[derive(Debug)]
-pub struct ConfigError {
+pub struct ConfigError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     path: PathBuf,
     kind: ConfigErrorKind,
     io: Option<std::io::Error>,
@@ -106,7 +109,13 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub(crate) fn io(path: PathBuf, err: std::io::Error) -> Self {
-        ConfigError { path, kind: ConfigErrorKind::Io, io: Some(err), src: None, problems: Vec::new() }
+        ConfigError(Box::new(Inner {
+            path,
+            kind: ConfigErrorKind::Io,
+            io: Some(err),
+            src: None,
+            problems: Vec::new(),
+        }))
     }
 
     pub(crate) fn located(
@@ -116,38 +125,38 @@ impl ConfigError {
         source: &str,
         problems: Vec<Problem>,
     ) -> Self {
-        ConfigError {
+        ConfigError(Box::new(Inner {
             path,
             kind,
             io: None,
             src: Some(NamedSource::new(name, source.to_string()).with_language("TOML")),
             problems,
-        }
+        }))
     }
 
     /// What kind of failure this is.
     pub fn kind(&self) -> ConfigErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The suite file's path, as given.
     pub fn path(&self) -> &std::path::Path {
-        &self.path
+        &self.0.path
     }
 
     /// Every located problem, in file order (empty for [`ConfigErrorKind::Io`]).
     pub fn problems(&self) -> &[Problem] {
-        &self.problems
+        &self.0.problems
     }
 
     /// All problems as plain text, one `file:line:column: error: message` line each, followed by
     /// an indented `help:` line where there is a hint. For output without miette's renderer.
     pub fn plain_report(&self) -> String {
-        if self.problems.is_empty() {
+        if self.0.problems.is_empty() {
             return format!("{self}\n");
         }
         let mut out = String::new();
-        for p in &self.problems {
+        for p in &self.0.problems {
             out.push_str(&format!("{}:{}:{}: error: {}\n", p.file, p.line, p.column, p.message));
             if let Some(help) = &p.help {
                 out.push_str(&format!("  help: {help}\n"));
@@ -159,11 +168,11 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(err) = &self.io {
-            return write!(f, "{}: cannot read the suite file: {err}", self.path.display());
+        if let Some(err) = &self.0.io {
+            return write!(f, "{}: cannot read the suite file: {err}", self.0.path.display());
         }
-        match self.problems.split_first() {
-            None => write!(f, "{}: invalid suite file", self.path.display()),
+        match self.0.problems.split_first() {
+            None => write!(f, "{}: invalid suite file", self.0.path.display()),
             Some((first, rest)) => {
                 write!(f, "{first}")?;
                 match rest.len() {
@@ -178,13 +187,13 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.io.as_ref().map(|e| e as _)
+        self.0.io.as_ref().map(|e| e as _)
     }
 }
 
 impl Diagnostic for ConfigError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        let code = match self.kind {
+        let code = match self.0.kind {
             ConfigErrorKind::Io => "perfwatch::config::io",
             ConfigErrorKind::Syntax => "perfwatch::config::syntax",
             ConfigErrorKind::Invalid => "perfwatch::config::invalid",
@@ -193,22 +202,22 @@ impl Diagnostic for ConfigError {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.src.as_ref().map(|s| s as &dyn SourceCode)
+        self.0.src.as_ref().map(|s| s as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.problems.first().map(|p| Box::new(p.labels_iter()) as _)
+        self.0.problems.first().map(|p| Box::new(p.labels_iter()) as _)
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.problems.first().and_then(|p| p.help.as_ref()).map(|h| Box::new(h) as _)
+        self.0.problems.first().and_then(|p| p.help.as_ref()).map(|h| Box::new(h) as _)
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
-        if self.problems.len() < 2 {
+        if self.0.problems.len() < 2 {
             return None;
         }
-        Some(Box::new(self.problems[1..].iter().map(|p| p as &dyn Diagnostic)))
+        Some(Box::new(self.0.problems[1..].iter().map(|p| p as &dyn Diagnostic)))
     }
 }
 

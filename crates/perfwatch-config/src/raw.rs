@@ -97,6 +97,8 @@ pub(crate) struct RawBench {
     pub name_key: bool,
     pub name: Option<S<String>>,
     pub cmd: RawCommand,
+    /// Every parameter name declared, valid or not.
+    pub declared_params: Vec<String>,
     /// Parameters in declaration order, each with its values in order.
     pub params: Vec<(S<String>, Vec<S<String>>)>,
     pub setup: Option<S<String>>,
@@ -205,7 +207,7 @@ impl Reader<'_> {
     ) {
         let name = key.get_ref().as_ref();
         let help = help.unwrap_or_else(|| match near_miss(name, allowed.iter().copied()) {
-            Some(near) => format!("did you mean `{near}`? Allowed keys: {}", allowed.join(", ")),
+            Some(near) => format!("did you mean `{near}`?"),
             None => format!("allowed keys: {}", allowed.join(", ")),
         });
         self.diags.error(key.span(), format!("unknown key `{name}` {place}"), "unknown key").help(help);
@@ -509,7 +511,12 @@ impl Reader<'_> {
                         }
                     }
                 }
-                "params" => b.params = self.params(val),
+                "params" => {
+                    if let DeValue::Table(t) = val.get_ref() {
+                        b.declared_params = entries(t).iter().map(|(k, _)| k.get_ref().to_string()).collect();
+                    }
+                    b.params = self.params(val);
+                }
                 "setup" => b.setup = self.string(val, "`setup`"),
                 "prepare" => b.prepare = self.string(val, "`prepare`"),
                 "cleanup" => b.cleanup = self.string(val, "`cleanup`"),

@@ -193,6 +193,15 @@ impl Validator<'_> {
             }
             ok = false;
             let span = span_in_string(self.source, &s.span, &s.v, range);
+            let identifier = name.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c));
+            if !identifier {
+                self.diags
+                    .error(span, format!("unknown placeholder `{{{name}}}` in {what}"), "unknown placeholder")
+                    .help(format!(
+                        "braces mark placeholders such as `{{n}}`; for literal braces write them doubled: `{{{{{name}}}}}`"
+                    ));
+                continue;
+            }
             let mut help = if params.is_empty() {
                 "this bench has no `params`".to_string()
             } else {
@@ -254,7 +263,9 @@ impl Validator<'_> {
         let command = self.command(&b.cmd, owner_span.clone(), &owner);
 
         // Placeholders
-        let params: Vec<&str> = b.params.iter().map(|(k, _)| k.v.as_str()).collect();
+        // Every declared parameter name counts, even one whose values were invalid (already
+        // reported), so its placeholders do not cascade into more errors.
+        let params: Vec<&str> = b.declared_params.iter().map(String::as_str).collect();
         let command = command.and_then(|c| match c {
             CmdSource::Argv(argv) => {
                 let checked: Vec<Option<Checked>> =
@@ -345,6 +356,7 @@ impl Validator<'_> {
         let env: Vec<(String, Checked)> = env.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
 
         let mut cases = Vec::new();
+        let mut bad_throughput: Vec<(CaseId, String)> = Vec::new();
         for values in product(&b.params) {
             let render = |c: &Checked| c.template.render(&values);
             let id = CaseId { name: name.clone(), params: values.clone() };
@@ -356,10 +368,7 @@ impl Validator<'_> {
                     match text.trim().parse::<f64>() {
                         Ok(n) if n.is_finite() && n > 0.0 => Some(n),
                         _ => {
-                            let span = b.throughput.as_ref().map_or(owner_span.clone(), |t| t.span.clone());
-                            self.diags
-                                .error(span, format!("the throughput of case `{id}` is `{text}`, not a positive number"), "not a positive number")
-                                .help("`throughput` is the number of items one run processes, e.g. \"{n}\" where every value of `n` is a number");
+                            bad_throughput.push((id.clone(), text));
                             None
                         }
                     }
@@ -389,6 +398,22 @@ impl Validator<'_> {
                 budgets: budgets.clone(),
                 metrics: metrics.clone(),
             });
+        }
+        if let Some((id, text)) = bad_throughput.first() {
+            let span = b.throughput.as_ref().map_or(owner_span.clone(), |t| t.span.clone());
+            let others = match bad_throughput.len() - 1 {
+                0 => String::new(),
+                1 => " (and in 1 other case)".to_string(),
+                n => format!(" (and in {n} other cases)"),
+            };
+            self.diags
+                .error(
+                    span,
+                    format!("the throughput of case `{id}` is `{text}`, not a positive number{others}"),
+                    "not a positive number",
+                )
+                .help("`throughput` is the number of items one run processes: a number, or a placeholder such as \"{n}\" whose every value is a number");
+            return Vec::new();
         }
         cases
     }
