@@ -32,7 +32,7 @@ pub(crate) const SETTING_KEYS: [&str; 7] =
     ["warmup", "min_runs", "max_runs", "max_time", "precision", "timeout", "threshold"];
 
 /// Keys of a `[[bench]]` entry besides the settings.
-const BENCH_ONLY_KEYS: [&str; 13] = [
+const BENCH_ONLY_KEYS: [&str; 12] = [
     "name",
     "command",
     "shell",
@@ -45,7 +45,6 @@ const BENCH_ONLY_KEYS: [&str; 13] = [
     "throughput",
     "budgets",
     "metrics",
-    "description",
 ];
 
 const TOP_KEYS: [&str; 3] = ["defaults", "bench", "build"];
@@ -118,8 +117,8 @@ pub(crate) struct RawSuite {
     pub defaults: RawSettings,
     pub build: Option<(Range<usize>, RawCommand)>,
     pub benches: Vec<RawBench>,
-    /// Whether a `bench` key was present at all (even malformed).
-    pub bench_key: bool,
+    /// Whether `bench` was present but malformed (already reported).
+    pub bench_invalid: bool,
 }
 
 type Entry<'a, 'i> = (&'a Spanned<std::borrow::Cow<'i, str>>, &'a Spanned<DeValue<'i>>);
@@ -170,8 +169,9 @@ pub(crate) fn read(doc: &DeTable<'_>, source: &str, diags: &mut Diags) -> RawSui
                 }
             }
             "bench" => {
-                suite.bench_key = true;
+                let before = r.diags.len();
                 suite.benches = r.benches(val);
+                suite.bench_invalid = r.diags.len() != before && suite.benches.is_empty();
             }
             other => {
                 let help = if SETTING_KEYS.contains(&other) {
@@ -494,9 +494,6 @@ impl Reader<'_> {
                 "name" => {
                     b.name_key = true;
                     b.name = self.string(val, "`name`");
-                }
-                "description" => {
-                    self.string(val, "`description`");
                 }
                 "command" => {
                     b.cmd.command_key = Some(key.span());

@@ -8,7 +8,7 @@ pub(crate) fn near_miss<'a>(word: &str, candidates: impl IntoIterator<Item = &'a
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|&(d, c)| d <= limit && d < c.chars().count())
+        .filter(|&(d, c)| d <= limit && d < c.chars().count().max(word.chars().count()))
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
 }

@@ -35,7 +35,7 @@ pub(crate) fn validate(raw: &RawSuite, source: &str, base_dir: &Path, diags: &mu
 
     v.check_run_bounds(&RawSettings::default(), &raw.defaults);
 
-    if raw.benches.is_empty() && !raw.bench_key {
+    if raw.benches.is_empty() && !raw.bench_invalid {
         let end = source.len();
         v.diags
             .error(0..end.min(1), "the suite declares no benchmarks", "no [[bench]] in this file")

@@ -246,3 +246,71 @@ fn garbage_never_panics() {
         assert!(parse(input, Path::new("g.toml")).is_err(), "{input:?} should be rejected");
     }
 }
+
+#[test]
+fn empty_bench_array_is_no_benchmarks() {
+    let err = parse("bench = []\n", Path::new("e.toml")).unwrap_err();
+    assert_eq!(err.problems().len(), 1);
+    assert_eq!(err.problems()[0].message(), "the suite declares no benchmarks");
+    // A malformed `bench` is reported once, not also as "no benchmarks".
+    let err = parse("bench = 3\n", Path::new("e.toml")).unwrap_err();
+    assert_eq!(err.problems().len(), 1);
+}
+
+#[test]
+fn placeholder_near_miss_and_value_checks() {
+    let err = parse(
+        "[[bench]]\nname = \"x\"\nshell = \"run {nn}\"\nparams = { n = [1, 2, 1], s = [\"a,b\"] }\n",
+        Path::new("p.toml"),
+    )
+    .unwrap_err();
+    let found: Vec<(String, Option<&str>)> =
+        err.problems().iter().map(|p| (p.to_string(), p.help())).collect();
+    assert_eq!(found[0].0, "p.toml:3:14: unknown placeholder `{nn}` in `shell`");
+    assert!(found[0].1.unwrap().starts_with("did you mean `{n}`?"), "{found:?}");
+    assert_eq!(found[1].0, "p.toml:4:23: parameter `n` lists the value `1` twice");
+    assert_eq!(found[2].0, "p.toml:4:32: the value `a,b` of parameter `s` cannot be used in a case name");
+    assert_eq!(found.len(), 3);
+}
+
+#[test]
+fn inline_bench_tables_and_metrics() {
+    let plan = parse(
+        r#"bench = [{ name = "a", shell = "true", metrics = { hits = { unit = "ratio", better = "higher" } }, budgets = ["hits.median >= 0.8"] }]"#,
+        Path::new("/i/perfwatch.toml"),
+    )
+    .unwrap();
+    let case = &plan.cases[0];
+    assert_eq!(case.metrics["hits"].unit, "ratio");
+    assert_eq!(case.budgets[0].metric, "hits");
+    assert_eq!(case.budgets[0].value, 0.8);
+}
+
+/// Runs the starter suite's smallest `sort` case by hand (setup, command, cleanup) so its
+/// awk script and brace escapes are known to work, not only to parse.
+#[test]
+fn starter_suite_commands_run() {
+    let dir = std::env::temp_dir().join(format!("perfwatch-config-starter-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan = parse(STARTER_SUITE, &dir.join("perfwatch.toml")).unwrap();
+    let sh = |script: &str| {
+        let status =
+            std::process::Command::new("sh").arg("-c").arg(script).current_dir(&dir).status().unwrap();
+        assert!(status.success(), "{script}");
+    };
+    for case in [&plan.cases[0], &plan.cases[2], &plan.cases[4]] {
+        if let Some(setup) = &case.setup {
+            sh(setup);
+        }
+        let argv = case.command.to_argv();
+        let status =
+            std::process::Command::new(&argv[0]).args(&argv[1..]).current_dir(&dir).status().unwrap();
+        assert!(status.success(), "{argv:?}");
+        if let Some(cleanup) = &case.cleanup {
+            sh(cleanup);
+        }
+    }
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(left.is_empty(), "cleanup left files behind: {left:?}");
+}
