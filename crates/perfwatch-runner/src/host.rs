@@ -110,7 +110,13 @@ mod tests {
 
     #[test]
     fn parses_os_release_and_cpuinfo() {
-        assert_eq!(os_name("NAME=Debian\nPRETTY_NAME=\"Debian GNU/Linux 12\"\n").as_deref(), Some("Debian GNU/Linux 12"));
-        assert_eq!(cpu_model("processor\t: 0\nmodel name\t: AMD  EPYC 7B13\n").as_deref(), Some("AMD EPYC 7B13"));
+        assert_eq!(
+            os_name("NAME=Debian\nPRETTY_NAME=\"Debian GNU/Linux 12\"\n").as_deref(),
+            Some("Debian GNU/Linux 12")
+        );
+        assert_eq!(
+            cpu_model("processor\t: 0\nmodel name\t: AMD  EPYC 7B13\n").as_deref(),
+            Some("AMD EPYC 7B13")
+        );
     }
 }

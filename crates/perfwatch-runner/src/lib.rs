@@ -18,7 +18,9 @@ pub mod spawner;
 mod sys;
 
 pub use events::{Event, MetricWarning, NullSink, Phase, Sink, SuiteEnd};
-pub use executor::{ExecOutcome, ExecRequest, Executor, ExecutorError, RawMetricLine, ScriptedExecutor, Stream};
+pub use executor::{
+    ExecOutcome, ExecRequest, Executor, ExecutorError, RawMetricLine, ScriptedExecutor, Stream,
+};
 pub use host::{high_load_caveat, host_info};
 pub use metric::{MetricLine, MetricLineError, parse_metric_line};
 pub use run::{RunOptions, SuiteOutcome, caveats, run_plan};

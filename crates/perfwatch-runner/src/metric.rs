@@ -81,9 +81,7 @@ pub fn parse_metric_line(line: &str) -> Result<MetricLine, MetricLineError> {
         }
     }
     let name = name.ok_or(MetricLineError::MissingName)?;
-    if name.is_empty()
-        || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
-    {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c)) {
         return Err(MetricLineError::BadName(name.to_string()));
     }
     if perfwatch_model::builtin_metric(name).is_some() {
@@ -121,10 +119,9 @@ mod tests {
 
     #[test]
     fn parses_full_line() {
-        let m = parse_metric_line(
-            "perfwatch-metric name=cache_hit_rate value=0.967 unit=ratio better=higher",
-        )
-        .unwrap();
+        let m =
+            parse_metric_line("perfwatch-metric name=cache_hit_rate value=0.967 unit=ratio better=higher")
+                .unwrap();
         assert_eq!(m.name, "cache_hit_rate");
         assert_eq!(m.value, 0.967);
         assert_eq!(m.unit.as_deref(), Some("ratio"));

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use perfwatch_model::metric::{CPU, MAX_RSS, SYS, THROUGHPUT, USER, WALL};
 use perfwatch_model::{
-    CaseFailure, CasePlan, CaseReport, CaseStatus, Caveat, CommandSpec, ExitKind,
-    MetricInfo, Plan, Sample, Summary, builtin_metric,
+    CaseFailure, CasePlan, CaseReport, CaseStatus, Caveat, CommandSpec, ExitKind, MetricInfo, Plan, Sample,
+    Summary, builtin_metric,
 };
 
 use crate::events::{Event, MetricWarning, Phase, Sink, SuiteEnd};
@@ -239,7 +239,8 @@ impl<'a> CaseRunner<'a> {
             return Ok(true);
         }
         let status = status_of(&outcome.exit);
-        let message = format!("{} hook `{script}` {}", phase.as_str(), describe_exit(&outcome.exit, self.case));
+        let message =
+            format!("{} hook `{script}` {}", phase.as_str(), describe_exit(&outcome.exit, self.case));
         self.set_failure(status, message, &outcome);
         Ok(false)
     }
@@ -264,11 +265,7 @@ impl<'a> CaseRunner<'a> {
             Phase::Warmup => format!("warm-up run {run}"),
             _ => format!("run {run}"),
         };
-        let message = format!(
-            "`{}` {} ({what})",
-            self.case.command,
-            describe_exit(&outcome.exit, self.case)
-        );
+        let message = format!("`{}` {} ({what})", self.case.command, describe_exit(&outcome.exit, self.case));
         self.set_failure(status_of(&outcome.exit), message, outcome);
     }
 
@@ -301,7 +298,10 @@ impl<'a> CaseRunner<'a> {
                                     line.name
                                 );
                                 self.warn(phase, run, raw.stream, raw.line_no, &raw.text, message);
-                                MetricInfo::new(line.unit.clone().unwrap_or_default(), perfwatch_model::Better::Lower)
+                                MetricInfo::new(
+                                    line.unit.clone().unwrap_or_default(),
+                                    perfwatch_model::Better::Lower,
+                                )
                             }
                         };
                         self.metric_info.insert(line.name.clone(), info);
@@ -342,7 +342,8 @@ impl<'a> CaseRunner<'a> {
             return;
         }
         let line: String = line.chars().take(200).collect();
-        let warning = MetricWarning { case: self.case.id.clone(), phase, run, stream, line_no, line, message };
+        let warning =
+            MetricWarning { case: self.case.id.clone(), phase, run, stream, line_no, line, message };
         self.sink.event(&Event::MetricWarning(&warning));
     }
 

@@ -24,8 +24,8 @@ use perfwatch_model::ExitKind;
 use serde::{Deserialize, Serialize};
 
 use crate::executor::{
-    ExecOutcome, ExecRequest, Executor, ExecutorError, MAX_METRIC_LINE, MAX_METRIC_LINES,
-    RawMetricLine, STDERR_TAIL_BYTES, STDERR_TAIL_LINES, Stream,
+    ExecOutcome, ExecRequest, Executor, ExecutorError, MAX_METRIC_LINE, MAX_METRIC_LINES, RawMetricLine,
+    STDERR_TAIL_BYTES, STDERR_TAIL_LINES, Stream,
 };
 use crate::metric::METRIC_PREFIX;
 use crate::sys;
@@ -108,9 +108,7 @@ impl SpawnerExecutor {
             // Own group: the terminal's SIGINT goes to perfwatch, which stops between runs.
             .process_group(0)
             .spawn()
-            .map_err(|e| {
-                ExecutorError::Spawner(format!("cannot start {}: {e}", program.display()))
-            })?;
+            .map_err(|e| ExecutorError::Spawner(format!("cannot start {}: {e}", program.display())))?;
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(ExecutorError::Spawner("spawner pipes missing".into()));
         };
@@ -236,13 +234,7 @@ struct StreamScan {
 
 impl StreamScan {
     fn new(stream: Stream) -> Self {
-        StreamScan {
-            stream,
-            line_no: 1,
-            cur: Vec::with_capacity(256),
-            skip: false,
-            truncated: false,
-        }
+        StreamScan { stream, line_no: 1, cur: Vec::with_capacity(256), skip: false, truncated: false }
     }
 
     fn feed(&mut self, mut data: &[u8], lines: &mut Vec<RawMetricLine>, dropped: &mut u64) {
@@ -320,11 +312,7 @@ impl Tail {
 impl SpawnState {
     /// Runs one request. `None` means the control channel closed while the benchmark ran
     /// (its group has been killed and reaped).
-    fn run(
-        &mut self,
-        req: &ExecRequest,
-        forward: &mut dyn FnMut(Stream, &[u8]),
-    ) -> Option<ExecOutcome> {
+    fn run(&mut self, req: &ExecRequest, forward: &mut dyn FnMut(Stream, &[u8])) -> Option<ExecOutcome> {
         let Some(program) = req.argv.first() else {
             return Some(ExecOutcome::spawn_failed("empty command"));
         };
@@ -529,10 +517,7 @@ mod tests {
         }
         scan.finish(&mut lines, &mut dropped);
         let got: Vec<(u64, &str)> = lines.iter().map(|l| (l.line_no, l.text.as_str())).collect();
-        assert_eq!(
-            got,
-            [(2, "perfwatch-metric name=a value=1"), (4, "perfwatch-metric name=b value=2")]
-        );
+        assert_eq!(got, [(2, "perfwatch-metric name=a value=1"), (4, "perfwatch-metric name=b value=2")]);
     }
 
     #[test]

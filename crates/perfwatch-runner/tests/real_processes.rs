@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use perfwatch_model::{CaseId, CasePlan, CaseStatus, CommandSpec, ExitKind, Plan, RunSettings};
 use perfwatch_runner::{
-    Event, ExecOutcome, ExecRequest, Executor, RunOptions, SPAWNER_ARG, SpawnerExecutor, Stream,
-    SuiteEnd, run_plan,
+    Event, ExecOutcome, ExecRequest, Executor, RunOptions, SPAWNER_ARG, SpawnerExecutor, Stream, SuiteEnd,
+    run_plan,
 };
 
 const MIB: u64 = 1 << 20;
@@ -208,6 +208,8 @@ fn peak_memory_not_inherited_from_big_parent() {
     }
     // Contrast: the same program spawned straight from this big process is charged our peak.
     // This proves the test above can fail.
+    // Reaped by wait4_maxrss below, which std cannot see.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(pw_fake()).args(["sleep", "1"]).spawn().expect("spawn");
     let direct = wait4_maxrss(child.id() as libc::pid_t);
     println!("  pw-fake sleep 1 spawned directly from the big process: max_rss = {:.1} MiB", mib(direct));
@@ -375,7 +377,8 @@ fn metric_lines_are_collected() {
         ]
     );
     // Lines on stderr count too, numbered within stderr.
-    let script = "echo a >&2; echo 'perfwatch-metric name=x value=2' >&2; echo 'perfwatch-metric name=y value=oops'";
+    let script =
+        "echo a >&2; echo 'perfwatch-metric name=x value=2' >&2; echo 'perfwatch-metric name=y value=oops'";
     let o = run(&mut ex, &req(CommandSpec::Shell(script.into()).to_argv()));
     let got: Vec<(Stream, u64)> = o.metric_lines.iter().map(|l| (l.stream, l.line_no)).collect();
     assert!(got.contains(&(Stream::Stderr, 2)) && got.contains(&(Stream::Stdout, 1)), "{got:?}");
@@ -455,7 +458,11 @@ fn run_plan_with_real_processes() {
     assert_eq!(r[0].metrics["hits"].unit, "ratio");
     assert!(r[0].metrics.contains_key("throughput") && r[0].metrics.contains_key("max_rss"));
     assert_eq!(warnings.len(), 1, "one warning for the same bad line in every run: {warnings:?}");
-    assert!(warnings[0].contains("metric: warmup 1 stdout, line 4: value `x` is not a finite number"), "{}", warnings[0]);
+    assert!(
+        warnings[0].contains("metric: warmup 1 stdout, line 4: value `x` is not a finite number"),
+        "{}",
+        warnings[0]
+    );
 
     assert_eq!(r[1].status, CaseStatus::Failed);
     assert_eq!(r[1].runs, 0);
@@ -511,7 +518,8 @@ fn closing_control_pipe_kills_benchmark() {
         }
     };
     let stat = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).expect("grandchild alive");
-    let hang: u32 = stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().nth(1)?.parse().ok()).expect("ppid");
+    let hang: u32 =
+        stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().nth(1)?.parse().ok()).expect("ppid");
     drop(stdin); // perfwatch "dies"
     let status = helper.wait().expect("helper exits");
     assert!(status.success(), "helper {status}");

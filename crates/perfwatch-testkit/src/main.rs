@@ -119,7 +119,9 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             let mut x: u64 = 1;
             for _ in 0..iters {
                 // Each step depends on the previous one, so the work cannot be vectorised away.
-                x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407));
+                x = black_box(
+                    x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407),
+                );
             }
             println!("{x}");
         }
@@ -162,9 +164,8 @@ fn touch(mib: usize) -> Vec<u8> {
 fn metric_line(spec: &str) -> Result<String, String> {
     let mut parts = spec.split(',');
     let head = parts.next().unwrap_or_default();
-    let (name, value) = head
-        .split_once('=')
-        .ok_or_else(|| format!("metric spec {spec:?} must start with NAME=VALUE"))?;
+    let (name, value) =
+        head.split_once('=').ok_or_else(|| format!("metric spec {spec:?} must start with NAME=VALUE"))?;
     let mut line = format!("perfwatch-metric name={name} value={value}");
     for extra in parts {
         line.push(' ');
