@@ -101,7 +101,7 @@ struct CaseRunner<'a> {
     warned: HashSet<(Stream, u64, String)>,
     failure: Option<(CaseStatus, CaseFailure)>,
     interrupted: bool,
-    /// Why adaptive stopping ended, when it ended on a limit with precision asked for.
+    /// Adaptive stopping ended on `max_runs`/`max_time` while a precision was asked for.
     precision_missed: bool,
 }
 
@@ -140,7 +140,7 @@ impl<'a> CaseRunner<'a> {
         // Cleanup always runs, but there is no point asking a broken executor.
         if result.is_ok() {
             if let Some(script) = &self.case.cleanup {
-                let outcome = self.exec(Phase::Cleanup, 1, &shell(script))?;
+                let outcome = self.exec(Phase::Cleanup, &shell(script))?;
                 if !outcome.exit.is_success() {
                     let message = format!(
                         "cleanup hook `{script}` {}{}",
@@ -166,7 +166,7 @@ impl<'a> CaseRunner<'a> {
             if self.stopped() || !self.prepare()? {
                 return Ok(());
             }
-            let outcome = self.exec(Phase::Warmup, w, &command)?;
+            let outcome = self.exec(Phase::Warmup, &command)?;
             self.metrics_of(Phase::Warmup, w, &outcome);
             if !outcome.exit.is_success() {
                 self.fail_run(Phase::Warmup, w, &outcome);
@@ -196,7 +196,7 @@ impl<'a> CaseRunner<'a> {
                 break;
             }
             let run = n + 1;
-            let outcome = self.exec(Phase::Measured, run, &command)?;
+            let outcome = self.exec(Phase::Measured, &command)?;
             let metrics = self.metrics_of(Phase::Measured, run, &outcome);
             let sample = Sample {
                 wall: outcome.wall,
@@ -234,7 +234,7 @@ impl<'a> CaseRunner<'a> {
 
     /// Runs a hook; false (and the case failed) if it did not succeed.
     fn hook(&mut self, phase: Phase, script: &str) -> Result<bool, ExecutorError> {
-        let outcome = self.exec(phase, 1, &shell(script))?;
+        let outcome = self.exec(phase, &shell(script))?;
         if outcome.exit.is_success() {
             return Ok(true);
         }
@@ -245,7 +245,7 @@ impl<'a> CaseRunner<'a> {
         Ok(false)
     }
 
-    fn exec(&mut self, phase: Phase, _run: u32, command: &CommandSpec) -> Result<ExecOutcome, ExecutorError> {
+    fn exec(&mut self, phase: Phase, command: &CommandSpec) -> Result<ExecOutcome, ExecutorError> {
         let req = ExecRequest {
             argv: command.to_argv(),
             cwd: self.case.cwd.clone(),
