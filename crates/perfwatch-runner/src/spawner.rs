@@ -414,12 +414,19 @@ impl SpawnState {
             // Take the end time first thing, so draining output is not part of the run.
             if exited.is_none() && (fds[2].revents != 0 || pidfd.is_none()) {
                 let end = Instant::now();
+                if pidfd.is_some() {
+                    // The leader has exited but is not reaped: as a zombie it keeps its pid,
+                    // so the group id cannot have been recycled. Leftover processes of the
+                    // benchmark's group must not outlive the run.
+                    sys::kill_group(pid);
+                }
                 if let Ok(Some((status, usage))) = sys::wait4(pid, pidfd.is_none()) {
                     exited = Some((status, usage, end));
-                    // Leftover processes of the benchmark's group must not outlive the run.
-                    // The leader was reaped a moment ago but its pid stays reserved while
-                    // the group has members, so the group cannot have been recycled.
-                    sys::kill_group(pid);
+                    if pidfd.is_none() {
+                        // Without pidfds we only learn of the exit by reaping; the group
+                        // id stays reserved while the group still has members.
+                        sys::kill_group(pid);
+                    }
                 }
             }
             if fds[3].revents & (libc::POLLHUP | libc::POLLERR) != 0 {
