@@ -1,19 +1,199 @@
-//! Pure statistics for perfwatch (no I/O). SKELETON: signatures agreed between crates;
-//! the bodies are being written.
+//! Pure statistics for perfwatch (no I/O).
+//!
+//! Every estimator names its source. Samples are plain `f64` slices in SI units.
+//!
+//! ```
+//! use perfwatch_model::{Better, MetricInfo};
+//! let s = perfwatch_stats::summarize(&[3.0, 1.0, 2.0, 5.0, 4.0, 6.0, 7.0], &MetricInfo::new("s", Better::Lower));
+//! assert_eq!(s.median, 4.0);
+//! assert_eq!(s.ci95, [1.0, 7.0]);
+//! ```
 
 use perfwatch_model::{MetricInfo, Summary};
+use statrs::distribution::{Binomial, DiscreteCDF};
 
-/// Summary statistics of `samples` (in measured order): median with a 95 % CI,
-/// mean, stddev, MAD, min, max, p95, p99 and an outlier count. `samples` must not be empty.
+/// Modified z-score above which a sample is flagged as an outlier (Iglewicz & Hoaglin 1993,
+/// "How to Detect and Handle Outliers", §3.2: |M| > 3.5 with M = 0.6745 (x − median) / MAD).
+pub const OUTLIER_Z: f64 = 3.5;
+
+/// Summary statistics of `samples` (in measured order): median with a 95 % CI, mean,
+/// stddev, MAD, min, max, p95, p99 and an outlier count. Non-finite samples are ignored;
+/// an empty input gives a summary of zeros with `n = 0`.
 pub fn summarize(samples: &[f64], info: &MetricInfo) -> Summary {
-    let _ = (samples, info);
-    todo!("perfwatch-stats: summarize")
+    let kept: Vec<f64> = samples.iter().copied().filter(|x| x.is_finite()).collect();
+    let mut sorted = kept.clone();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        return Summary {
+            unit: info.unit.clone(),
+            better: info.better,
+            n: 0,
+            median: 0.0,
+            ci95: [0.0, 0.0],
+            mean: 0.0,
+            stddev: 0.0,
+            mad: 0.0,
+            min: 0.0,
+            max: 0.0,
+            p95: 0.0,
+            p99: 0.0,
+            outliers: 0,
+            samples: kept,
+        };
+    }
+    let median = quantile_sorted(&sorted, 0.5);
+    let mean = sorted.iter().sum::<f64>() / n as f64;
+    let stddev = if n > 1 {
+        (sorted.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
+    let mad = mad_sorted(&sorted, median);
+    let outliers = count_outliers(&sorted, median, mad);
+    let ci95 = median_ci_sorted(&sorted).unwrap_or([sorted[0], sorted[n - 1]]);
+    Summary {
+        unit: info.unit.clone(),
+        better: info.better,
+        n: n as u32,
+        median,
+        ci95,
+        mean,
+        stddev,
+        mad,
+        min: sorted[0],
+        max: sorted[n - 1],
+        p95: quantile_sorted(&sorted, 0.95),
+        p99: quantile_sorted(&sorted, 0.99),
+        outliers,
+        samples: kept,
+    }
 }
 
-/// Relative half-width of the 95 % CI of the median, `(hi - lo) / 2 / median`;
-/// `None` when there are too few samples for a 95 % interval or the median is 0.
+/// Relative half-width of the 95 % CI of the median, `(hi − lo) / 2 / |median|`;
+/// `None` when there are too few samples for a 95 % interval (n ≤ 5) or the median is 0.
 /// Used for precision-based stopping.
 pub fn median_ci_relative_half_width(samples: &[f64]) -> Option<f64> {
-    let _ = samples;
-    todo!("perfwatch-stats: median_ci_relative_half_width")
+    let mut sorted: Vec<f64> = samples.iter().copied().filter(|x| x.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let [lo, hi] = median_ci_sorted(&sorted)?;
+    let median = quantile_sorted(&sorted, 0.5);
+    (median != 0.0).then(|| (hi - lo) / 2.0 / median.abs())
+}
+
+/// Quantile of sorted data by linear interpolation between order statistics: definition 7 of
+/// Hyndman & Fan (1996), "Sample quantiles in statistical packages", The American
+/// Statistician 50(4) — the default of R's `quantile` and numpy's `percentile`.
+pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
+    match sorted.len() {
+        0 => f64::NAN,
+        1 => sorted[0],
+        n => {
+            let h = (n - 1) as f64 * p.clamp(0.0, 1.0);
+            let lo = h.floor() as usize;
+            let hi = (lo + 1).min(n - 1);
+            sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+        }
+    }
+}
+
+/// Median absolute deviation from the median, unscaled (scipy.stats.median_abs_deviation
+/// with its default `scale=1.0`; Hampel 1974).
+fn mad_sorted(sorted: &[f64], median: f64) -> f64 {
+    let mut dev: Vec<f64> = sorted.iter().map(|x| (x - median).abs()).collect();
+    dev.sort_by(f64::total_cmp);
+    quantile_sorted(&dev, 0.5)
+}
+
+/// Samples whose modified z-score exceeds [`OUTLIER_Z`]. With MAD = 0 (over half the samples
+/// identical) any sample off the median would have an infinite score; then the mean absolute
+/// deviation stands in, with the constant 0.7979 ≈ sqrt(2/π) that IBM SPSS and Iglewicz &
+/// Hoaglin's follow-up literature use for this case.
+fn count_outliers(sorted: &[f64], median: f64, mad: f64) -> u32 {
+    let (scale, k) = if mad > 0.0 {
+        (mad, 0.6745)
+    } else {
+        let meanad = sorted.iter().map(|x| (x - median).abs()).sum::<f64>() / sorted.len() as f64;
+        if meanad == 0.0 {
+            return 0;
+        }
+        (meanad, 0.7979)
+    };
+    sorted.iter().filter(|x| (k * (*x - median) / scale).abs() > OUTLIER_Z).count() as u32
+}
+
+/// Distribution-free 95 % CI of the median from order statistics: the interval
+/// [x₍ₖ₎, x₍ₙ₋ₖ₊₁₎] covers the population median with probability 1 − 2·P(B ≤ k − 1),
+/// B ~ Binomial(n, ½) (Conover, *Practical Nonparametric Statistics*, 3rd ed., §3.2).
+/// Takes the largest k (narrowest interval) with coverage ≥ 95 %; `None` for n ≤ 5, where
+/// even [min, max] covers only 1 − 2/2ⁿ < 95 %.
+fn median_ci_sorted(sorted: &[f64]) -> Option<[f64; 2]> {
+    let n = sorted.len();
+    let binom = Binomial::new(0.5, n as u64).ok()?;
+    // P(B ≤ k−1) ≤ 0.025 ⇔ coverage ≥ 0.95; search k from the middle outwards.
+    let mut best = None;
+    for k in 1..=n / 2 {
+        if binom.cdf((k - 1) as u64) <= 0.025 {
+            best = Some(k);
+        } else {
+            break;
+        }
+    }
+    best.map(|k| [sorted[k - 1], sorted[n - k]])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use perfwatch_model::Better;
+
+    fn info() -> MetricInfo {
+        MetricInfo::new("s", Better::Lower)
+    }
+
+    #[test]
+    fn matches_numpy_and_scipy() {
+        // numpy 1.26 / scipy 1.16:
+        // x = [0.051, 0.0502, 0.0499, 0.0505, 0.0601, 0.0503, 0.0500, 0.0504, 0.0498, 0.0507]
+        // np.median(x) = 0.05035, np.percentile(x, 95) = 0.056005, np.percentile(x, 99) = 0.059281,
+        // np.std(x, ddof=1) = 0.0031171390016416587, scipy.stats.median_abs_deviation(x) = 0.00035
+        let x = [0.051, 0.0502, 0.0499, 0.0505, 0.0601, 0.0503, 0.0500, 0.0504, 0.0498, 0.0507];
+        let s = summarize(&x, &info());
+        assert!((s.median - 0.05035).abs() < 1e-12);
+        assert!((s.p95 - 0.056005).abs() < 1e-12, "{}", s.p95);
+        assert!((s.p99 - 0.059281).abs() < 1e-12, "{}", s.p99);
+        assert!((s.mad - 0.00035).abs() < 1e-12, "{}", s.mad);
+        let sd = 0.003_117_139_001_641_658_7;
+        assert!((s.stddev - sd).abs() < 1e-15, "{}", s.stddev);
+        assert_eq!(s.outliers, 1, "0.0601 is far out");
+        // n = 10: k = 2 (P(B ≤ 1) = 11/1024 ≤ 0.025 < P(B ≤ 2) = 56/1024).
+        assert_eq!(s.ci95, [0.0499, 0.051]);
+    }
+
+    #[test]
+    fn tiny_samples_have_no_95_percent_interval() {
+        assert_eq!(median_ci_relative_half_width(&[1.0, 2.0, 3.0, 4.0, 5.0]), None);
+        assert!(median_ci_relative_half_width(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).is_some());
+        let s = summarize(&[2.0], &info());
+        assert_eq!((s.median, s.ci95, s.n), (2.0, [2.0, 2.0], 1));
+        assert_eq!(summarize(&[], &info()).n, 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn median_lies_in_ci_within_range(xs in proptest::collection::vec(-1e6f64..1e6, 1..200)) {
+            let s = summarize(&xs, &info());
+            proptest::prop_assert!(s.min <= s.ci95[0] && s.ci95[0] <= s.median);
+            proptest::prop_assert!(s.median <= s.ci95[1] && s.ci95[1] <= s.max);
+            proptest::prop_assert!(s.median <= s.p95 + 1e-9 && s.p95 <= s.p99 + 1e-9);
+        }
+
+        #[test]
+        fn order_does_not_matter(mut xs in proptest::collection::vec(0.0f64..10.0, 1..100)) {
+            let a = summarize(&xs, &info());
+            xs.reverse();
+            let b = summarize(&xs, &info());
+            proptest::prop_assert_eq!((a.median, a.ci95, a.p95, a.outliers), (b.median, b.ci95, b.p95, b.outliers));
+        }
+    }
 }
