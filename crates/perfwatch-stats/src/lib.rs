@@ -9,6 +9,8 @@
 //! assert_eq!(s.ci95, [1.0, 7.0]);
 //! ```
 
+pub mod rank;
+
 use perfwatch_model::{MetricInfo, Summary};
 use statrs::distribution::{Binomial, DiscreteCDF};
 
