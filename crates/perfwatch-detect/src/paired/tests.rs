@@ -1,0 +1,238 @@
+//! Reference values from scipy and seeded simulations of the stopping rule.
+
+use perfwatch_model::{Better, Verdict};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use super::*;
+
+const EXACT_SMALL: [f64; 15] = [
+    0.012, -0.004, 0.031, 0.008, 0.015, -0.011, 0.022, 0.006, 0.019, 0.001, 0.027, -0.002, 0.014, 0.009,
+    0.017,
+];
+
+/// `np.round(np.random.default_rng(7).normal(0.01, 0.03, 60), 6)`.
+const APPROX_60: [f64; 60] = [
+    0.010037, 0.018962, 0.001776, -0.016718, -0.00364, -0.019749, 0.011804, 0.050206, -0.004766, -0.008614,
+    0.024695, 0.020707, 0.013162, -0.017914, 0.009122, 0.030859, -0.030326, -0.003728, -0.047037, -0.028686,
+    -0.045252, 0.002947, -0.028023, 0.018138, 0.014703, 0.004392, -0.065503, -0.006161, 0.008545, 0.013399,
+    -0.035904, -0.004333, -0.019356, -0.014265, 0.041827, -0.014226, 0.009024, 0.036532, -0.007508, 0.006649,
+    0.013314, 0.011913, -0.026752, 0.012284, 0.050765, -0.036414, 0.035781, 0.013581, -0.009244, 0.070012,
+    0.032868, -0.025979, 0.012235, 0.027301, 0.004337, 0.030487, 0.008004, 0.030017, 0.053156, -0.01027,
+];
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * b.abs().max(1e-300)
+}
+
+/// Values from `scipy.stats.wilcoxon(x).pvalue` (scipy 1.17.1, default arguments).
+#[test]
+fn p_values_match_scipy() {
+    // Exact null distribution (n ≤ 50, no ties, no zeros).
+    let p = signed_rank_p_value(&EXACT_SMALL, 0.0).unwrap();
+    assert!(close(p, 0.0042724609375, 1e-12), "{p}");
+    let p = signed_rank_p_value(&[-0.5, -1.5, 0.25, -2.0, -0.75, 0.1, -1.1, -0.3, -0.9], 0.0).unwrap();
+    assert!(close(p, 0.01953125, 1e-12), "{p}");
+    // wilcoxon(np.array(d) - 0.01)
+    let p = signed_rank_p_value(&EXACT_SMALL, 0.01).unwrap();
+    assert!(close(p, 0.7546088023649585, 1e-12), "{p}");
+    // Normal approximation (n > 50).
+    let p = signed_rank_p_value(&APPROX_60, 0.0).unwrap();
+    assert!(close(p, 0.25079931925595766, 1e-9), "{p}");
+    let p = signed_rank_p_value(&APPROX_60, 0.02).unwrap();
+    assert!(close(p, 3.629853357340287e-05, 1e-9), "{p}");
+    // Ties and a zero: tie-corrected normal approximation, = wilcoxon(x, method="approx").
+    let ties = [1.0, 1.0, 2.0, -2.0, 3.0, 3.0, 3.0, -1.0, 4.0, 5.0, 0.0, 2.0];
+    let p = signed_rank_p_value(&ties, 0.0).unwrap();
+    assert!(close(p, 0.02004466862262744, 1e-9), "{p}");
+    assert_eq!(signed_rank_p_value(&[0.0, 0.0], 0.0), None);
+}
+
+/// The interval is the set of shifts the test does not reject (checked with the scipy-exact
+/// p-values above), also in the normal-approximation regime.
+#[test]
+fn normal_interval_is_close_to_the_test_inversion() {
+    let ci = signed_rank_ci(&APPROX_60, 0.95).unwrap();
+    assert!(!ci.exact);
+    assert!(ci.lo < ci.estimate && ci.estimate < ci.hi);
+    // Continuity-corrected bounds vs the uncorrected test: at the bound p is near 0.05.
+    let p_lo = signed_rank_p_value(&APPROX_60, ci.lo + 1e-9).unwrap();
+    let p_hi = signed_rank_p_value(&APPROX_60, ci.hi - 1e-9).unwrap();
+    assert!((0.04..0.07).contains(&p_lo), "{p_lo}");
+    assert!((0.04..0.07).contains(&p_hi), "{p_hi}");
+}
+
+#[test]
+fn verdict_regions_follow_design_section_8() {
+    let t = 1.01f64.ln();
+    let v = |lo: f64, hi: f64| verdict_from_log_ci(lo, hi, 0.01, Better::Lower);
+    assert_eq!(v(t + 1e-6, 0.5), Verdict::Regressed);
+    assert_eq!(v(t - 1e-6, 0.5), Verdict::Inconclusive);
+    assert_eq!(v(-0.5, -t - 1e-6), Verdict::Improved);
+    assert_eq!(v(-t + 1e-6, t - 1e-6), Verdict::Unchanged);
+    assert_eq!(v(-t, t), Verdict::Inconclusive);
+    assert_eq!(v(f64::NEG_INFINITY, f64::INFINITY), Verdict::Inconclusive);
+    // Higher is better: a higher ratio is an improvement.
+    assert_eq!(verdict_from_log_ci(0.1, 0.2, 0.01, Better::Higher), Verdict::Improved);
+    assert_eq!(verdict_from_log_ci(-0.2, -0.1, 0.01, Better::Higher), Verdict::Regressed);
+    // τ = 0: never unchanged.
+    assert_eq!(verdict_from_log_ci(-1e-9, 1e-9, 0.0, Better::Lower), Verdict::Inconclusive);
+}
+
+fn normal(rng: &mut StdRng) -> f64 {
+    // Box–Muller.
+    let u1: f64 = rng.random::<f64>().max(1e-300);
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// A paired log-ratio of wall time on a noisy machine under A/A: Gaussian jitter plus
+/// occasional large bursts hitting whichever run of the round was unlucky (random sign).
+fn noisy_null(rng: &mut StdRng) -> f64 {
+    let mut d = 0.01 * normal(rng);
+    if rng.random_bool(0.15) {
+        let burst = 0.05 + 0.3 * rng.random::<f64>();
+        d += if rng.random_bool(0.5) { burst } else { -burst };
+    }
+    d
+}
+
+struct FprResult {
+    anytime: usize,
+    anytime_then_fixed: usize,
+    naive: usize,
+    reps: usize,
+}
+
+/// Simulates `reps` null comparisons of `rounds` rounds: how often the anytime rule stops with
+/// a false verdict, how often the whole procedure (anytime, then the fixed-n interval at the
+/// budget) flags a change, and how often checking a fixed-n 95 % signed-rank test after every
+/// round (from the burn-in on) would have.
+fn simulate_null(
+    seed: u64,
+    reps: usize,
+    rounds: usize,
+    rule: SequentialRule,
+    draw: fn(&mut StdRng) -> f64,
+) -> FprResult {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let sequence = rule.sequence;
+    let mut res = FprResult { anytime: 0, anytime_then_fixed: 0, naive: 0, reps };
+    for _ in 0..reps {
+        let d: Vec<f64> = (0..rounds).map(|_| draw(&mut rng)).collect();
+        let stopped = (rule.burn_in..=rounds).find_map(|n| rule.check(&d[..n]));
+        if stopped.is_some() {
+            res.anytime += 1;
+            res.anytime_then_fixed += 1;
+        } else {
+            let fixed = rule.final_estimate(&d, false).unwrap();
+            if fixed.verdict != Verdict::Inconclusive {
+                res.anytime_then_fixed += 1;
+            }
+        }
+        let naive = (rule.burn_in..=rounds).any(|n| signed_rank_p_value(&d[..n], 0.0).unwrap_or(1.0) < 0.05);
+        if naive {
+            res.naive += 1;
+        }
+    }
+    eprintln!(
+        "{} sequence (alpha {}, final {}), {} reps x {} rounds: anytime {:.1}%, anytime+final fixed {:.1}%, naive repeated fixed-n {:.1}%",
+        sequence.as_str(),
+        rule.params.alpha,
+        rule.final_confidence,
+        reps,
+        rounds,
+        100.0 * res.anytime as f64 / reps as f64,
+        100.0 * res.anytime_then_fixed as f64 / reps as f64,
+        100.0 * res.naive as f64 / reps as f64
+    );
+    res
+}
+
+/// The point of the confidence sequence: peeking after every round keeps the false-alarm
+/// rate of the anytime rule under α, while re-checking the fixed-n test after every round
+/// (from the burn-in on) raises it several-fold. τ = 0 is the hardest case: any interval
+/// excluding 1 is an alarm.
+#[test]
+fn anytime_stopping_keeps_false_alarms_below_alpha_where_naive_peeking_does_not() {
+    let loose = SequentialRule {
+        params: CsParams::default(),
+        final_confidence: 0.95,
+        ..SequentialRule::new("wall", 0.0, Better::Lower)
+    };
+    let r = simulate_null(20240611, 500, 150, loose, noisy_null);
+    let rate = |k: usize| k as f64 / r.reps as f64;
+    assert!(rate(r.anytime) <= 0.05, "anytime {}", rate(r.anytime));
+    assert!(rate(r.naive) >= 0.15, "naive {}", rate(r.naive));
+    assert!(rate(r.naive) > 3.0 * rate(r.anytime).max(0.01));
+    // The default splits α between early stops and the final look: ≤ 5 % in all.
+    let r = simulate_null(20240611, 500, 150, SequentialRule::new("wall", 0.0, Better::Lower), noisy_null);
+    assert!(rate(r.anytime_then_fixed) <= 0.05, "whole procedure {}", rate(r.anytime_then_fixed));
+}
+
+#[test]
+fn mean_sequence_keeps_false_alarms_below_alpha_on_gaussian_differences() {
+    let loose = SequentialRule {
+        params: CsParams::default(),
+        final_confidence: 0.95,
+        ..SequentialRule::new("cpu", 0.0, Better::Lower)
+    };
+    let r = simulate_null(7, 500, 150, loose, |rng| 0.003 * normal(rng));
+    let rate = |k: usize| k as f64 / r.reps as f64;
+    assert!(rate(r.anytime) <= 0.05, "anytime {}", rate(r.anytime));
+    assert!(rate(r.naive) >= 0.15, "naive {}", rate(r.naive));
+    let r =
+        simulate_null(7, 500, 150, SequentialRule::new("cpu", 0.0, Better::Lower), |rng| 0.003 * normal(rng));
+    assert!(rate(r.anytime_then_fixed) <= 0.05, "whole procedure {}", rate(r.anytime_then_fixed));
+}
+
+/// With the default τ = 1 %, A/A comparisons stop as "unchanged" or run out of budget, and
+/// clear slowdowns stop early as "regressed"; no false regression in either direction.
+#[test]
+fn default_rule_stops_early_on_clear_cases() {
+    let mut rng = StdRng::seed_from_u64(99);
+    let rule = SequentialRule::new("wall", 0.01, Better::Lower);
+    let (mut wrong, mut regressed, mut stop_rounds) = (0, 0, Vec::new());
+    for _ in 0..100 {
+        let aa: Vec<f64> = (0..300).map(|_| 0.005 * normal(&mut rng)).collect();
+        if let Some(v) = (rule.burn_in..=aa.len()).find_map(|n| rule.check(&aa[..n])) {
+            if v != Verdict::Unchanged {
+                wrong += 1;
+            }
+        }
+        let slow: Vec<f64> = (0..300).map(|_| 0.05f64.ln_1p() + noisy_null(&mut rng)).collect();
+        if let Some((n, v)) = (rule.burn_in..=slow.len()).find_map(|n| rule.check(&slow[..n]).map(|v| (n, v)))
+        {
+            if v == Verdict::Regressed {
+                regressed += 1;
+                stop_rounds.push(n);
+            }
+        }
+    }
+    stop_rounds.sort_unstable();
+    assert_eq!(wrong, 0);
+    assert!(regressed >= 95, "{regressed}");
+    assert!(
+        stop_rounds[stop_rounds.len() / 2] < 100,
+        "median stop {:?}",
+        stop_rounds.get(stop_rounds.len() / 2)
+    );
+}
+
+#[test]
+fn estimates_report_ratios() {
+    let a = [2.0, 2.1, 1.9, 2.05, 1.95, 2.0, 2.02, 1.98, 2.01, 1.99, 2.03];
+    let b: Vec<f64> = a.iter().map(|x| x * 0.8).collect();
+    let d = log_ratios(&a, &b);
+    let est = fixed_estimate(&d, 0.95, 0.01, Better::Lower).unwrap();
+    assert_eq!(est.verdict, Verdict::Improved);
+    assert!((est.ratio - 0.8).abs() < 1e-12);
+    assert!(est.ci[0] <= 0.8 + 1e-12 && est.ci[1] >= 0.8 - 1e-12);
+    assert_eq!(est.kind, IntervalKind::FixedSample);
+    // Identical rounds: unchanged, p = 1.
+    let est = fixed_estimate(&[0.0; 12], 0.95, 0.01, Better::Lower).unwrap();
+    assert_eq!(est.verdict, Verdict::Unchanged);
+    assert_eq!(est.p_value, 1.0);
+    // Non-positive values carry no ratio.
+    assert_eq!(log_ratios(&[0.0, 1.0, -1.0], &[1.0, 2.0, 1.0]), vec![2f64.ln()]);
+}
