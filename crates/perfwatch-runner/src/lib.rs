@@ -12,6 +12,7 @@
 pub mod events;
 pub mod executor;
 pub mod host;
+pub mod interleave;
 pub mod metric;
 pub mod run;
 pub mod spawner;
@@ -22,6 +23,10 @@ pub use executor::{
     ExecOutcome, ExecRequest, Executor, ExecutorError, RawMetricLine, ScriptedExecutor, Stream,
 };
 pub use host::{high_load_caveat, host_info};
+pub use interleave::{
+    Contender, Decision, InterleaveEvent, InterleaveOptions, InterleaveOutcome, NeverStop, Round, Side,
+    StopReason, run_interleaved, side_report,
+};
 pub use metric::{MetricLine, MetricLineError, parse_metric_line};
 pub use run::{RunOptions, SuiteOutcome, caveats, run_plan};
 pub use spawner::{SPAWNER_ARG, SpawnerExecutor, run_spawner_if_requested};
