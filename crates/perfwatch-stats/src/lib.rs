@@ -83,6 +83,23 @@ pub fn median_ci_relative_half_width(samples: &[f64]) -> Option<f64> {
     (median != 0.0).then(|| (hi - lo) / 2.0 / median.abs())
 }
 
+/// Consistency constant 1/Φ⁻¹(¾) ≈ 1.4826 that makes the MAD estimate the standard deviation
+/// of normal data (Rousseeuw & Croux 1993, JASA 88(424); scipy's `scale="normal"`).
+pub const MAD_TO_SD: f64 = 1.482_602_218_505_602;
+
+/// Robust coefficient of variation, 1.4826·MAD / |median|: the relative spread that the
+/// noise caveat reports, insensitive to a few slow outliers (unlike stddev / mean). `None`
+/// for no finite samples or a median of 0.
+pub fn robust_cv(samples: &[f64]) -> Option<f64> {
+    let mut sorted: Vec<f64> = samples.iter().copied().filter(|x| x.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.is_empty() {
+        return None;
+    }
+    let median = quantile_sorted(&sorted, 0.5);
+    (median != 0.0).then(|| MAD_TO_SD * mad_sorted(&sorted, median) / median.abs())
+}
+
 /// Quantile of sorted data by linear interpolation between order statistics: definition 7 of
 /// Hyndman & Fan (1996), "Sample quantiles in statistical packages", The American
 /// Statistician 50(4) — the default of R's `quantile` and numpy's `percentile`.
@@ -170,6 +187,33 @@ mod tests {
         assert_eq!(s.outliers, 1, "0.0601 is far out");
         // n = 10: k = 2 (P(B ≤ 1) = 11/1024 ≤ 0.025 < P(B ≤ 2) = 56/1024).
         assert_eq!(s.ci95, [0.0499, 0.051]);
+        // scipy.stats.median_abs_deviation(x, scale="normal") / np.median(x) = 0.010306073018410331
+        assert!((robust_cv(&x).unwrap() - 0.010_306_073_018_410_331).abs() < 1e-12);
+        assert_eq!(robust_cv(&[]), None);
+        assert_eq!(robust_cv(&[0.0, 0.0, 1.0]), None);
+    }
+
+    #[test]
+    fn median_ci_ranks_match_the_binomial_rule() {
+        // scipy.stats.binom.cdf(k - 1, n, 0.5) <= 0.025 for the largest k:
+        //   [max(k for k in range(1, n // 2 + 1) if binom.cdf(k - 1, n, .5) <= .025) for n in ns]
+        //   ns = [6, 9, 20, 30, 100] -> [1, 2, 6, 10, 40]
+        for (n, k) in [(6usize, 1usize), (9, 2), (20, 6), (30, 10), (100, 40)] {
+            let xs: Vec<f64> = (1..=n).map(|i| i as f64).collect();
+            assert_eq!(median_ci_sorted(&xs), Some([k as f64, (n + 1 - k) as f64]), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn bad_input_gives_sentinels_not_panics() {
+        let s = summarize(&[f64::NAN, 1.0, f64::INFINITY, 3.0], &info());
+        assert_eq!((s.n, s.median, s.samples.len()), (2, 2.0, 2));
+        assert_eq!(median_ci_relative_half_width(&[]), None);
+        assert_eq!(median_ci_relative_half_width(&[0.0; 10]), None);
+        let zeros = summarize(&[0.0; 10], &info());
+        assert_eq!((zeros.mad, zeros.outliers, zeros.ci95), (0.0, 0, [0.0, 0.0]));
+        // MAD = 0 with one odd value: the mean absolute deviation takes over.
+        assert_eq!(summarize(&[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 9.0], &info()).outliers, 1);
     }
 
     #[test]
@@ -188,6 +232,17 @@ mod tests {
             proptest::prop_assert!(s.min <= s.ci95[0] && s.ci95[0] <= s.median);
             proptest::prop_assert!(s.median <= s.ci95[1] && s.ci95[1] <= s.max);
             proptest::prop_assert!(s.median <= s.p95 + 1e-9 && s.p95 <= s.p99 + 1e-9);
+        }
+
+        #[test]
+        fn summary_scales_with_the_unit(xs in proptest::collection::vec(0.001f64..10.0, 1..100), k in 1e-3f64..1e3) {
+            let a = summarize(&xs, &info());
+            let scaled: Vec<f64> = xs.iter().map(|x| x * k).collect();
+            let b = summarize(&scaled, &info());
+            let close = |u: f64, v: f64| (u * k - v).abs() <= 1e-9 * v.abs().max(1e-12);
+            proptest::prop_assert!(close(a.median, b.median) && close(a.ci95[0], b.ci95[0]) && close(a.ci95[1], b.ci95[1]));
+            proptest::prop_assert!(close(a.p95, b.p95) && close(a.p99, b.p99) && close(a.mad, b.mad));
+            proptest::prop_assert_eq!(a.outliers, b.outliers);
         }
 
         #[test]

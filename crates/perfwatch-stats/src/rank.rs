@@ -1,6 +1,10 @@
 //! Two-sample rank statistics: Mann–Whitney U, the Hodges–Lehmann shift and its
 //! distribution-free confidence interval, and Benjamini–Hochberg adjustment.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// Result of comparing a candidate sample `y` with a baseline `x` by location shift.
@@ -43,10 +47,12 @@ pub enum Tail {
 }
 
 /// One-sided Mann–Whitney p-value of H0 "no shift" against `tail`. Exact null distribution
-/// when both samples are small (≤ 50) and there are no ties; otherwise the normal
-/// approximation with tie-corrected variance and continuity correction (Hollander, Wolfe &
-/// Chicken, *Nonparametric Statistical Methods*, 3rd ed., §4.1) — the same choices as
-/// `scipy.stats.mannwhitneyu(method="auto")`.
+/// when both samples have at most 50 values and there are no ties (R's `wilcox.test` makes
+/// the same choice; scipy's `method="auto"` goes asymptotic above 8, and both agree with
+/// `method="exact"` here); otherwise the normal approximation with tie-corrected variance
+/// and continuity correction (Hollander, Wolfe & Chicken, *Nonparametric Statistical
+/// Methods*, 3rd ed., §4.1), as `scipy.stats.mannwhitneyu(method="asymptotic")`.
+/// Empty samples give 1 (no evidence).
 pub fn mann_whitney_one_sided(x: &[f64], y: &[f64], tail: Tail) -> f64 {
     let (m, n) = (x.len(), y.len());
     if m == 0 || n == 0 {
@@ -73,6 +79,16 @@ pub fn mann_whitney_one_sided(x: &[f64], y: &[f64], tail: Tail) -> f64 {
     }
     let z = (u_tail - mn / 2.0 - 0.5) / var.sqrt();
     standard_normal_sf(z)
+}
+
+/// One-sided p-value of H0 "y − x is shifted by at most `delta`" (for [`Tail::Greater`]) or
+/// "by at least `delta`" (for [`Tail::Less`]): the Mann–Whitney test of `y − delta` against
+/// `x` (Lehmann, *Nonparametrics*, 1975, §2.6: shift hypotheses are tested on the shifted
+/// sample). With `delta = ln(1 + τ)` on log values this is the evidence that a regression
+/// exceeds the threshold τ, the p-value that Benjamini–Hochberg adjusts across a suite.
+pub fn mann_whitney_shift_p(x: &[f64], y: &[f64], delta: f64, tail: Tail) -> f64 {
+    let moved: Vec<f64> = y.iter().map(|v| v - delta).collect();
+    mann_whitney_one_sided(x, &moved, tail)
 }
 
 /// Two-sided Mann–Whitney p-value: twice the smaller one-sided value, capped at 1.
@@ -167,8 +183,29 @@ fn tie_term(x: &[f64], y: &[f64]) -> f64 {
 
 /// Number of arrangements giving each value of U for sample sizes (m, n) without ties, by
 /// the recurrence f(m, n, u) = f(m − 1, n, u − n) + f(m, n − 1, u) (Mann & Whitney 1947).
-/// Counts are kept as f64 (they exceed u64 for m = n = 50; only ratios matter).
-fn exact_u_counts(m: usize, n: usize) -> Vec<f64> {
+/// Counts are kept as f64 (they exceed u64 for m = n = 50; only ratios matter). Memoised per
+/// thread: suites compare many cases with the same sample sizes (the cache is emptied when it
+/// holds more than [`CACHE_LIMIT`] size pairs, so memory stays bounded).
+fn exact_u_counts(m: usize, n: usize) -> Rc<Vec<f64>> {
+    thread_local! {
+        static CACHE: RefCell<UCountCache> = Default::default();
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= CACHE_LIMIT && !cache.contains_key(&(m, n)) {
+            cache.clear();
+        }
+        cache.entry((m, n)).or_insert_with(|| Rc::new(compute_u_counts(m, n))).clone()
+    })
+}
+
+/// Null distributions of U by sample sizes (m, n).
+type UCountCache = HashMap<(usize, usize), Rc<Vec<f64>>>;
+
+/// Most (m, n) null distributions kept per thread (each at most 2,501 values).
+const CACHE_LIMIT: usize = 64;
+
+fn compute_u_counts(m: usize, n: usize) -> Vec<f64> {
     // table[j][u] = f(i, j, u) for the current i, built up row by row.
     let mut table: Vec<Vec<f64>> = (0..=n).map(|_| vec![1.0]).collect(); // i = 0: only u = 0
     for i in 1..=m {
@@ -194,6 +231,7 @@ fn standard_normal_sf(z: f64) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::approx_constant)] // 3.14 in the reference data is a measurement, not π
 mod tests {
     use super::*;
 
@@ -225,7 +263,7 @@ mod tests {
     #[test]
     fn exact_counts_are_the_known_distribution() {
         // m = n = 2: U ∈ {0,1,2,3,4} with counts 1,1,2,1,1 (6 arrangements).
-        assert_eq!(exact_u_counts(2, 2), vec![1.0, 1.0, 2.0, 1.0, 1.0]);
+        assert_eq!(*exact_u_counts(2, 2), vec![1.0, 1.0, 2.0, 1.0, 1.0]);
         let c = exact_u_counts(9, 9);
         assert_eq!(c.iter().sum::<f64>(), 48620.0); // C(18, 9)
     }
@@ -252,6 +290,22 @@ mod tests {
         assert_eq!(mann_whitney_u(a, b), 2425.5);
         assert!((mann_whitney_two_sided(a, b) - 0.001_036_581_852_836_867).abs() < 1e-12);
         assert!((mann_whitney_one_sided(a, b, Tail::Greater) - 0.000_518_290_926_418_433_5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn shifted_one_sided_p_values_match_scipy() {
+        // mannwhitneyu([v + 0.5 for v in y2], x, alternative="greater", method="exact")
+        //   = 0.6347799259563965 ("less": 0.3980872069107363)
+        // mannwhitneyu([v - 0.02 for v in ASYM_B], ASYM_A, alternative="greater",
+        //   method="asymptotic") = 0.01932154989936155
+        let y2 = [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.07, 3.14, 1.28];
+        let g = mann_whitney_shift_p(&X, &y2, -0.5, Tail::Greater);
+        let l = mann_whitney_shift_p(&X, &y2, -0.5, Tail::Less);
+        assert!((g - 0.634_779_925_956_396_5).abs() < 1e-12, "{g}");
+        assert!((l - 0.398_087_206_910_736_3).abs() < 1e-12, "{l}");
+        let a = mann_whitney_shift_p(&ASYM_A, &ASYM_B, 0.02, Tail::Greater);
+        assert!((a - 0.019_321_549_899_361_55).abs() < 1e-12, "{a}");
+        assert_eq!(mann_whitney_one_sided(&[], &[1.0], Tail::Greater), 1.0);
     }
 
     #[test]
@@ -298,11 +352,42 @@ mod tests {
         }
 
         #[test]
-        fn bh_adjusted_values_are_at_least_raw(p in proptest::collection::vec(0.0f64..1.0, 1..50)) {
+        fn bh_adjusted_values_are_at_least_raw_and_keep_the_order(
+            p in proptest::collection::vec(0.0f64..1.0, 1..50),
+        ) {
             let adj = benjamini_hochberg(&p);
             for (a, r) in adj.iter().zip(&p) {
                 proptest::prop_assert!(*a >= *r - 1e-15 && *a <= 1.0);
             }
+            for i in 0..p.len() {
+                for j in 0..p.len() {
+                    if p[i] <= p[j] {
+                        proptest::prop_assert!(adj[i] <= adj[j]);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn log_scale_estimate_ignores_the_unit_and_the_order(
+            x in proptest::collection::vec(0.01f64..10.0, 6..25),
+            y in proptest::collection::vec(0.01f64..10.0, 6..25),
+            scale in 1e-3f64..1e3,
+        ) {
+            // On log values a common change of unit is a common shift: the estimate, CI and
+            // p-value of y against x must not move (beyond rounding); reversing the samples
+            // must not matter either.
+            let ln = |v: &[f64], k: f64| v.iter().map(|a| (a * k).ln()).collect::<Vec<_>>();
+            let base = hodges_lehmann(&ln(&x, 1.0), &ln(&y, 1.0)).unwrap();
+            let scaled = hodges_lehmann(&ln(&x, scale), &ln(&y, scale)).unwrap();
+            proptest::prop_assert!((base.shift - scaled.shift).abs() < 1e-9);
+            proptest::prop_assert!((base.ci[0] - scaled.ci[0]).abs() < 1e-9);
+            proptest::prop_assert!((base.ci[1] - scaled.ci[1]).abs() < 1e-9);
+            let (mut xr, mut yr) = (x.clone(), y.clone());
+            xr.reverse();
+            yr.reverse();
+            let rev = hodges_lehmann(&ln(&xr, 1.0), &ln(&yr, 1.0)).unwrap();
+            proptest::prop_assert_eq!((rev.shift, rev.ci, rev.p_two_sided), (base.shift, base.ci, base.p_two_sided));
         }
     }
 }
