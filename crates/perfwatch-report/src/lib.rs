@@ -9,6 +9,7 @@
 
 mod common;
 mod csv;
+pub mod html;
 mod json;
 mod markdown;
 mod table;

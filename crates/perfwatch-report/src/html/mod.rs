@@ -1,0 +1,230 @@
+//! The HTML dashboard: pages of the static report (`perfwatch report --html DIR`) and of
+//! `perfwatch serve`, rendered from plain data (no I/O here).
+//!
+//! Both front ends serve the same files at the same relative paths, so a page behaves the
+//! same when opened from disk (`file://`, no network) and when served live:
+//!
+//! | path | content |
+//! |---|---|
+//! | `index.html` | overview: every case × metric ([`overview_page`]) |
+//! | `case-SLUG.html` | one case: history chart of every metric ([`case_page`]) |
+//! | `run-ID.html` | one run: host, git, every case, caveats ([`run_page`]) |
+//! | `compare-NAME.html` | baseline vs candidate ([`comparison_page`]) |
+//! | `data/runs.js` | the run table every case page shares ([`runs_js`]) |
+//! | `data/SLUG.js` | the columnar history of one case ([`case_data_js`]) |
+//! | `assets/…` | uPlot (vendored, MIT) and the dashboard's own script and style ([`assets`]) |
+//!
+//! Data reach the pages as classic `<script src>` files, not `fetch`, because browsers refuse
+//! `fetch` of `file://` URLs. Every name is escaped: [`escape_html`] in markup, [`script_json`]
+//! inside scripts (`<`, `>`, `&`, U+2028 and U+2029 become `\uXXXX`).
+//!
+//! ```
+//! use perfwatch_report::html::{escape_html, script_json};
+//! assert_eq!(escape_html("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
+//! assert_eq!(script_json(&"</script>"), r#""\u003c/script\u003e""#);
+//! ```
+
+pub mod assets;
+mod data;
+mod pages;
+mod svg;
+
+use std::fmt::Write as _;
+
+use jiff::Timestamp;
+use perfwatch_model::{Better, CaseId, HistoryPoint, RunMeta, Verdict};
+use serde::Serialize;
+
+pub use data::{SeriesColumns, case_data_js, runs_js, series_api_json, write_compact_f64};
+pub use pages::{case_page, comparison_page, notice_page, overview_page, run_page};
+
+/// Title of every page, after the page's own title.
+pub const SITE_NAME: &str = "perfwatch";
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Serializes `value` as JSON that is safe inside a `<script>` element or a `.js` file:
+/// `<`, `>`, `&`, U+2028 and U+2029 are written as `\uXXXX` escapes.
+pub fn script_json<T: Serialize + ?Sized>(value: &T) -> String {
+    let json = serde_json::to_string(value).expect("serializing plain data cannot fail");
+    escape_script_json(&json)
+}
+
+/// Applies the escapes of [`script_json`] to JSON text that is already serialized.
+pub fn escape_script_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// File-name-safe, stable identifier of a case: its display form with every character outside
+/// `[A-Za-z0-9_.=-]` replaced by `_` (at most 60 characters), then `-` and 8 hex digits of a hash
+/// of the full display form, so distinct cases never share a slug in practice.
+pub fn case_slug(case: &CaseId) -> String {
+    let display = case.to_string();
+    let mut slug: String = display
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '=' | '-') { c } else { '_' })
+        .take(60)
+        .collect();
+    // A leading dot would make a hidden file; `..` must never appear as a path segment.
+    if slug.starts_with('.') {
+        slug.replace_range(0..1, "_");
+    }
+    let _ = write!(slug, "-{:08x}", fnv1a(display.as_bytes()) as u32);
+    slug
+}
+
+/// Path of a case page, relative to the site root.
+pub fn case_href(case: &CaseId) -> String {
+    format!("case-{}.html", case_slug(case))
+}
+
+/// Path of a case's data script, relative to the site root.
+pub fn case_data_href(case: &CaseId) -> String {
+    format!("data/{}.js", case_slug(case))
+}
+
+/// Whether `id` may be used as a run id in a file name (`[A-Za-z0-9-]`, 1 to 64 characters).
+pub fn is_safe_run_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Path of a run page, relative to the site root (run ids that are not file-name safe are
+/// hashed).
+pub fn run_href(run_id: &str) -> String {
+    if is_safe_run_id(run_id) {
+        format!("run-{run_id}.html")
+    } else {
+        format!("run-x{:016x}.html", fnv1a(run_id.as_bytes()))
+    }
+}
+
+/// 64-bit FNV-1a: a stable hash for slugs (not for security).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// A change point placed on a series' history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeMark {
+    /// 0-based index of the first point after the shift.
+    pub index: usize,
+    /// Run of that point.
+    pub run_id: String,
+    /// Commit of that point, when known.
+    pub commit: Option<String>,
+    /// Start time of that run.
+    pub time: Timestamp,
+    /// Median of the segment before.
+    pub before: f64,
+    /// Median of the segment after.
+    pub after: f64,
+    /// Relative change `after / before − 1`.
+    pub change: f64,
+    /// t-test p-value between the segments.
+    pub p_value: f64,
+    /// `regression` or `improvement`, by the metric's direction.
+    pub kind: &'static str,
+}
+
+impl ChangeMark {
+    /// `regression` if a change of sign `change` is bad for a metric where `better` is good.
+    pub fn kind_for(change: f64, better: Better) -> &'static str {
+        let worse = match better {
+            Better::Lower => change > 0.0,
+            Better::Higher => change < 0.0,
+        };
+        if worse { "regression" } else { "improvement" }
+    }
+}
+
+/// One line of the overview: a case × metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverviewRow {
+    /// The case.
+    pub case: CaseId,
+    /// Metric name.
+    pub metric: String,
+    /// Unit of the values.
+    pub unit: String,
+    /// Direction of improvement.
+    pub better: Better,
+    /// Number of stored points.
+    pub points: u64,
+    /// Newest point.
+    pub latest: Option<HistoryPoint>,
+    /// The newest medians (oldest first), for the sparkline.
+    pub spark: Vec<f64>,
+    /// Verdict of the newest run against the previous one, when both measured this series.
+    pub verdict: Option<Verdict>,
+    /// Candidate/baseline ratio behind [`OverviewRow::verdict`].
+    pub ratio: Option<f64>,
+    /// Newest change point of the whole history.
+    pub change: Option<ChangeMark>,
+}
+
+/// A link with a label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// Target, relative to the site root.
+    pub href: String,
+    /// Visible text.
+    pub label: String,
+}
+
+/// Everything the overview page shows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Overview {
+    /// Every case × metric, in display order.
+    pub rows: Vec<OverviewRow>,
+    /// The newest runs, newest first (each with `true` when its page exists).
+    pub recent_runs: Vec<(RunMeta, bool)>,
+    /// Total number of stored runs.
+    pub run_count: usize,
+    /// Comparison pages to offer.
+    pub comparisons: Vec<Link>,
+    /// When the page was made.
+    pub generated_at: Option<Timestamp>,
+    /// `true` for `perfwatch serve`, `false` for the static report.
+    pub live: bool,
+}
+
+/// Everything a case page shows besides its data script.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseView {
+    /// The case.
+    pub case: CaseId,
+    /// Its metrics: name, unit and number of points, in display order.
+    pub metrics: Vec<(String, String, u64)>,
+    /// `true` for `perfwatch serve`.
+    pub live: bool,
+}
