@@ -1,0 +1,58 @@
+//! The perfwatch dashboard: `perfwatch report --html DIR` ([`write_site`]) and
+//! `perfwatch serve` ([`serve`], [`start`]).
+//!
+//! Both produce the same pages (rendered by `perfwatch_report::html`) over the same store; the
+//! server adds a read-only JSON API under `/api/v1/`:
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /api/v1/series` | every case × metric: `{"schema_version":1,"series":[{name, params, metric, unit, better, points, page}]}` |
+//! | `GET /api/v1/series/data?case=sort[n=10]&metric=wall[&last=N]` | one history in columns (see `perfwatch_report::html::series_api_json`) |
+//! | `GET /api/v1/runs[?limit=N]` | run metadata, newest first: `{"schema_version":1,"runs":[…]}` |
+//! | `GET /api/v1/runs/{id}` | one run report (design §7), by id or unique prefix |
+//! | `GET /api/v1/compare[?baseline=B&candidate=C]` | a comparison report (design §7); `B`/`C` are baseline names or run ids; default: the newest run vs the previous one on its machine |
+//! | `GET /api/v1/baselines` | `{"schema_version":1,"baselines":[{name, run_id, set_at}]}` |
+//!
+//! The server binds `127.0.0.1` unless told otherwise and is read-only. The store lives on a
+//! thread of its own (the PostgreSQL client is blocking and must not run on a tokio worker);
+//! handlers send it closures through a channel. Unknown paths, `..` segments and unknown names
+//! are answered with 404; nothing is ever read from the file system.
+//!
+//! ```no_run
+//! let server = perfwatch_server::start(
+//!     "sqlite://.perfwatch/history.db",
+//!     "127.0.0.1:0".parse().unwrap(),
+//!     perfwatch_server::ServeOptions::default(),
+//! )?;
+//! println!("dashboard at http://{}/", server.addr());
+//! server.shutdown();
+//! # Ok::<(), perfwatch_server::ServerError>(())
+//! ```
+
+mod compare;
+mod server;
+mod site;
+
+pub use compare::unpaired_comparison;
+pub use server::{DEFAULT_ADDR, RunningServer, ServeOptions, serve, start};
+pub use site::{Comparer, SiteOptions, SiteSummary, write_site};
+
+/// Errors of the dashboard.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] perfwatch_store::StoreError),
+    /// Writing the report or binding the socket failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server's store thread has stopped.
+    #[error("the store thread has stopped")]
+    StoreGone,
+}

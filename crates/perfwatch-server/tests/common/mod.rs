@@ -1,0 +1,295 @@
+//! Shared by the integration tests and the benchmark: synthetic stores, a tiny HTTP client, and
+//! chromedriver + headless Chromium.
+#![allow(dead_code, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use perfwatch_model::{
+    Better, CaseId, CaseReport, CaseStatus, GitInfo, HostInfo, RunMeta, RunReport, RunStatus, SCHEMA_VERSION,
+    Summary,
+};
+
+/// A deterministic pseudo-random number in [0, 1) from two integers (SplitMix64).
+pub fn noise(a: u64, b: u64) -> f64 {
+    let mut z = a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_add(0x632B_E59B_D9B9_B2E5);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+pub fn run_id(i: usize) -> String {
+    format!("0190b6a8-0000-7000-8000-{:012x}", i + 1)
+}
+
+pub fn commit(i: usize) -> String {
+    format!("{:016x}{:024x}", 0xc0ffee_u64.wrapping_add(i as u64 * 7919), i)
+}
+
+/// What to put in a synthetic store.
+pub struct Fixture {
+    pub cases: Vec<CaseId>,
+    pub metrics: Vec<&'static str>,
+    pub runs: usize,
+    /// Samples per summary (0 keeps only the median and CI).
+    pub samples: usize,
+    /// (case index, run index, factor): from that run on, the case is `factor` times slower.
+    pub steps: Vec<(usize, usize, f64)>,
+}
+
+fn summary(metric: &str, level: f64, seed: u64, n: usize) -> Summary {
+    let (unit, better, scale) = match metric {
+        "max_rss" => ("bytes", Better::Lower, 50e6),
+        "throughput" => ("1/s", Better::Higher, 1e6),
+        _ => ("s", Better::Lower, 1.0),
+    };
+    let center = level * scale;
+    let samples: Vec<f64> = (0..n).map(|k| center * (1.0 + 0.01 * (noise(seed, k as u64) - 0.5))).collect();
+    let median = center * (1.0 + 0.004 * (noise(seed, 999) - 0.5));
+    Summary {
+        unit: unit.into(),
+        better,
+        n: n.max(1) as u32,
+        median,
+        ci95: [median * 0.995, median * 1.005],
+        mean: median,
+        stddev: median * 0.003,
+        mad: median * 0.002,
+        min: median * 0.99,
+        max: median * 1.01,
+        p95: median * 1.008,
+        p99: median * 1.009,
+        outliers: 0,
+        samples,
+    }
+}
+
+pub fn report(f: &Fixture, i: usize) -> RunReport {
+    let start: jiff::Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
+    let started_at = start + jiff::SignedDuration::from_secs(i as i64 * 3600);
+    let benchmarks = f
+        .cases
+        .iter()
+        .enumerate()
+        .map(|(ci, case)| {
+            let mut level = 0.01 * (1.0 + ci as f64 % 7.0);
+            for &(sc, si, factor) in &f.steps {
+                if sc == ci && i >= si {
+                    level *= factor;
+                }
+            }
+            let metrics: BTreeMap<String, Summary> = f
+                .metrics
+                .iter()
+                .enumerate()
+                .map(|(mi, m)| {
+                    (m.to_string(), summary(m, level, (i * 1_000_003 + ci * 101 + mi) as u64, f.samples))
+                })
+                .collect();
+            CaseReport {
+                name: case.name.clone(),
+                params: case.params.clone(),
+                status: CaseStatus::Ok,
+                runs: f.samples as u32,
+                caveats: vec![],
+                metrics,
+                failure: None,
+                raw: vec![],
+            }
+        })
+        .collect();
+    RunReport {
+        schema_version: SCHEMA_VERSION,
+        run: RunMeta {
+            id: run_id(i),
+            started_at,
+            ended_at: Some(started_at + jiff::SignedDuration::from_secs(60)),
+            status: RunStatus::Complete,
+            git: Some(GitInfo { commit: commit(i), branch: Some("main".into()), dirty: false }),
+            host: HostInfo {
+                fingerprint: "fp1".into(),
+                hostname: "bench-host".into(),
+                cpu: "Test CPU".into(),
+                cores: 2,
+                memory_bytes: 8 << 30,
+                os: "Debian 12".into(),
+                kernel: "6.1".into(),
+                load_avg: [0.1, 0.2, 0.3],
+            },
+            labels: BTreeMap::new(),
+            perfwatch_version: "0.1.0".into(),
+            suite_hash: "suite".into(),
+        },
+        benchmarks,
+        budgets: vec![],
+    }
+}
+
+/// Writes the fixture into a new SQLite store at `path`; returns its URL.
+pub fn fill_store(path: &Path, f: &Fixture) -> String {
+    let url = format!("sqlite://{}", path.display());
+    let mut store = perfwatch_store::open(&url).expect("open store");
+    for i in 0..f.runs {
+        store.insert_run(&report(f, i)).expect("insert run");
+    }
+    url
+}
+
+/// The small store of the tests: 4 cases (one named like an XSS attempt), wall + max_rss,
+/// 60 runs, `sort[n=1000]` 30 % slower from run 40 on.
+pub fn small_fixture() -> Fixture {
+    Fixture {
+        cases: vec![
+            CaseId::new("sort", [("n", "1000")]),
+            CaseId::new("sort", [("n", "100000")]),
+            CaseId::new("import", Vec::<(String, String)>::new()),
+            CaseId::new("<script>alert(1)</script>", Vec::<(String, String)>::new()),
+        ],
+        metrics: vec!["wall", "max_rss"],
+        runs: 60,
+        samples: 7,
+        steps: vec![(0, 40, 1.3)],
+    }
+}
+
+// ------------------------------------------------------------------ HTTP
+
+/// A response: status, lower-case headers, body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends `GET target` (written verbatim into the request line) and reads the whole answer.
+pub fn get(addr: SocketAddr, target: &str) -> Reply {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    write!(s, "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("header end");
+    let mut lines = head.lines();
+    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = body.to_string();
+    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+        body = dechunk(&body);
+    }
+    Reply { status, headers, body }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+// ------------------------------------------------------------------ browser
+
+/// The Chromium binary for chromedriver (Debian's wrapper script is skipped).
+pub fn chromium_binary() -> Option<PathBuf> {
+    ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// A chromedriver process on a free loopback port, killed on drop.
+pub struct Driver {
+    child: Child,
+    pub port: u16,
+}
+
+impl Driver {
+    /// Starts `chromedriver`; `None` when it or Chromium is not installed.
+    pub fn start() -> Option<Driver> {
+        chromium_binary()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let d = Driver { child, port };
+        let t0 = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if t0.elapsed() > Duration::from_secs(20) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(d)
+    }
+
+    /// Opens a headless Chromium session with a fresh profile; `offline` additionally sends
+    /// every network request to a dead proxy and resolves no host name.
+    pub async fn session(&self, profile: &Path, offline: bool) -> fantoccini::Client {
+        let mut args = vec![
+            "--headless".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--disable-dev-shm-usage".into(),
+            "--window-size=1280,900".into(),
+            "--force-device-scale-factor=1".into(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        if offline {
+            args.push("--proxy-server=127.0.0.1:9".into());
+            args.push("--proxy-bypass-list=<-loopback>".into());
+            args.push("--host-resolver-rules=MAP * ~NOTFOUND".into());
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": chromium_binary().unwrap(), "args": args }),
+        );
+        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("WebDriver session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where screenshots go: `$PERFWATCH_ARTIFACTS` or `target/tmp/dashboard-screenshots`.
+pub fn artifacts_dir() -> PathBuf {
+    let dir = std::env::var_os("PERFWATCH_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -1,0 +1,150 @@
+//! The live server over HTTP (no browser) and the static report on disk: routes, the JSON API,
+//! escaping, 404s for unknown and traversing paths, the loopback default.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::{fill_store, get, run_id, small_fixture};
+use perfwatch_report::html::{case_data_href, case_href};
+use perfwatch_server::{DEFAULT_ADDR, ServeOptions, SiteOptions, start, write_site};
+
+const XSS: &str = "<script>alert(1)</script>";
+
+#[test]
+fn default_address_is_loopback() {
+    let addr: SocketAddr = DEFAULT_ADDR.parse().unwrap();
+    assert!(addr.ip().is_loopback(), "{addr}");
+}
+
+#[test]
+fn live_pages_api_and_security() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = small_fixture();
+    let url = fill_store(&dir.path().join("history.db"), &f);
+    let server = start(&url, "127.0.0.1:0".parse().unwrap(), ServeOptions::default()).unwrap();
+    let addr = server.addr();
+    assert!(addr.ip().is_loopback());
+
+    // Overview: every case, the XSS name escaped, security headers.
+    let r = get(addr, "/");
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert!(r.header("content-security-policy").unwrap().contains("script-src 'self'"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    for case in &f.cases {
+        assert!(r.body.contains(&format!("href=\"{}#metric=wall\"", case_href(case))), "{case}");
+    }
+    assert!(!r.body.contains(XSS));
+    assert!(r.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert_eq!(r.body.matches("<tr data-name=").count(), f.cases.len() * f.metrics.len());
+    assert!(r.body.contains("k-regression"), "the step of sort[n=1000] is a change point");
+
+    // Case page and its data: no raw markup from the name anywhere.
+    let evil = &f.cases[3];
+    let page = get(addr, &format!("/{}", case_href(evil)));
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains(XSS));
+    let data = get(addr, &format!("/{}", case_data_href(evil)));
+    assert_eq!(data.status, 200);
+    assert!(data.header("content-type").unwrap().starts_with("text/javascript"));
+    assert!(!data.body.contains('<') && !data.body.contains('>'), "{}", &data.body[..200]);
+    assert!(data.body.contains("\\u003cscript\\u003ealert(1)"));
+    assert_eq!(get(addr, "/data/runs.js").status, 200);
+    assert_eq!(get(addr, "/assets/uPlot.iife.min.js").status, 200);
+
+    // Run and comparison pages.
+    let run = get(addr, &format!("/run-{}.html", run_id(59)));
+    assert_eq!(run.status, 200);
+    assert!(run.body.contains("bench-host") && run.body.contains(&common::commit(59)));
+    assert!(!run.body.contains(XSS));
+    let cmp = get(addr, "/compare-latest.html");
+    assert_eq!(cmp.status, 200);
+    assert!(cmp.body.contains("<svg class=\"dist\""));
+    let cmp2 = get(addr, &format!("/compare.html?baseline={}&candidate={}", run_id(10), run_id(50)));
+    assert_eq!(cmp2.status, 200);
+    assert!(cmp2.body.contains("v-regressed"), "sort[n=1000] is 30% slower in run 50");
+
+    // JSON API.
+    let series = get(addr, "/api/v1/series");
+    assert_eq!(series.status, 200);
+    let v: serde_json::Value = serde_json::from_str(&series.body).unwrap();
+    assert_eq!(v["series"].as_array().unwrap().len(), 8);
+    let one = get(addr, "/api/v1/series/data?case=sort%5Bn%3D1000%5D&metric=wall");
+    assert_eq!(one.status, 200, "{}", one.body);
+    let v: serde_json::Value = serde_json::from_str(&one.body).unwrap();
+    assert_eq!(v["points"], 60);
+    assert_eq!(v["columns"]["median"].as_array().unwrap().len(), 60);
+    let cps = v["change_points"].as_array().unwrap();
+    assert!(cps.iter().any(|c| c["index"] == 40 && c["kind"] == "regression"), "{cps:?}");
+    let last = get(addr, "/api/v1/series/data?case=sort%5Bn%3D1000%5D&metric=wall&last=5");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&last.body).unwrap()["points"], 5);
+    let runs: serde_json::Value = serde_json::from_str(&get(addr, "/api/v1/runs?limit=3").body).unwrap();
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 3);
+    assert_eq!(runs["runs"][0]["id"], run_id(59));
+    let run: serde_json::Value =
+        serde_json::from_str(&get(addr, &format!("/api/v1/runs/{}", run_id(3))).body).unwrap();
+    assert_eq!(run["benchmarks"].as_array().unwrap().len(), 4);
+    let cmp: serde_json::Value = serde_json::from_str(&get(addr, "/api/v1/compare").body).unwrap();
+    assert_eq!(cmp["comparisons"].as_array().unwrap().len(), 8);
+    assert_eq!(get(addr, "/api/v1/baselines").status, 200);
+    assert_eq!(get(addr, "/api/v1/series/data?case=nope&metric=wall").status, 404);
+    assert_eq!(get(addr, "/api/v1/series/data?metric=wall").status, 400);
+    assert_eq!(get(addr, "/api/v1/runs/ffffffff").status, 404);
+
+    // Unknown and traversing paths: 404, never a file.
+    for path in [
+        "/nope",
+        "/nope.html",
+        "/case-unknown-00000000.html",
+        "/run-ffffffff.html",
+        "/run-..%2F..%2Fetc%2Fpasswd.html",
+        "/../../../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/assets/../../Cargo.toml",
+        "/assets/..%2F..%2FCargo.toml",
+        "/assets/%2e%2e%2fCargo.toml",
+        "/data/..%2F..%2Fhistory.db",
+        "/data/../history.db",
+        "/history.db",
+        "/api/v1/nope",
+        "/api/v2/series",
+    ] {
+        let r = get(addr, path);
+        assert_eq!(r.status, 404, "{path}");
+        assert!(!r.body.contains("root:") && !r.body.contains("[workspace]"), "{path}");
+    }
+    server.shutdown();
+}
+
+#[test]
+fn static_site_is_self_contained() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = small_fixture();
+    let url = fill_store(&dir.path().join("history.db"), &f);
+    let mut store = perfwatch_store::open(&url).unwrap();
+    store.set_baseline("v1.0", &run_id(5)).unwrap();
+    let out = dir.path().join("site");
+    let opts = SiteOptions { max_run_pages: 10, ..SiteOptions::default() };
+    let summary = write_site(store.as_mut(), &out, &opts).unwrap();
+    assert_eq!((summary.cases, summary.series, summary.points, summary.runs), (4, 8, 480, 60));
+    assert!(summary.run_pages >= 10 && summary.run_pages < 60, "{summary:?}");
+
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    for case in &f.cases {
+        assert!(out.join(case_href(case)).exists() && out.join(case_data_href(case)).exists(), "{case}");
+    }
+    assert!(!index.contains(XSS));
+    assert!(index.contains("compare-baseline-v1.0-"), "baseline comparison linked");
+    assert!(out.join(format!("run-{}.html", run_id(40))).exists(), "the change point's run has a page");
+    assert!(out.join(format!("run-{}.html", run_id(5))).exists(), "the baseline's run has a page");
+    for entry in std::fs::read_dir(&out).unwrap().chain(std::fs::read_dir(out.join("data")).unwrap()) {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for bad in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "url(http"] {
+                assert!(!text.contains(bad), "{} references the network: {bad}", path.display());
+            }
+        }
+    }
+}
