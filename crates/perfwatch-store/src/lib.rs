@@ -115,6 +115,26 @@ pub struct SeriesInfo {
     pub points: u64,
 }
 
+/// A change point of one series as stored by `perfwatch detect`: where the shift starts
+/// (the run), by how much, and whether an alert was raised for it already.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredChangePoint {
+    /// The first run after the shift.
+    pub run_id: String,
+    /// Median of the segment before.
+    pub before: f64,
+    /// Median of the segment after.
+    pub after: f64,
+    /// Relative change, after / before − 1.
+    pub change: f64,
+    /// Significance of the shift.
+    pub p_value: f64,
+    /// True when the shift is for the worse in the metric's direction.
+    pub regression: bool,
+    /// True once an alert was raised for it (a run never alerts twice).
+    pub alerted: bool,
+}
+
 /// Which runs [`Store::prune`] deletes. Runs a baseline points to are never deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrunePolicy {
@@ -193,6 +213,23 @@ pub trait Store: Send {
 
     /// Every case × metric that has stored points, sorted by case then metric.
     fn list_series(&mut self) -> Result<Vec<SeriesInfo>>;
+
+    /// Replaces the stored change points of one series with `points` (the detector's latest
+    /// answer), keeping the `alerted` flag of points that were already stored for the same
+    /// run. Unknown series or runs are ignored.
+    fn replace_change_points(
+        &mut self,
+        case: &CaseId,
+        metric: &str,
+        points: &[StoredChangePoint],
+    ) -> Result<()>;
+
+    /// The stored change points of one series, oldest run first.
+    fn change_points(&mut self, case: &CaseId, metric: &str) -> Result<Vec<StoredChangePoint>>;
+
+    /// Marks the change point of `case` × `metric` at `run_id` as alerted; returns whether it
+    /// was not alerted before (so the caller raises each alert once).
+    fn mark_alerted(&mut self, case: &CaseId, metric: &str, run_id: &str) -> Result<bool>;
 
     /// Deletes runs per `policy` — never a run that a baseline points to — then, if anything
     /// was deleted, compacts the store ([`Store::compact`]). Returns the number of runs deleted.

@@ -22,6 +22,9 @@
 //!   answers a history query from the index alone.
 //! - `baselines`: name → run, with the time it was set; a foreign key keeps a baseline's run
 //!   from being deleted.
+//! - `change_points` (version 2): the change points `perfwatch detect` last found per series,
+//!   keyed by the run where the shift starts, with whether an alert was already raised for
+//!   it; deleted with their run.
 
 /// One migration: a version, a name and its SQL for each backend.
 pub(crate) struct Migration {
@@ -32,10 +35,11 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, in order. Never edit a released one: add a new version.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sqlite: r#"
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        sqlite: r#"
 CREATE TABLE runs (
     id TEXT NOT NULL PRIMARY KEY,
     started_s INTEGER NOT NULL,
@@ -123,7 +127,7 @@ CREATE TABLE baselines (
 );
 CREATE INDEX baselines_by_run ON baselines (run_id);
 "#,
-    postgres: r#"
+        postgres: r#"
 CREATE TABLE runs (
     id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
     started_s BIGINT NOT NULL,
@@ -211,7 +215,40 @@ CREATE TABLE baselines (
 );
 CREATE INDEX baselines_by_run ON baselines (run_id);
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "change points",
+        sqlite: r#"
+CREATE TABLE change_points (
+    series_id INTEGER NOT NULL REFERENCES series (id),
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    before_v REAL NOT NULL,
+    after_v REAL NOT NULL,
+    change REAL NOT NULL,
+    p_value REAL NOT NULL,
+    regression INTEGER NOT NULL,
+    alerted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (series_id, run_id)
+);
+CREATE INDEX change_points_by_run ON change_points (run_id);
+"#,
+        postgres: r#"
+CREATE TABLE change_points (
+    series_id BIGINT NOT NULL REFERENCES series (id),
+    run_id TEXT COLLATE "C" NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    before_v DOUBLE PRECISION NOT NULL,
+    after_v DOUBLE PRECISION NOT NULL,
+    change DOUBLE PRECISION NOT NULL,
+    p_value DOUBLE PRECISION NOT NULL,
+    regression BOOLEAN NOT NULL,
+    alerted BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (series_id, run_id)
+);
+CREATE INDEX change_points_by_run ON change_points (run_id);
+"#,
+    },
+];
 
 /// Highest version this build knows.
 pub(crate) fn latest_version() -> i64 {

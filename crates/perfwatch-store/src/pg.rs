@@ -21,7 +21,9 @@ use crate::migrations::{CREATE_MIGRATIONS_TABLE, MIGRATIONS, latest_version};
 use crate::rows::{
     self, CASE_COLUMNS, CaseRow, RUN_COLUMNS, RunRow, SUMMARY_COLUMNS, SummaryRow, ts_join, ts_split,
 };
-use crate::{Backend, BaselineInfo, HistoryPoint, Param, PrunePolicy, RunFilter, SeriesInfo, Store};
+use crate::{
+    Backend, BaselineInfo, HistoryPoint, Param, PrunePolicy, RunFilter, SeriesInfo, Store, StoredChangePoint,
+};
 
 /// A store in a PostgreSQL database (optionally in one schema of it).
 pub(crate) struct PgStore {
@@ -644,6 +646,76 @@ impl Store for PgStore {
             })
             .collect::<Result<Vec<_>>>()?;
         crate::sqlite::series_infos(raw)
+    }
+
+    fn replace_change_points(
+        &mut self,
+        case: &CaseId,
+        metric: &str,
+        points: &[StoredChangePoint],
+    ) -> Result<()> {
+        let params = rows::params_json(&case.params);
+        let mut tx = self.client.transaction()?;
+        let Some(series) = tx.query_opt(
+            "SELECT id FROM series WHERE case_name = $1 AND case_params = $2 AND metric = $3",
+            &[&case.name, &params, &metric],
+        )?
+        else {
+            return Ok(());
+        };
+        let series: i64 = series.try_get(0)?;
+        // Points that moved or vanished are dropped; the alerted flag of the rest survives.
+        let keep: Vec<String> = points.iter().map(|p| p.run_id.clone()).collect();
+        tx.execute(
+            "DELETE FROM change_points WHERE series_id = $1 AND NOT (run_id = ANY($2))",
+            &[&series, &keep],
+        )?;
+        for p in points {
+            tx.execute(
+                "INSERT INTO change_points (series_id, run_id, before_v, after_v, change, p_value, regression) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM runs WHERE id = $2) \
+                 ON CONFLICT (series_id, run_id) DO UPDATE SET before_v = excluded.before_v, \
+                 after_v = excluded.after_v, change = excluded.change, p_value = excluded.p_value, \
+                 regression = excluded.regression",
+                &[&series, &p.run_id, &p.before, &p.after, &p.change, &p.p_value, &p.regression],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn change_points(&mut self, case: &CaseId, metric: &str) -> Result<Vec<StoredChangePoint>> {
+        let params = rows::params_json(&case.params);
+        let rows = self.client.query(
+            "SELECT c.run_id, c.before_v, c.after_v, c.change, c.p_value, c.regression, c.alerted \
+             FROM change_points c JOIN series s ON s.id = c.series_id JOIN runs r ON r.id = c.run_id \
+             WHERE s.case_name = $1 AND s.case_params = $2 AND s.metric = $3 \
+             ORDER BY r.started_s, r.started_ns, r.id",
+            &[&case.name, &params, &metric],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredChangePoint {
+                    run_id: r.try_get(0)?,
+                    before: r.try_get(1)?,
+                    after: r.try_get(2)?,
+                    change: r.try_get(3)?,
+                    p_value: r.try_get(4)?,
+                    regression: r.try_get(5)?,
+                    alerted: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
+    fn mark_alerted(&mut self, case: &CaseId, metric: &str, run_id: &str) -> Result<bool> {
+        let params = rows::params_json(&case.params);
+        let n = self.client.execute(
+            "UPDATE change_points SET alerted = TRUE WHERE NOT alerted AND run_id = $4 AND series_id = \
+             (SELECT id FROM series WHERE case_name = $1 AND case_params = $2 AND metric = $3)",
+            &[&case.name, &params, &metric, &run_id],
+        )?;
+        Ok(n > 0)
     }
 
     fn prune(&mut self, policy: &PrunePolicy) -> Result<usize> {

@@ -14,7 +14,9 @@ use crate::migrations::{CREATE_MIGRATIONS_TABLE, MIGRATIONS, latest_version};
 use crate::rows::{
     self, CASE_COLUMNS, CaseRow, RUN_COLUMNS, RunRow, SUMMARY_COLUMNS, SummaryRow, ts_join, ts_split,
 };
-use crate::{Backend, BaselineInfo, HistoryPoint, Param, PrunePolicy, RunFilter, SeriesInfo, Store};
+use crate::{
+    Backend, BaselineInfo, HistoryPoint, Param, PrunePolicy, RunFilter, SeriesInfo, Store, StoredChangePoint,
+};
 
 /// How long a writer waits for another one before giving up with [`ErrorKind::Busy`].
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -528,6 +530,81 @@ impl Store for SqliteStore {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         series_infos(raw)
+    }
+
+    fn replace_change_points(
+        &mut self,
+        case: &CaseId,
+        metric: &str,
+        points: &[StoredChangePoint],
+    ) -> Result<()> {
+        let params = rows::params_json(&case.params);
+        let tx = self.write_tx()?;
+        let series: Option<i64> = tx
+            .prepare_cached(
+                "SELECT id FROM series WHERE case_name = ?1 AND case_params = ?2 AND metric = ?3",
+            )?
+            .query_row((&case.name, &params, metric), |r| r.get(0))
+            .optional()?;
+        let Some(series) = series else { return Ok(()) };
+        // Points that moved or vanished are dropped; the alerted flag of the rest survives.
+        let keep: Vec<&str> = points.iter().map(|p| p.run_id.as_str()).collect();
+        let existing: Vec<String> = tx
+            .prepare_cached("SELECT run_id FROM change_points WHERE series_id = ?1")?
+            .query_map([series], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for gone in existing.iter().filter(|id| !keep.contains(&id.as_str())) {
+            tx.execute("DELETE FROM change_points WHERE series_id = ?1 AND run_id = ?2", (series, gone))?;
+        }
+        for p in points {
+            tx.execute(
+                "INSERT INTO change_points (series_id, run_id, before_v, after_v, change, p_value, regression) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?2) \
+                 ON CONFLICT (series_id, run_id) DO UPDATE SET before_v = excluded.before_v, \
+                 after_v = excluded.after_v, change = excluded.change, p_value = excluded.p_value, \
+                 regression = excluded.regression",
+                (series, &p.run_id, p.before, p.after, p.change, p.p_value, p.regression),
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn change_points(&mut self, case: &CaseId, metric: &str) -> Result<Vec<StoredChangePoint>> {
+        let params = rows::params_json(&case.params);
+        let out = self
+            .conn
+            .prepare_cached(
+                "SELECT c.run_id, c.before_v, c.after_v, c.change, c.p_value, c.regression, c.alerted \
+                 FROM change_points c JOIN series s ON s.id = c.series_id JOIN runs r ON r.id = c.run_id \
+                 WHERE s.case_name = ?1 AND s.case_params = ?2 AND s.metric = ?3 \
+                 ORDER BY r.started_s, r.started_ns, r.id",
+            )?
+            .query_map((&case.name, &params, metric), |r| {
+                Ok(StoredChangePoint {
+                    run_id: r.get(0)?,
+                    before: r.get(1)?,
+                    after: r.get(2)?,
+                    change: r.get(3)?,
+                    p_value: r.get(4)?,
+                    regression: r.get(5)?,
+                    alerted: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(out)
+    }
+
+    fn mark_alerted(&mut self, case: &CaseId, metric: &str, run_id: &str) -> Result<bool> {
+        let params = rows::params_json(&case.params);
+        let tx = self.write_tx()?;
+        let n = tx.execute(
+            "UPDATE change_points SET alerted = 1 WHERE alerted = 0 AND run_id = ?4 AND series_id = \
+             (SELECT id FROM series WHERE case_name = ?1 AND case_params = ?2 AND metric = ?3)",
+            (&case.name, &params, metric, run_id),
+        )?;
+        tx.commit()?;
+        Ok(n > 0)
     }
 
     fn prune(&mut self, policy: &PrunePolicy) -> Result<usize> {

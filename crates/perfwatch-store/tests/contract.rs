@@ -11,7 +11,7 @@ use perfwatch_model::{
     Better, BudgetResult, BudgetStatus, CaseFailure, CaseId, CaseReport, CaseStatus, Caveat, ExitKind,
     GitInfo, HostInfo, RunMeta, RunReport, RunStatus, Sample, Summary,
 };
-use perfwatch_store::{ErrorKind, PrunePolicy, RunFilter, Store};
+use perfwatch_store::{ErrorKind, PrunePolicy, RunFilter, Store, StoredChangePoint};
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: where a fresh store lives.
@@ -121,6 +121,7 @@ contract_tests!(
     names_are_stored_literally,
     list_runs_filters_and_previous_run,
     integrity_check_passes,
+    change_points_keep_alerts_and_follow_their_runs,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -760,4 +761,41 @@ fn postgres_concurrent_writers_and_duplicate_pushes() {
     assert_eq!(inserted, 30);
     assert_eq!(store.history(&sort_small(), "wall", None).unwrap().len(), 30);
     store.integrity_check().unwrap();
+}
+
+fn change_points_keep_alerts_and_follow_their_runs(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    for i in 0..4 {
+        store.insert_run(&report(&rid(i), nth_time(i as i64))).unwrap();
+    }
+    let case = sort_small();
+    let cp = |run: u32, change: f64| StoredChangePoint {
+        run_id: rid(run),
+        before: 1.0,
+        after: 1.0 + change,
+        change,
+        p_value: 1e-4,
+        regression: change > 0.0,
+        alerted: false,
+    };
+    store.replace_change_points(&case, "wall", &[cp(2, 0.05)]).unwrap();
+    assert_eq!(store.change_points(&case, "wall").unwrap(), vec![cp(2, 0.05)]);
+    // The first alert is new, the second is not.
+    assert!(store.mark_alerted(&case, "wall", &rid(2)).unwrap());
+    assert!(!store.mark_alerted(&case, "wall", &rid(2)).unwrap());
+    // Re-detection keeps the flag of a point that stayed, drops one that vanished.
+    store.replace_change_points(&case, "wall", &[cp(1, -0.1), cp(2, 0.06)]).unwrap();
+    let got = store.change_points(&case, "wall").unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!((got[0].run_id.as_str(), got[0].alerted), (rid(1).as_str(), false));
+    assert_eq!((got[1].run_id.as_str(), got[1].alerted, got[1].change), (rid(2).as_str(), true, 0.06));
+    store.replace_change_points(&case, "wall", &[cp(2, 0.06)]).unwrap();
+    assert_eq!(store.change_points(&case, "wall").unwrap().len(), 1);
+    // Unknown series and runs are ignored; other series are untouched.
+    store.replace_change_points(&CaseId::new("nope", [("a", "b")]), "wall", &[cp(2, 0.1)]).unwrap();
+    store.replace_change_points(&case, "cpu", &[cp(77, 0.1)]).unwrap();
+    assert!(store.change_points(&case, "cpu").unwrap().is_empty());
+    // Pruning the run drops its change point with it.
+    store.prune(&PrunePolicy::KeepLast(1)).unwrap();
+    assert!(store.change_points(&case, "wall").unwrap().is_empty());
 }
