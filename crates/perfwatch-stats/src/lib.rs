@@ -102,7 +102,9 @@ pub fn robust_cv(samples: &[f64]) -> Option<f64> {
 
 /// Quantile of sorted data by linear interpolation between order statistics: definition 7 of
 /// Hyndman & Fan (1996), "Sample quantiles in statistical packages", The American
-/// Statistician 50(4) — the default of R's `quantile` and numpy's `percentile`.
+/// Statistician 50(4) — the default of R's `quantile` and numpy's `percentile`. `sorted` must
+/// be ascending; `p` is clamped to [0, 1]; an empty slice gives NaN (the one sentinel here:
+/// [`summarize`] never passes an empty slice).
 pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
     match sorted.len() {
         0 => f64::NAN,
