@@ -205,10 +205,10 @@
         row.insertCell().textContent = cp.p.toPrecision(2);
         var rc = row.insertCell();
         if (r >= 0 && runs.p[r]) {
-          var a = el("a", null, runs.id[r].slice(0, 13));
+          var a = el("a", null, runs.id[r]);
           a.href = "run-" + encodeURIComponent(runs.id[r]) + ".html";
           rc.appendChild(a);
-        } else rc.textContent = r >= 0 ? runs.id[r].slice(0, 13) : "?";
+        } else rc.textContent = r >= 0 ? runs.id[r] : "?";
         row.insertCell().textContent = r >= 0 && runs.c[r] ? runs.c[r].slice(0, 12) : "—";
         row.insertCell().textContent = fmtTime(s.t[cp.i]);
       });
@@ -264,6 +264,7 @@
         },
       };
       state.plot = new uPlot(opts, [x, s.lo, s.m, s.hi], chartBox);
+      PW.chart = state.plot; // for tests and the console
       state.plot.over.addEventListener("click", function () {
         var i = state.plot.cursor.idx;
         if (i != null) openRun(s, i);

@@ -157,6 +157,8 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
 
 type Job = Box<dyn FnOnce(&mut Db) + Send>;
 type Cases = Arc<BTreeMap<CaseId, Vec<SeriesInfo>>>;
+/// Change points of a series with the point count and newest run id they were computed for.
+type CachedMarks = (usize, String, Arc<Vec<ChangeMark>>);
 
 /// The store and what is cached from it; lives on the store thread only.
 struct Db {
@@ -167,7 +169,7 @@ struct Db {
     cases: Option<Cases>,
     overview: Option<Arc<String>>,
     /// Change points by series, valid for (points, newest run id).
-    marks: HashMap<(CaseId, String), (usize, String, Arc<Vec<ChangeMark>>)>,
+    marks: HashMap<(CaseId, String), CachedMarks>,
 }
 
 impl Db {

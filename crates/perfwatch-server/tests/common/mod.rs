@@ -27,8 +27,10 @@ pub fn run_id(i: usize) -> String {
     format!("0190b6a8-0000-7000-8000-{:012x}", i + 1)
 }
 
+/// A commit hash for run `i` (40 hex digits, distinct per run).
 pub fn commit(i: usize) -> String {
-    format!("{:016x}{:024x}", 0xc0ffee_u64.wrapping_add(i as u64 * 7919), i)
+    let h = |k: u64| (noise(i as u64, k) * (1u64 << 52) as f64) as u64;
+    format!("{:013x}{:013x}{:014x}", h(1), h(2), i)
 }
 
 /// What to put in a synthetic store.
@@ -69,9 +71,33 @@ fn summary(metric: &str, level: f64, seed: u64, n: usize) -> Summary {
     }
 }
 
-pub fn report(f: &Fixture, i: usize) -> RunReport {
+/// Metadata of run `i`: one hour after run `i − 1`, its own commit, one host.
+pub fn run_meta(i: usize) -> RunMeta {
     let start: jiff::Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
     let started_at = start + jiff::SignedDuration::from_secs(i as i64 * 3600);
+    RunMeta {
+        id: run_id(i),
+        started_at,
+        ended_at: Some(started_at + jiff::SignedDuration::from_secs(60)),
+        status: RunStatus::Complete,
+        git: Some(GitInfo { commit: commit(i), branch: Some("main".into()), dirty: false }),
+        host: HostInfo {
+            fingerprint: "fp1".into(),
+            hostname: "bench-host".into(),
+            cpu: "Test CPU".into(),
+            cores: 2,
+            memory_bytes: 8 << 30,
+            os: "Debian 12".into(),
+            kernel: "6.1".into(),
+            load_avg: [0.1, 0.2, 0.3],
+        },
+        labels: BTreeMap::new(),
+        perfwatch_version: "0.1.0".into(),
+        suite_hash: "suite".into(),
+    }
+}
+
+pub fn report(f: &Fixture, i: usize) -> RunReport {
     let benchmarks = f
         .cases
         .iter()
@@ -103,31 +129,7 @@ pub fn report(f: &Fixture, i: usize) -> RunReport {
             }
         })
         .collect();
-    RunReport {
-        schema_version: SCHEMA_VERSION,
-        run: RunMeta {
-            id: run_id(i),
-            started_at,
-            ended_at: Some(started_at + jiff::SignedDuration::from_secs(60)),
-            status: RunStatus::Complete,
-            git: Some(GitInfo { commit: commit(i), branch: Some("main".into()), dirty: false }),
-            host: HostInfo {
-                fingerprint: "fp1".into(),
-                hostname: "bench-host".into(),
-                cpu: "Test CPU".into(),
-                cores: 2,
-                memory_bytes: 8 << 30,
-                os: "Debian 12".into(),
-                kernel: "6.1".into(),
-                load_avg: [0.1, 0.2, 0.3],
-            },
-            labels: BTreeMap::new(),
-            perfwatch_version: "0.1.0".into(),
-            suite_hash: "suite".into(),
-        },
-        benchmarks,
-        budgets: vec![],
-    }
+    RunReport { schema_version: SCHEMA_VERSION, run: run_meta(i), benchmarks, budgets: vec![] }
 }
 
 /// Writes the fixture into a new SQLite store at `path`; returns its URL.

@@ -1,0 +1,213 @@
+//! The dashboard in a real browser: Debian's headless Chromium driven through chromedriver
+//! (WebDriver). The test starts chromedriver itself on a free port and kills it at the end.
+//!
+//! Without `chromium` and `chromium-driver` installed the test is skipped with a message —
+//! unless `CI` is set, where it fails. Screenshots go to `target/tmp/dashboard-screenshots/`
+//! (or `$PERFWATCH_ARTIFACTS`).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Driver, artifacts_dir, fill_store, run_id, small_fixture};
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+use fantoccini::key::Key;
+use fantoccini::{Client, Locator};
+use perfwatch_report::html::case_href;
+use perfwatch_server::{ServeOptions, SiteOptions, start, write_site};
+use serde_json::Value;
+
+fn driver_or_skip() -> Option<Driver> {
+    match Driver::start() {
+        Some(d) => Some(d),
+        None if std::env::var_os("CI").is_some() => {
+            panic!("chromium and chromedriver are required in CI (apt-get install chromium chromium-driver)")
+        }
+        None => {
+            eprintln!("skipped: chromium / chromedriver not installed");
+            None
+        }
+    }
+}
+
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, vec![]).await.unwrap_or_else(|e| panic!("{script}: {e}"))
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    let path = artifacts_dir().join(name);
+    std::fs::write(&path, png).unwrap();
+    eprintln!("screenshot: {}", path.display());
+}
+
+async fn wait_for_chart(c: &Client) {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("body[data-chart-drawn='1']"))
+        .await
+        .expect("the chart is drawn");
+}
+
+/// Non-transparent pixels of the chart's canvas.
+async fn drawn_pixels(c: &Client) -> u64 {
+    js(
+        c,
+        "var cv = document.querySelector('#pw-chart canvas');
+         var d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data, n = 0;
+         for (var i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+         return n;",
+    )
+    .await
+    .as_u64()
+    .unwrap()
+}
+
+/// Moves the mouse onto point `i` of the chart (viewport coordinates computed in the page).
+async fn hover_point(c: &Client, i: usize) -> (f64, f64) {
+    let pos = js(
+        c,
+        &format!(
+            "var u = PW.chart, r = u.over.getBoundingClientRect();
+             return [r.left + u.valToPos(u.data[0][{i}], 'x'), r.top + u.valToPos(u.data[2][{i}], 'y')];"
+        ),
+    )
+    .await;
+    let (x, y) = (pos[0].as_f64().unwrap(), pos[1].as_f64().unwrap());
+    let moves = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo { duration: None, x: x - 3.0, y: y - 3.0 })
+        .then(PointerAction::MoveTo { duration: Some(Duration::from_millis(50)), x, y });
+    c.perform_actions(moves).await.expect("pointer move");
+    (x, y)
+}
+
+async fn details(c: &Client) -> String {
+    c.find(Locator::Id("pw-details")).await.unwrap().text().await.unwrap()
+}
+
+async fn visible_rows(c: &Client) -> u64 {
+    js(c, "return document.querySelectorAll('#pw-overview tbody tr:not([hidden])').length;")
+        .await
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_in_headless_chromium() {
+    let Some(driver) = driver_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let f = small_fixture();
+    let url = fill_store(&dir.path().join("history.db"), &f);
+    let server = start(&url, "127.0.0.1:0".parse().unwrap(), ServeOptions::default()).unwrap();
+    let base = format!("http://{}", server.addr());
+
+    // ---- live: overview lists every case, the XSS-named one as text.
+    let c = driver.session(&dir.path().join("profile-live"), false).await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    let links = c.find_all(Locator::Css("#pw-overview tbody tr td:first-child a")).await.unwrap();
+    let mut names = Vec::new();
+    for l in &links {
+        names.push(l.text().await.unwrap());
+    }
+    for case in &f.cases {
+        assert!(names.contains(&case.to_string()), "{case} missing from {names:?}");
+    }
+    assert_eq!(visible_rows(&c).await as usize, f.cases.len() * f.metrics.len());
+    assert!(c.get_alert_text().await.is_err(), "no script from a case name ran");
+    screenshot(&c, "overview-live.png").await;
+
+    // Search and sort.
+    c.find(Locator::Id("pw-search")).await.unwrap().send_keys("sort").await.unwrap();
+    assert_eq!(visible_rows(&c).await, 4);
+    c.find(Locator::Css("button[data-sort='cptime']")).await.unwrap().click().await.unwrap();
+    let sorted = js(&c, "return document.querySelector('#pw-overview th[aria-sort]').textContent;").await;
+    assert_eq!(sorted, "Newest change point");
+
+    // ---- case page: chart drawn, hover shows the run, keyboard moves, click opens the run.
+    let href = case_href(&f.cases[0]);
+    c.find(Locator::Css(&format!("a[href^='{href}']"))).await.unwrap().click().await.unwrap();
+    wait_for_chart(&c).await;
+    assert_eq!(c.find(Locator::Id("pw-case-name")).await.unwrap().text().await.unwrap(), "sort[n=1000]");
+    let pixels = drawn_pixels(&c).await;
+    assert!(pixels > 2000, "chart canvas looks blank: {pixels} drawn pixels");
+    let cps = c.find(Locator::Id("pw-cps")).await.unwrap().text().await.unwrap();
+    assert!(cps.contains("#41") && cps.contains("regression"), "change point listed: {cps}");
+
+    hover_point(&c, 20).await;
+    let d = details(&c).await;
+    assert!(d.contains(&run_id(20)) && d.contains(&common::commit(20)[..12]) && d.contains("Median"), "{d}");
+    screenshot(&c, "case-live-hover.png").await;
+
+    let chart = c.find(Locator::Id("pw-chart")).await.unwrap();
+    chart.send_keys(&Key::Left.to_string()).await.unwrap();
+    assert!(details(&c).await.contains(&run_id(19)), "arrow key moved to the previous run");
+
+    // Metric switcher.
+    c.find(Locator::Css("#pw-metric-select option[value='max_rss']")).await.unwrap().click().await.unwrap();
+    wait_for_chart(&c).await;
+    assert!(details(&c).await.contains("KiB"), "max_rss shown in bytes");
+    c.find(Locator::Css("#pw-metric-select option[value='wall']")).await.unwrap().click().await.unwrap();
+
+    let (x, y) = hover_point(&c, 45).await;
+    let click = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo { duration: None, x, y })
+        .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+        .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+    c.perform_actions(click).await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("body[data-page='run']"))
+        .await
+        .expect("click opened the run page");
+    let url_now = c.current_url().await.unwrap();
+    assert!(url_now.path().ends_with(&format!("run-{}.html", run_id(45))), "{url_now}");
+    let h1 = c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    assert!(h1.contains(&run_id(45)));
+    screenshot(&c, "run-live.png").await;
+
+    // The XSS-named case's own page shows the name as text.
+    c.goto(&format!("{base}/{}", case_href(&f.cases[3]))).await.unwrap();
+    wait_for_chart(&c).await;
+    assert_eq!(
+        c.find(Locator::Id("pw-case-name")).await.unwrap().text().await.unwrap(),
+        "<script>alert(1)</script>"
+    );
+    assert!(c.get_alert_text().await.is_err());
+    c.goto(&format!("{base}/compare-latest.html")).await.unwrap();
+    assert!(c.find_all(Locator::Css("#pw-compare tbody tr")).await.unwrap().len() == 8);
+    screenshot(&c, "compare-live.png").await;
+    c.close().await.unwrap();
+
+    // ---- static report from disk, with the server stopped and networking disabled.
+    let mut store = perfwatch_store::open(&url).unwrap();
+    let out = dir.path().join("site");
+    write_site(store.as_mut(), &out, &SiteOptions { max_run_pages: 5, ..SiteOptions::default() }).unwrap();
+    drop(store);
+    server.shutdown();
+    let c = driver.session(&dir.path().join("profile-offline"), true).await;
+    // Networking really is off: a page on the web cannot load.
+    let _ = c.goto("http://example.com/").await;
+    let title = js(&c, "return document.body ? document.body.innerText : ''").await;
+    assert!(!title.as_str().unwrap_or("").contains("Example Domain"));
+
+    c.goto(&format!("file://{}/index.html", out.display())).await.unwrap();
+    assert_eq!(visible_rows(&c).await as usize, f.cases.len() * f.metrics.len());
+    screenshot(&c, "overview-static-offline.png").await;
+    c.find(Locator::Css(&format!("a[href^='{href}']"))).await.unwrap().click().await.unwrap();
+    wait_for_chart(&c).await;
+    assert!(drawn_pixels(&c).await > 2000);
+    hover_point(&c, 10).await;
+    let d = details(&c).await;
+    assert!(d.contains(&run_id(10)) && d.contains("no page in this report"), "{d}");
+    hover_point(&c, 59).await;
+    assert!(details(&c).await.contains("open run"), "the newest runs have pages");
+    let foreign = js(
+        &c,
+        "return performance.getEntriesByType('resource').map(function (e) { return e.name; })
+                .filter(function (n) { return n.indexOf('file:') !== 0; });",
+    )
+    .await;
+    assert_eq!(foreign, Value::Array(vec![]), "the static report loaded something from a network");
+    screenshot(&c, "case-static-offline.png").await;
+    c.close().await.unwrap();
+}
