@@ -92,7 +92,13 @@ fn main() {
     );
 
     // 2. JSON API.
-    let server = start(&url, "127.0.0.1:0".parse().unwrap(), ServeOptions::default()).unwrap();
+    // No idle warm-up: "first" figures include change-point detection of the series shown.
+    let server = start(
+        &url,
+        "127.0.0.1:0".parse().unwrap(),
+        ServeOptions { warm_up: false, ..ServeOptions::default() },
+    )
+    .unwrap();
     let addr = server.addr();
     let target = "/api/v1/series/data?case=case007%5Bn%3D1000%5D&metric=wall";
     let t = Instant::now();

@@ -32,11 +32,14 @@ pub struct ServeOptions {
     pub site: SiteOptions,
     /// Tokio worker threads. Default 2.
     pub worker_threads: usize,
+    /// Analyse every series' change points while idle, so that the first overview is fast.
+    /// Default `true`.
+    pub warm_up: bool,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        ServeOptions { site: SiteOptions::default(), worker_threads: 2 }
+        ServeOptions { site: SiteOptions::default(), worker_threads: 2, warm_up: true }
     }
 }
 
@@ -106,14 +109,29 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), StoreError>>();
     let url = store_url.to_string();
     let site = opts.site.clone();
+    let warm_up = opts.warm_up;
     let store = std::thread::Builder::new()
         .name("perfwatch-store".into())
         .spawn(move || match perfwatch_store::open(&url) {
             Ok(store) => {
                 let _ = ready_tx.send(Ok(()));
                 let mut db = Db::new(store, site);
-                while let Ok(job) = rx.recv() {
-                    job(&mut db);
+                // Jobs first; when none is waiting, warm the change-point cache one series at a
+                // time so that the first overview does not have to analyse every history.
+                loop {
+                    match rx.try_recv() {
+                        Ok(job) => job(&mut db),
+                        Err(mpsc::TryRecvError::Disconnected) => break,
+                        Err(mpsc::TryRecvError::Empty) => {
+                            if warm_up && db.warm_up_step() {
+                                continue;
+                            }
+                            match rx.recv() {
+                                Ok(job) => job(&mut db),
+                                Err(_) => break,
+                            }
+                        }
+                    }
                 }
             }
             Err(e) => {
@@ -170,11 +188,21 @@ struct Db {
     overview: Option<Arc<String>>,
     /// Change points by series, valid for (points, newest run id).
     marks: HashMap<(CaseId, String), CachedMarks>,
+    /// Series the idle warm-up has analysed since the series list was last read.
+    warmed: std::collections::HashSet<(CaseId, String)>,
 }
 
 impl Db {
     fn new(store: Box<dyn Store>, opts: SiteOptions) -> Db {
-        Db { store, opts, key: None, cases: None, overview: None, marks: HashMap::new() }
+        Db {
+            store,
+            opts,
+            key: None,
+            cases: None,
+            overview: None,
+            marks: HashMap::new(),
+            warmed: Default::default(),
+        }
     }
 
     /// Drops the page caches when a run was added or is still being written.
@@ -184,6 +212,7 @@ impl Db {
         if key != self.key || !settled {
             self.cases = None;
             self.overview = None;
+            self.warmed.clear();
             self.key = key;
         }
         Ok(())
@@ -218,6 +247,44 @@ impl Db {
         m
     }
 
+    /// The change points of a series whose newest points are `recent` (and whose length is
+    /// `info.points`): from the cache when it is current, else from the whole history.
+    fn cached_marks(
+        &mut self,
+        info: &SeriesInfo,
+        recent: &[HistoryPoint],
+    ) -> Result<Arc<Vec<ChangeMark>>, StoreError> {
+        let last = recent.last().map(|p| p.run_id.as_str()).unwrap_or_default();
+        if let Some((n, l, m)) = self.marks.get(&(info.case.clone(), info.metric.clone()))
+            && *n as u64 == info.points
+            && l == last
+        {
+            return Ok(m.clone());
+        }
+        let points = self.store.history(&info.case, &info.metric, None)?;
+        Ok(self.marks(info, &points))
+    }
+
+    /// Analyses one series whose change points are not cached yet; `false` when there is none
+    /// (or the store fails: then the pages report the error when asked).
+    fn warm_up_step(&mut self) -> bool {
+        let Ok(cases) = self.cases() else { return false };
+        let cold = cases.values().flatten().find(|info| {
+            let key = (info.case.clone(), info.metric.clone());
+            !self.warmed.contains(&key)
+                && self.marks.get(&key).is_none_or(|(n, _, _)| *n as u64 != info.points)
+        });
+        let Some(info) = cold.cloned() else { return false };
+        self.warmed.insert((info.case.clone(), info.metric.clone()));
+        match self.store.history(&info.case, &info.metric, None) {
+            Ok(points) => {
+                self.marks(&info, &points);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     fn overview(&mut self) -> Result<Arc<String>, StoreError> {
         let cases = self.cases()?;
         if let Some(o) = &self.overview {
@@ -228,9 +295,16 @@ impl Db {
         let mut rows = Vec::new();
         for (case, infos) in cases.iter() {
             for info in infos {
-                let points = self.store.history(case, &info.metric, None)?;
-                let marks = self.marks(info, &points);
-                rows.push(overview_row(info, &points, &marks, self.opts.spark_points, &verdicts));
+                let recent = self.store.history(case, &info.metric, Some(self.opts.spark_points.max(1)))?;
+                let marks = self.cached_marks(info, &recent)?;
+                rows.push(overview_row(
+                    info,
+                    &recent,
+                    info.points as usize,
+                    &marks,
+                    self.opts.spark_points,
+                    &verdicts,
+                ));
             }
         }
         let runs = self.store.list_runs(&RunFilter { limit: Some(20), ..RunFilter::default() })?;

@@ -160,10 +160,12 @@ pub(crate) fn verdict_map(c: Option<&ComparisonReport>) -> VerdictMap {
     .unwrap_or_default()
 }
 
-/// One overview row from a series and its analysis.
+/// One overview row from a series and its analysis; `points` may be only the newest ones
+/// (at least `spark_points`), `total` is the length of the whole history.
 pub(crate) fn overview_row(
     info: &SeriesInfo,
     points: &[HistoryPoint],
+    total: usize,
     marks: &[ChangeMark],
     spark_points: usize,
     verdicts: &VerdictMap,
@@ -175,7 +177,7 @@ pub(crate) fn overview_row(
         metric: info.metric.clone(),
         unit: info.unit.clone(),
         better: info.better,
-        points: points.len() as u64,
+        points: total as u64,
         latest: points.last().cloned(),
         spark: points[from..].iter().map(|p| p.median).collect(),
         verdict: v.map(|v| v.0),
@@ -291,7 +293,7 @@ pub fn write_site(store: &mut dyn Store, dir: &Path, opts: &SiteOptions) -> Resu
                     }
                     let mut n_points = 0;
                     for ((info, pts), m) in job.series.iter().zip(&marks) {
-                        rows.push(overview_row(info, pts, m, opts.spark_points, &verdicts));
+                        rows.push(overview_row(info, pts, pts.len(), m, opts.spark_points, &verdicts));
                         cps.extend(m.iter().map(|c| c.run_id.clone()));
                         n_points += pts.len();
                     }
