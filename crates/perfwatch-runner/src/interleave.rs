@@ -217,10 +217,10 @@ impl InterleaveOutcome {
         self.rounds.iter().filter_map(|r| Some((r.a.metric(metric)?, r.b.metric(metric)?))).unzip()
     }
 
-    /// Names of the metrics to compare: the built-in time and memory metrics, then custom
+    /// Names of the metrics to compare: wall, cpu (user + sys) and max_rss, then the custom
     /// metrics present in the rounds.
     pub fn metric_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = ["wall", "cpu", "user", "sys", "max_rss"].map(String::from).to_vec();
+        let mut names: Vec<String> = ["wall", "cpu", "max_rss"].map(String::from).to_vec();
         names.extend(self.metrics.keys().cloned());
         names
     }
