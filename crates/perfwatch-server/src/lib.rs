@@ -1,4 +1,4 @@
-//! The perfwatch dashboard: `perfwatch report --html DIR` ([`write_site`]) and
+//! The perfwatch dashboard: `perfwatch report --html DIR` ([`report_html`], [`write_site`]) and
 //! `perfwatch serve` ([`serve`], [`start`]).
 //!
 //! Both produce the same pages (rendered by `perfwatch_report::html`) over the same store; the
@@ -35,7 +35,7 @@ mod site;
 
 pub use compare::unpaired_comparison;
 pub use server::{DEFAULT_ADDR, RunningServer, ServeOptions, serve, start};
-pub use site::{Comparer, SiteOptions, SiteSummary, write_site};
+pub use site::{Comparer, SiteOptions, SiteSummary, report_html, write_site};
 
 /// Errors of the dashboard.
 #[derive(Debug, thiserror::Error)]

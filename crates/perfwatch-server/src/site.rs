@@ -227,6 +227,13 @@ struct CaseJob {
     series: Vec<(SeriesInfo, Vec<HistoryPoint>)>,
 }
 
+/// Opens the store at `store_url` and writes the static site into `dir`: what
+/// `perfwatch report --html DIR` does (see [`write_site`]).
+pub fn report_html(store_url: &str, dir: &Path, opts: &SiteOptions) -> Result<SiteSummary, ServerError> {
+    let mut store = perfwatch_store::open(store_url)?;
+    write_site(store.as_mut(), dir, opts)
+}
+
 /// Writes the static, self-contained site for `store` into `dir` (created if missing; files of
 /// an earlier report are overwritten, stale ones left alone). Open `DIR/index.html` in a
 /// browser: nothing is fetched from a network.

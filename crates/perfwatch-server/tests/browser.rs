@@ -142,6 +142,19 @@ async fn dashboard_in_headless_chromium() {
     chart.send_keys(&Key::Left.to_string()).await.unwrap();
     assert!(details(&c).await.contains(&run_id(19)), "arrow key moved to the previous run");
 
+    // Zoom buttons and the time axis.
+    let width = "return PW.chart.scales.x.max - PW.chart.scales.x.min;";
+    let full = js(&c, width).await.as_f64().unwrap();
+    c.find(Locator::Id("pw-zoom-in")).await.unwrap().click().await.unwrap();
+    let zoomed = js(&c, width).await.as_f64().unwrap();
+    assert!(zoomed < full * 0.6, "zoom in: {full} -> {zoomed}");
+    c.find(Locator::Id("pw-zoom-reset")).await.unwrap().click().await.unwrap();
+    assert_eq!(js(&c, width).await.as_f64().unwrap(), full);
+    c.find(Locator::Css("input[name='pw-x'][value='time']")).await.unwrap().click().await.unwrap();
+    let x0 = js(&c, "return PW.chart.data[0][0];").await.as_f64().unwrap();
+    assert_eq!(x0, 1_735_689_600.0, "x is the run's start time");
+    c.find(Locator::Css("input[name='pw-x'][value='run']")).await.unwrap().click().await.unwrap();
+
     // Metric switcher.
     c.find(Locator::Css("#pw-metric-select option[value='max_rss']")).await.unwrap().click().await.unwrap();
     wait_for_chart(&c).await;
