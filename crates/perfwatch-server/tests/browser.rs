@@ -205,7 +205,12 @@ async fn dashboard_in_headless_chromium() {
 
     c.goto(&format!("file://{}/index.html", out.display())).await.unwrap();
     assert_eq!(visible_rows(&c).await as usize, f.cases.len() * f.metrics.len());
-    screenshot(&c, "overview-static-offline.png").await;
+    screenshot(&c, "overview-static-offline-dark.png").await;
+    let dark = js(&c, "return matchMedia('(prefers-color-scheme: dark)').matches;").await;
+    if dark == Value::Bool(true) {
+        let bg = js(&c, "return getComputedStyle(document.body).backgroundColor;").await;
+        assert_eq!(bg, "rgb(19, 19, 22)", "dark theme follows the system");
+    }
     c.find(Locator::Css(&format!("a[href^='{href}']"))).await.unwrap().click().await.unwrap();
     wait_for_chart(&c).await;
     assert!(drawn_pixels(&c).await > 2000);
@@ -221,6 +226,6 @@ async fn dashboard_in_headless_chromium() {
     )
     .await;
     assert_eq!(foreign, Value::Array(vec![]), "the static report loaded something from a network");
-    screenshot(&c, "case-static-offline.png").await;
+    screenshot(&c, "case-static-offline-dark.png").await;
     c.close().await.unwrap();
 }

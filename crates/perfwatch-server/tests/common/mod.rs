@@ -246,7 +246,7 @@ impl Driver {
     }
 
     /// Opens a headless Chromium session with a fresh profile; `offline` additionally sends
-    /// every network request to a dead proxy and resolves no host name.
+    /// every network request to a dead proxy, resolves no host name, and asks for dark mode.
     pub async fn session(&self, profile: &Path, offline: bool) -> fantoccini::Client {
         let mut args = vec![
             "--headless".to_string(),
@@ -263,6 +263,8 @@ impl Driver {
             format!("--user-data-dir={}", profile.display()),
         ];
         if offline {
+            // Also shows the pages in dark mode (prefers-color-scheme: dark).
+            args.push("--force-dark-mode".into());
             args.push("--proxy-server=127.0.0.1:9".into());
             args.push("--proxy-bypass-list=<-loopback>".into());
             args.push("--host-resolver-rules=MAP * ~NOTFOUND".into());
