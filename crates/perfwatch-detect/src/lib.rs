@@ -3,4 +3,5 @@
 
 pub mod budget;
 pub mod changepoint;
+pub mod paired;
 pub mod verdict;

@@ -31,7 +31,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use perfwatch_model::metric::BUILTIN_ORDER;
+use perfwatch_model::metric::{BUILTIN_ORDER, SYS, USER};
 use perfwatch_model::{
     Better, BudgetStatus, CaseId, CaseReport, Comparison, ComparisonReport, RunRef, RunReport,
     SCHEMA_VERSION, Verdict, VerdictCounts,
@@ -186,10 +186,13 @@ fn difference_scale(baseline: &[f64], candidate: &[f64]) -> (RatioScale, f64) {
 }
 
 /// Metrics both runs have, built-in ones in [`BUILTIN_ORDER`], then custom ones
-/// alphabetically.
+/// alphabetically — except `user` and `sys`: their sum `cpu` is judged instead, because
+/// judging all three would count one change three times (and triple the chances of a false
+/// alarm from the tick-quantised sys time of short programs).
 fn shared_metrics<'a>(a: &'a CaseReport, b: &'a CaseReport) -> Vec<&'a str> {
     let shared = |name: &str| a.metrics.contains_key(name) && b.metrics.contains_key(name);
-    let mut out: Vec<&str> = BUILTIN_ORDER.iter().copied().filter(|m| shared(m)).collect();
+    let mut out: Vec<&str> =
+        BUILTIN_ORDER.iter().copied().filter(|m| *m != USER && *m != SYS && shared(m)).collect();
     out.extend(b.metrics.keys().map(String::as_str).filter(|m| !BUILTIN_ORDER.contains(m) && shared(m)));
     out
 }
@@ -632,7 +635,7 @@ mod tests {
                 case(
                     "sort",
                     "1",
-                    vec![("wall", Better::Lower, t(1.0)), ("sys", Better::Lower, vec![0.0; 30])].as_slice(),
+                    vec![("wall", Better::Lower, t(1.0)), ("cpu", Better::Lower, vec![0.0; 30])].as_slice(),
                 ),
                 case("sort", "2", &[("wall", Better::Lower, t(1.0))]),
                 case("gone", "1", &[("wall", Better::Lower, t(1.0))]),
@@ -650,7 +653,7 @@ mod tests {
                         ("zeta", Better::Higher, t(2.0)),
                         ("alpha", Better::Higher, t(2.0)),
                         ("wall", Better::Lower, t(1.10)),
-                        ("sys", Better::Lower, vec![0.0; 30]),
+                        ("cpu", Better::Lower, vec![0.0; 30]),
                     ],
                 ),
                 case("new", "1", &[("wall", Better::Lower, t(1.0))]),
@@ -667,7 +670,7 @@ mod tests {
             [
                 ("sort[n=2]".to_string(), "wall", rows[0].2),
                 ("sort[n=1]".to_string(), "wall", Verdict::Regressed),
-                ("sort[n=1]".to_string(), "sys", Verdict::Unchanged),
+                ("sort[n=1]".to_string(), "cpu", Verdict::Unchanged),
             ]
         );
         assert_eq!(r.comparisons[1].threshold, 0.02);

@@ -12,6 +12,7 @@
 
 pub mod case;
 pub mod compare;
+pub mod detection;
 pub mod exit_codes;
 pub mod metric;
 pub mod plan;
@@ -21,6 +22,7 @@ pub mod summary;
 
 pub use case::CaseId;
 pub use compare::{BudgetResult, BudgetStatus, Comparison, ComparisonReport, RunRef, Verdict, VerdictCounts};
+pub use detection::{ChangePointReport, DetectedSeries, DetectionReport, ShiftKind};
 pub use metric::{Better, MetricInfo, builtin_metric};
 pub use plan::{Budget, BudgetOp, BudgetStat, CasePlan, CommandSpec, Plan, RunSettings};
 pub use report::{

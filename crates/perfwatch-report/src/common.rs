@@ -73,6 +73,8 @@ pub(crate) fn custom_rows(report: &RunReport) -> Vec<Vec<String>> {
 /// Caveat and failure lines, one per item, prefixed with the case name.
 pub(crate) fn notes(report: &RunReport) -> Vec<String> {
     let mut out = Vec::new();
+    // Machine-level caveats are the same on every case: say them once.
+    let mut machine_said = false;
     for c in &report.benchmarks {
         let id = c.case_id();
         if let Some(f) = &c.failure {
@@ -82,6 +84,13 @@ pub(crate) fn notes(report: &RunReport) -> Vec<String> {
             }
         }
         for caveat in &c.caveats {
+            if matches!(caveat, perfwatch_model::Caveat::HighLoad { .. }) {
+                if !machine_said {
+                    out.push(format!("all cases: {caveat}"));
+                    machine_said = true;
+                }
+                continue;
+            }
             out.push(format!("{id}: {caveat}"));
         }
     }
@@ -190,4 +199,51 @@ pub(crate) fn summary_line(report: &perfwatch_model::ComparisonReport) -> String
         ));
     }
     line
+}
+
+/// Header and rows of a change-point table: one row per change point.
+pub(crate) fn detection_rows(report: &perfwatch_model::DetectionReport) -> (Vec<String>, Vec<Vec<String>>) {
+    let header =
+        ["case", "metric", "at", "commit", "before", "after", "change", "p", "kind"].map(String::from).into();
+    let mut rows = Vec::new();
+    for s in &report.series {
+        let id = perfwatch_model::CaseId { name: s.name.clone(), params: s.params.clone() };
+        for c in &s.change_points {
+            let at = c
+                .run_id
+                .as_deref()
+                .map(|r| r.get(..13).unwrap_or(r).to_string())
+                .or_else(|| c.label.clone())
+                .unwrap_or_else(|| format!("#{}", c.index));
+            rows.push(vec![
+                id.to_string(),
+                s.metric.clone(),
+                at,
+                c.commit.as_deref().map(|h| h.get(..12).unwrap_or(h)).unwrap_or("-").to_string(),
+                human(c.before, &s.unit),
+                human(c.after, &s.unit),
+                format!("{:+.1}%", c.change * 100.0),
+                if c.p_value < 0.001 { "<0.001".to_string() } else { format!("{:.3}", c.p_value) },
+                match (c.kind, c.new) {
+                    (perfwatch_model::ShiftKind::Regression, true) => "REGRESSION (new)",
+                    (perfwatch_model::ShiftKind::Regression, false) => "regression",
+                    (perfwatch_model::ShiftKind::Improvement, _) => "improvement",
+                }
+                .to_string(),
+            ]);
+        }
+    }
+    (header, rows)
+}
+
+/// One-line summary of a detection report.
+pub(crate) fn detection_summary(report: &perfwatch_model::DetectionReport) -> String {
+    let cps: usize = report.series.iter().map(|s| s.change_points.len()).sum();
+    let regressions = report
+        .series
+        .iter()
+        .flat_map(|s| &s.change_points)
+        .filter(|c| c.kind == perfwatch_model::ShiftKind::Regression)
+        .count();
+    format!("{} series analysed; {cps} change points, {regressions} of them regressions", report.series.len())
 }

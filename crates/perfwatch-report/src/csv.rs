@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use perfwatch_model::{ComparisonReport, HistoryReport, RunReport};
+use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunReport};
 
 use crate::{RenderOptions, Renderer};
 
@@ -100,6 +100,40 @@ impl Renderer for CsvRenderer {
                         p.median.to_string(),
                         p.ci95[0].to_string(),
                         p.ci95[1].to_string(),
+                    ],
+                );
+            }
+        }
+        out
+    }
+
+    fn detection(&self, report: &DetectionReport, _: &RenderOptions) -> String {
+        let mut out = String::from(
+            "name,params,metric,unit,index,run_id,commit,time,label,before,after,change,p_value,kind,new\n",
+        );
+        for s in &report.series {
+            for c in &s.change_points {
+                line(
+                    &mut out,
+                    &[
+                        s.name.clone(),
+                        params(&s.params),
+                        s.metric.clone(),
+                        s.unit.clone(),
+                        c.index.to_string(),
+                        c.run_id.clone().unwrap_or_default(),
+                        c.commit.clone().unwrap_or_default(),
+                        c.time.map(|t| t.to_string()).unwrap_or_default(),
+                        c.label.clone().unwrap_or_default(),
+                        c.before.to_string(),
+                        c.after.to_string(),
+                        c.change.to_string(),
+                        c.p_value.to_string(),
+                        match c.kind {
+                            perfwatch_model::ShiftKind::Regression => "regression".to_string(),
+                            perfwatch_model::ShiftKind::Improvement => "improvement".to_string(),
+                        },
+                        c.new.to_string(),
                     ],
                 );
             }

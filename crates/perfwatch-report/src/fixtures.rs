@@ -151,6 +151,33 @@ pub(crate) fn comparison_report() -> ComparisonReport {
     }
 }
 
+pub(crate) fn detection_report() -> DetectionReport {
+    DetectionReport {
+        schema_version: 1,
+        series: vec![DetectedSeries {
+            name: "sort".into(),
+            params: [("n".to_string(), "1000".to_string())].into(),
+            metric: "wall".into(),
+            unit: "s".into(),
+            better: Better::Lower,
+            points: 60,
+            change_points: vec![ChangePointReport {
+                index: 40,
+                run_id: Some("0190f5a2-0000-7000-8000-000000000040".into()),
+                commit: Some("abcdef0123456789".into()),
+                time: Some("2026-11-21T06:00:00Z".parse().unwrap()),
+                label: None,
+                before: 0.1,
+                after: 0.105,
+                change: 0.05,
+                p_value: 0.00001,
+                kind: ShiftKind::Regression,
+                new: true,
+            }],
+        }],
+    }
+}
+
 pub(crate) fn history_report() -> HistoryReport {
     HistoryReport {
         schema_version: 1,
@@ -187,10 +214,11 @@ mod snapshots {
         let r = renderer(format);
         let o = RenderOptions { width: Some(120) };
         format!(
-            "{}\n=====\n{}\n=====\n{}",
+            "{}\n=====\n{}\n=====\n{}\n=====\n{}",
             r.run(&run_report(), &o),
             r.comparison(&comparison_report(), &o),
-            r.history(&history_report(), &o)
+            r.history(&history_report(), &o),
+            r.detection(&detection_report(), &o)
         )
     }
 

@@ -1,6 +1,6 @@
 //! JSON output: the documents of design §7, pretty-printed. Schemas live in `schemas/`.
 
-use perfwatch_model::{ComparisonReport, HistoryReport, RunReport};
+use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunReport};
 use serde::Serialize;
 
 use crate::{RenderOptions, Renderer};
@@ -23,6 +23,9 @@ impl Renderer for JsonRenderer {
         pretty(report)
     }
     fn history(&self, report: &HistoryReport, _: &RenderOptions) -> String {
+        pretty(report)
+    }
+    fn detection(&self, report: &DetectionReport, _: &RenderOptions) -> String {
         pretty(report)
     }
 }

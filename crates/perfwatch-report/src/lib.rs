@@ -17,7 +17,7 @@ pub mod units;
 
 pub mod schema;
 
-use perfwatch_model::{ComparisonReport, HistoryReport, RunReport};
+use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunReport};
 
 /// Output formats of design §5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +60,8 @@ pub trait Renderer {
     fn comparison(&self, report: &ComparisonReport, opts: &RenderOptions) -> String;
     /// A history report (`perfwatch history`).
     fn history(&self, report: &HistoryReport, opts: &RenderOptions) -> String;
+    /// A change-point report (`perfwatch detect`).
+    fn detection(&self, report: &DetectionReport, opts: &RenderOptions) -> String;
 }
 
 /// The renderer for `format`.

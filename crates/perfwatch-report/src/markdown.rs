@@ -2,9 +2,12 @@
 
 use std::fmt::Write;
 
-use perfwatch_model::{ComparisonReport, HistoryReport, RunReport, Verdict};
+use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunReport, Verdict};
 
-use crate::common::{budget_rows, by_attention, comparison_rows, custom_rows, notes, run_rows, summary_line};
+use crate::common::{
+    budget_rows, by_attention, comparison_rows, custom_rows, detection_rows, detection_summary, notes,
+    run_rows, summary_line,
+};
 use crate::units::human;
 use crate::{RenderOptions, Renderer};
 
@@ -132,6 +135,15 @@ impl Renderer for MarkdownRenderer {
                 .collect();
             table(&mut out, &["run", "time", "commit", "median"].map(String::from), &rows);
             out.push('\n');
+        }
+        out
+    }
+
+    fn detection(&self, report: &DetectionReport, _: &RenderOptions) -> String {
+        let mut out = format!("### perfwatch: change points\n\n{}.\n\n", esc(&detection_summary(report)));
+        let (header, rows) = detection_rows(report);
+        if !rows.is_empty() {
+            table(&mut out, &header, &rows);
         }
         out
     }

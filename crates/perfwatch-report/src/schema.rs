@@ -3,7 +3,7 @@
 //! The committed copies under `schemas/` are the contract; a test regenerates them and
 //! fails when they drift, so a change to the output is always a deliberate one.
 
-use perfwatch_model::{ComparisonReport, HistoryReport, RunReport};
+use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunReport};
 
 /// `(file name, schema)` for every document kind.
 pub fn all() -> Vec<(&'static str, serde_json::Value)> {
@@ -16,6 +16,10 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         (
             "history.schema.json",
             serde_json::to_value(schemars::schema_for!(HistoryReport)).unwrap_or_default(),
+        ),
+        (
+            "detection.schema.json",
+            serde_json::to_value(schemars::schema_for!(DetectionReport)).unwrap_or_default(),
         ),
     ]
 }

@@ -5,9 +5,12 @@ use std::fmt::Write;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
-use perfwatch_model::{ComparisonReport, HistoryReport, RunReport};
+use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunReport};
 
-use crate::common::{budget_rows, by_attention, comparison_rows, custom_rows, notes, run_rows, summary_line};
+use crate::common::{
+    budget_rows, by_attention, comparison_rows, custom_rows, detection_rows, detection_summary, notes,
+    run_rows, summary_line,
+};
 use crate::units::human;
 use crate::{RenderOptions, Renderer};
 
@@ -104,6 +107,17 @@ impl Renderer for TableRenderer {
             out.push_str(&table(header, rows, opts));
             out.push('\n');
         }
+        out
+    }
+
+    fn detection(&self, report: &DetectionReport, opts: &RenderOptions) -> String {
+        let (header, rows) = detection_rows(report);
+        let mut out = String::new();
+        if !rows.is_empty() {
+            out.push_str(&table(header, rows, opts));
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{}", detection_summary(report));
         out
     }
 }

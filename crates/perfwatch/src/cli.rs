@@ -1,0 +1,368 @@
+//! Command-line types (clap). Nothing outside this file sees clap: each command converts
+//! its arguments into plain values before doing any work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// perfwatch — did this change make my program slower or hungrier, by how much, since when,
+/// and where?
+///
+/// Exit codes: 0 success; 1 a gate failed (regression or budget breach); 2 usage or
+/// configuration error; 3 a benchmark run failed (the rest was measured and saved).
+#[derive(Debug, Parser)]
+#[command(name = "perfwatch", version, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented starter perfwatch.toml.
+    Init(InitArgs),
+    /// Validate the suite file and list the cases it expands to.
+    Check(CheckArgs),
+    /// Measure the suite (or the benches matching -b), save the run and print results.
+    Run(RunArgs),
+    /// Compare two commands side by side in randomized interleaved rounds (A/B).
+    Ab(AbArgs),
+    /// Compare a run against a baseline: ratio, 95% CI and verdict per case and metric.
+    Compare(CompareArgs),
+    /// Manage named baselines (`main`, `v1.2`): set, list, show, delete, update.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Show a metric's median across runs, oldest first.
+    History(HistoryArgs),
+    /// Find change points in the history (when each metric shifted, by how much, which commit).
+    Detect(DetectArgs),
+    /// Delete old runs from the store and compact it.
+    Prune(PruneArgs),
+}
+
+/// Where the suite file and the store are.
+#[derive(Debug, Args, Clone)]
+pub struct StoreArgs {
+    /// Suite file.
+    #[arg(short = 'c', long = "config", value_name = "FILE", default_value = "perfwatch.toml")]
+    pub config: PathBuf,
+    /// History store: sqlite://PATH or postgres://… [default: .perfwatch/history.db beside the
+    /// suite file]
+    #[arg(long, env = "PERFWATCH_DB", value_name = "URL")]
+    pub db: Option<String>,
+}
+
+/// Output format and destination.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// Write results to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FormatArg {
+    /// Aligned table fitted to the terminal.
+    Table,
+    /// JSON described by the schemas in schemas/.
+    Json,
+    /// Markdown, e.g. for a pull-request comment.
+    Markdown,
+    /// CSV, one row per case and metric.
+    Csv,
+}
+
+/// `--fail-on` values.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FailOnArg {
+    /// Exit 1 on a regression or a budget breach.
+    Regression,
+    /// Exit 1 also when a verdict is inconclusive.
+    Inconclusive,
+    /// Never exit 1 because of verdicts or budgets.
+    Never,
+}
+
+/// `perfwatch init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the suite.
+    #[arg(short = 'c', long = "config", value_name = "FILE", default_value = "perfwatch.toml")]
+    pub config: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `perfwatch check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Suite file.
+    #[arg(short = 'c', long = "config", value_name = "FILE", default_value = "perfwatch.toml")]
+    pub config: PathBuf,
+    /// Only the benches matching PATTERN (bench or case name; * and ? globs). Repeatable.
+    #[arg(short = 'b', long = "bench", value_name = "PATTERN")]
+    pub bench: Vec<String>,
+}
+
+/// `perfwatch run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Suite file and store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Output format and destination.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Only the benches matching PATTERN (bench or case name; * and ? globs). Repeatable.
+    #[arg(short = 'b', long = "bench", value_name = "PATTERN")]
+    pub bench: Vec<String>,
+    /// Do not save the run in the history store.
+    #[arg(long)]
+    pub no_save: bool,
+    /// Attach a label to the run (repeatable), e.g. --label runner=gpu-1.
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Show the benchmarks' own output (it is discarded otherwise, but always scanned for
+    /// perfwatch-metric lines).
+    #[arg(long)]
+    pub show_output: bool,
+}
+
+/// `perfwatch compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Suite file (for thresholds and budgets) and store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Output format and destination.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Baseline name or run id (prefix) to compare against [default: baseline `main` if it
+    /// exists, else the previous run on the same host].
+    #[arg(long = "to", value_name = "BASELINE|RUN")]
+    pub to: Option<String>,
+    /// Run id (prefix) to judge [default: the latest run].
+    #[arg(long, value_name = "RUN")]
+    pub candidate: Option<String>,
+    /// Build and measure git revisions side by side instead: `--rev BASE --rev HEAD`
+    /// (interleaved rounds; the work tree, dirty or not, is the candidate when only one
+    /// --rev is given). Both runs are saved.
+    #[arg(long = "rev", value_name = "REV", conflicts_with_all = ["to", "candidate"])]
+    pub rev: Vec<String>,
+    /// With --rev: only the benches matching PATTERN. Repeatable.
+    #[arg(short = 'b', long = "bench", value_name = "PATTERN", requires = "rev")]
+    pub bench: Vec<String>,
+    /// With --rev: measuring time budget per case for the interleaved rounds.
+    #[arg(long, value_name = "DURATION", requires = "rev")]
+    pub max_time: Option<String>,
+    /// When to exit 1.
+    #[arg(long, value_enum, default_value_t = FailOnArg::Regression)]
+    pub fail_on: FailOnArg,
+}
+
+/// `perfwatch ab`.
+#[derive(Debug, Args)]
+pub struct AbArgs {
+    /// Command A (the reference), as one string split like a shell would (no shell runs it
+    /// unless --shell).
+    pub command_a: String,
+    /// Command B (the candidate).
+    pub command_b: String,
+    /// Run both commands through `sh -c`.
+    #[arg(long)]
+    pub shell: bool,
+    /// Smallest relative change that counts as a regression or improvement.
+    #[arg(long, default_value = "1%", value_name = "PERCENT")]
+    pub threshold: String,
+    /// Time budget for all rounds together.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub max_time: String,
+    /// Rounds always run before stopping early is considered.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub min_rounds: u32,
+    /// Unmeasured runs of each command before the first round.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub warmup: u32,
+    /// Per-run timeout.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub timeout: String,
+    /// Metric whose verdict decides when to stop early and what --fail-on judges
+    /// (wall, cpu, max_rss or a custom metric).
+    #[arg(long, default_value = "wall", value_name = "METRIC")]
+    pub metric: String,
+    /// Seed of the random round order (for reproducible schedules).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Output format and destination.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// When to exit 1.
+    #[arg(long, value_enum, default_value_t = FailOnArg::Regression)]
+    pub fail_on: FailOnArg,
+}
+
+/// `perfwatch baseline …`.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Point NAME at RUN (default: the latest run).
+    Set {
+        /// Baseline name, e.g. main.
+        name: String,
+        /// Run id or unique prefix.
+        run: Option<String>,
+        /// Suite file and store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List baselines.
+    List {
+        /// Suite file and store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show the run a baseline points to.
+    Show {
+        /// Baseline name.
+        name: String,
+        /// Suite file and store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Output format and destination.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Delete a baseline (the run itself stays).
+    Delete {
+        /// Baseline name.
+        name: String,
+        /// Suite file and store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Move NAME to RUN (default: latest run), with --if-better only when no metric regressed
+    /// and at least one improved.
+    Update {
+        /// Baseline name.
+        name: String,
+        /// Run id or unique prefix.
+        run: Option<String>,
+        /// Only update when the run is better: no regression, at least one improvement.
+        #[arg(long)]
+        if_better: bool,
+        /// Suite file and store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `perfwatch history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Case name (`sort[n=1000]`) or bench name (all its cases) [default: every case].
+    pub case: Option<String>,
+    /// Metric to show.
+    #[arg(long, default_value = "wall")]
+    pub metric: String,
+    /// Only the last N runs.
+    #[arg(long, value_name = "N")]
+    pub last: Option<usize>,
+    /// Suite file and store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Output format and destination.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `perfwatch detect`.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Cases to analyse: full name (`sort[n=1000]`) or bench name [default: every case].
+    pub cases: Vec<String>,
+    /// Metrics to analyse (repeatable) [default: every metric except user and sys, whose sum
+    /// cpu is analysed].
+    #[arg(long = "metric", value_name = "METRIC")]
+    pub metrics: Vec<String>,
+    /// Only report change points at or after this run (id prefix) or date (2026-11-01 or RFC 3339).
+    #[arg(long, value_name = "RUN|DATE")]
+    pub since: Option<String>,
+    /// With `--fail-on regression`: exit 1 when a regression change point not alerted before
+    /// lies within the most recent N runs (it is then marked alerted, so it fails only once).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub recent: usize,
+    /// When to exit 1.
+    #[arg(long, value_enum, default_value_t = FailOnArg::Regression)]
+    pub fail_on: FailOnArg,
+    /// Analyse a column of your own CSV file instead of the store.
+    #[arg(long, value_name = "FILE", requires = "column")]
+    pub csv: Option<PathBuf>,
+    /// With --csv: the column holding the values.
+    #[arg(long, value_name = "NAME", requires = "csv")]
+    pub column: Option<String>,
+    /// With --csv: a column that labels rows (a time, a commit) in the output.
+    #[arg(long, value_name = "NAME", requires = "csv")]
+    pub label_column: Option<String>,
+    /// With --csv: whether lower or higher values are better (decides regression vs improvement).
+    #[arg(long, value_enum, default_value_t = BetterArg::Lower, requires = "csv")]
+    pub better: BetterArg,
+    /// Detector: combined (default; both must agree), edivisive (Hunter/Otava), potts (asv-style L1 fit).
+    #[arg(long, value_enum, default_value_t = MethodArg::Combined)]
+    pub method: MethodArg,
+    /// Window length of the split step.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub window: usize,
+    /// Largest p-value of a reported change point.
+    #[arg(long, default_value_t = 0.001, value_name = "P")]
+    pub max_p_value: f64,
+    /// Drop change points smaller than this relative change, e.g. 2%.
+    #[arg(long, default_value = "0%", value_name = "PERCENT")]
+    pub min_magnitude: String,
+    /// Suite file and store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Output format and destination.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `--better` values.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum BetterArg {
+    /// Lower values are better (times, memory).
+    Lower,
+    /// Higher values are better (throughput).
+    Higher,
+}
+
+/// `--method` values of `detect`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum MethodArg {
+    /// Candidates from both detectors, kept when both agree.
+    Combined,
+    /// E-Divisive means with windowed t-test and merge (Hunter/Otava).
+    Edivisive,
+    /// Robust L1 Potts fit (asv).
+    Potts,
+}
+
+/// `perfwatch prune`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("policy").required(true))]
+pub struct PruneArgs {
+    /// Keep the newest N runs (runs a baseline points to are always kept).
+    #[arg(long, value_name = "N", group = "policy")]
+    pub keep_last: Option<usize>,
+    /// Delete runs older than DURATION, e.g. 90d, 12h.
+    #[arg(long, value_name = "DURATION", group = "policy")]
+    pub older_than: Option<String>,
+    /// Suite file and store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}

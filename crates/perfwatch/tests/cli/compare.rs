@@ -1,0 +1,174 @@
+//! The history store, baselines and `compare` end to end (real processes, real SQLite).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::util::*;
+
+const THREE_BENCHES: &str = r#"
+[defaults]
+warmup = 1
+min_runs = 15
+max_runs = 15
+precision = "0%"
+threshold = "5%"
+
+[[bench]]
+name = "steady"
+command = ["{fake}", "spin", "3000000"]
+
+[[bench]]
+name = "tunable"
+command = ["{fake}", "spin", "ITERS"]
+
+[[bench]]
+name = "sleepy"
+command = ["{fake}", "sleep", "15"]
+"#;
+
+#[test]
+fn compare_names_exactly_the_case_made_20_percent_slower() {
+    let suite = Suite::new(&THREE_BENCHES.replace("ITERS", "3000000"));
+    let out = suite.run(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let out = suite.run(&["baseline", "set", "main"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+
+    // Same suite, one bench doing 20 % more work under the same name.
+    suite.write(&THREE_BENCHES.replace("ITERS", "3600000"));
+    let out = suite.run(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+
+    let out = suite.run(&["compare", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let doc = json(&out);
+    let regressed: Vec<(String, String)> = doc["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["verdict"] == "regressed")
+        .map(|c| (c["name"].as_str().unwrap().to_string(), c["metric"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(!regressed.is_empty(), "the slowed case was not flagged");
+    assert!(
+        regressed.iter().all(|(name, _)| name == "tunable"),
+        "only `tunable` may be flagged: {regressed:?}"
+    );
+    // CPU time is the steadier witness on a shared machine; wall time may be noisier.
+    let cpu = doc["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "tunable" && c["metric"] == "cpu")
+        .unwrap();
+    let ratio = cpu["ratio"].as_f64().unwrap();
+    assert!((1.1..1.35).contains(&ratio), "cpu ratio {ratio} is far from the 20 % slowdown");
+
+    // Markdown for a pull request names the case too.
+    let out = suite.run(&["compare", "--format", "markdown"]);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("tunable") && md.contains("REGRESSED"), "{md}");
+
+    // --fail-on never turns the gate off.
+    let out = suite.run(&["compare", "--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+
+    // The slower run is no better: update --if-better must refuse.
+    let out = suite.run(&["baseline", "update", "main", "--if-better"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let out = suite.run(&["baseline", "show", "main", "--format", "json"]);
+    let shown = json(&out);
+    let history = json(&suite.run(&["history", "steady", "--format", "json"]));
+    let first_run = history["series"][0]["points"][0]["run_id"].as_str().unwrap().to_string();
+    assert_eq!(shown["run"]["id"].as_str().unwrap(), first_run, "update --if-better moved the baseline");
+}
+
+#[test]
+fn eight_concurrent_writers_lose_nothing() {
+    let suite = Suite::new(
+        r#"
+[defaults]
+warmup = 0
+min_runs = 1
+max_runs = 1
+[[bench]]
+name = "tiny"
+command = ["{fake}", "sleep", "1"]
+"#,
+    );
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let config = suite.config();
+            let dir = suite.dir.path().to_path_buf();
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    let out = std::process::Command::new(env!("CARGO_BIN_EXE_perfwatch"))
+                        .args(["run", "--format", "csv", "-c"])
+                        .arg(&config)
+                        .current_dir(&dir)
+                        .env_remove("PERFWATCH_DB")
+                        .output()
+                        .unwrap();
+                    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+                    assert!(!String::from_utf8_lossy(&out.stderr).contains("locked"), "{}", describe(&out));
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let history = json(&suite.run(&["history", "tiny", "--format", "json"]));
+    assert_eq!(history["series"][0]["points"].as_array().unwrap().len(), 160);
+    assert_integrity_ok(&suite);
+}
+
+#[test]
+fn kill_9_mid_run_leaves_the_store_intact_and_the_run_incomplete() {
+    let suite = Suite::new(
+        r#"
+[defaults]
+warmup = 0
+min_runs = 2
+max_runs = 2
+[[bench]]
+name = "quick"
+command = ["{fake}", "sleep", "1"]
+[[bench]]
+name = "slow"
+command = ["{fake}", "sleep", "60000"]
+timeout = "120s"
+"#,
+    );
+    let mut child = suite.cmd(&["run"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    // Wait until the first case is in the store, then kill perfwatch outright.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let h = suite.run(&["history", "quick", "--format", "json"]);
+        if h.status.success() && json(&h)["series"][0]["points"].as_array().is_some_and(|p| !p.is_empty()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "first case never reached the store");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_integrity_ok(&suite);
+    let mut store = perfwatch_store::open(&format!("sqlite://{}", suite.db().display())).unwrap();
+    let runs = store.list_runs(&Default::default()).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, perfwatch_model::RunStatus::Incomplete);
+    let report = store.run(&runs[0].id).unwrap().unwrap();
+    assert_eq!(report.benchmarks.len(), 1, "the finished case must be kept");
+    // The benchmark it was running must not outlive perfwatch for long (the spawner kills it
+    // when its control pipe closes).
+    std::thread::sleep(Duration::from_millis(500));
+    let strays = processes_with(&format!("{} sleep 60000", pw_fake().display()));
+    assert!(strays.is_empty(), "{strays:?}");
+}
+
+fn assert_integrity_ok(suite: &Suite) {
+    let conn = rusqlite::Connection::open(suite.db()).unwrap();
+    let result: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(result, "ok");
+}

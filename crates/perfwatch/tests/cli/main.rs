@@ -1,0 +1,6 @@
+//! Integration tests of the real `perfwatch` binary on real child processes.
+
+mod compare;
+mod detect;
+mod measure;
+mod util;

@@ -1,0 +1,227 @@
+//! `perfwatch run`, `check` and `init` end to end.
+
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+#[test]
+fn example_suite_shipped_in_the_repo_runs_and_saves() {
+    // Copy the example so its data files and store land in a temp dir, not the checkout.
+    let src = repo_root().join("examples/quickstart/perfwatch.toml");
+    let suite = Suite::new(&std::fs::read_to_string(src).unwrap());
+    let out = suite.run(&["run", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = json(&out);
+    let names: Vec<String> = doc["benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| format!("{}{}", b["name"].as_str().unwrap(), b["params"]))
+        .collect();
+    assert_eq!(names.len(), 6, "{names:?}");
+    for b in doc["benchmarks"].as_array().unwrap() {
+        assert_eq!(b["status"], "ok", "{b}");
+        assert!(b["metrics"]["wall"]["median"].as_f64().unwrap() > 0.0);
+    }
+    let cache = doc["benchmarks"].as_array().unwrap().iter().find(|b| b["name"] == "cache").unwrap();
+    assert_eq!(cache["metrics"]["cache_hit_rate"]["median"], 0.95);
+    assert_eq!(cache["metrics"]["cache_hit_rate"]["better"], "higher");
+    let sort = doc["benchmarks"].as_array().unwrap().iter().find(|b| b["name"] == "sort").unwrap();
+    assert!(sort["metrics"]["throughput"]["median"].as_f64().unwrap() > 0.0);
+    assert!(suite.db().exists(), "the run was not saved to {}", suite.db().display());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let id = doc["run"]["id"].as_str().unwrap();
+    assert!(stderr.contains(id), "run id not printed on stderr: {stderr}");
+}
+
+#[test]
+fn json_output_matches_the_committed_schema() {
+    let suite = Suite::new(
+        r#"
+[defaults]
+min_runs = 3
+max_runs = 3
+[[bench]]
+name = "metrics"
+command = ["{fake}", "metric", "hits=0.9,unit=ratio,better=higher", "ops=1200"]
+[[bench]]
+name = "bad"
+command = ["{fake}", "fail", "4"]
+"#,
+    );
+    let out = suite.run(&["run", "--format", "json", "--no-save"]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let doc = json(&out);
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("schemas/run.schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> =
+        validator.iter_errors(&doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "output does not match schemas/run.schema.json: {errors:#?}");
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["benchmarks"][0]["metrics"]["hits"]["median"], 0.9);
+    assert!(!suite.db().exists(), "--no-save still wrote a store");
+}
+
+#[test]
+fn failing_hanging_and_good_benches_are_all_reported_and_exit_3() {
+    let suite = Suite::new(
+        r#"
+[defaults]
+warmup = 0
+min_runs = 3
+max_runs = 3
+timeout = "1s"
+[[bench]]
+name = "failing"
+command = ["{fake}", "fail", "7"]
+[[bench]]
+name = "hanging"
+command = ["{fake}", "hang"]
+[[bench]]
+name = "good"
+command = ["{fake}", "sleep", "5"]
+"#,
+    );
+    let start = Instant::now();
+    let out = suite.run(&["run", "--format", "json"]);
+    assert!(start.elapsed() < Duration::from_secs(30), "the hanging bench was not cut off");
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let doc = json(&out);
+    let status = |name: &str| {
+        let b = doc["benchmarks"].as_array().unwrap().iter().find(|b| b["name"] == name).unwrap().clone();
+        (b["status"].as_str().unwrap().to_string(), b)
+    };
+    let (s, failing) = status("failing");
+    assert_eq!(s, "failed");
+    assert!(failing["failure"]["message"].as_str().unwrap().contains('7'), "{failing}");
+    assert!(!failing["failure"]["stderr_tail"].as_str().unwrap().is_empty(), "{failing}");
+    assert_eq!(status("hanging").0, "timeout");
+    let (s, good) = status("good");
+    assert_eq!(s, "ok");
+    assert_eq!(good["runs"], 3);
+    // The hanging bench and the child it forked must be gone.
+    std::thread::sleep(Duration::from_millis(200));
+    let fake = pw_fake();
+    let strays = processes_with(&format!("{} hang", fake.display()));
+    assert!(strays.is_empty(), "stray processes left behind: {strays:?}");
+    // The table format names the failures with their stderr too.
+    let out = suite.run(&["run", "--no-save", "-b", "failing"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("failing") && text.contains("status 7"), "{}", describe(&out));
+}
+
+#[test]
+fn malformed_suite_is_a_located_error_with_exit_2() {
+    let suite = Suite::new("[[bench]]\nname = \"x\"\ncomand = [\"true\"]\n");
+    let out = suite.run(&["run"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("perfwatch.toml:3:1"), "no file:line:column in {err}");
+    assert!(err.contains("command"), "no near-miss hint in {err}");
+    let out = suite.run(&["check"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+}
+
+#[test]
+fn init_writes_a_suite_that_check_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_perfwatch");
+    let out = std::process::Command::new(bin).arg("init").current_dir(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let out = std::process::Command::new(bin).arg("check").current_dir(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cases"));
+    // A second init refuses to overwrite.
+    let out = std::process::Command::new(bin).arg("init").current_dir(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+}
+
+#[test]
+fn caveats_appear_in_every_format() {
+    let suite = Suite::new(
+        r#"
+[defaults]
+warmup = 0
+min_runs = 2
+max_runs = 2
+[[bench]]
+name = "few"
+command = ["{fake}", "sleep", "1"]
+"#,
+    );
+    for (format, needle) in
+        [("json", "few_runs"), ("table", "only 2 runs"), ("markdown", "only 2 runs"), ("csv", "only 2 runs")]
+    {
+        let out = suite.run(&["run", "--no-save", "--format", format]);
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(needle), "{format} output lacks the caveat {needle:?}:\n{text}");
+    }
+}
+
+#[test]
+fn output_file_and_show_output() {
+    let suite = Suite::new(
+        r#"
+[defaults]
+warmup = 0
+min_runs = 1
+max_runs = 1
+[[bench]]
+name = "talk"
+shell = "echo hello-from-bench"
+"#,
+    );
+    let out = suite.run(&["run", "--no-save", "--format", "csv", "-o", "out.csv"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let csv = std::fs::read_to_string(suite.dir.path().join("out.csv")).unwrap();
+    assert!(csv.starts_with("run_id,name,params,status,metric"), "{csv}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("hello-from-bench"));
+    let out = suite.run(&["run", "--no-save", "--show-output"]);
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(all.contains("hello-from-bench"), "{}", describe(&out));
+}
+
+#[test]
+fn ctrl_c_stops_after_the_current_run_and_keeps_what_was_measured() {
+    let suite = Suite::new(
+        r#"
+[defaults]
+warmup = 0
+min_runs = 4
+max_runs = 4
+precision = "0%"
+[[bench]]
+name = "first"
+command = ["{fake}", "sleep", "10"]
+[[bench]]
+name = "second"
+command = ["{fake}", "sleep", "400"]
+[[bench]]
+name = "third"
+command = ["{fake}", "sleep", "10"]
+"#,
+    );
+    let child = suite.cmd(&["run", "--format", "json"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    // "second" needs 1.6 s; interrupt in its middle.
+    std::thread::sleep(Duration::from_millis(1200));
+    // SAFETY: plain kill(2) on a child we own.
+    unsafe { libc_kill(child.id() as i32, 2) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
+    let doc = json(&out);
+    assert_eq!(doc["run"]["status"], "interrupted");
+    let names: Vec<&str> =
+        doc["benchmarks"].as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["first", "second"], "third must not have started");
+    assert_eq!(doc["benchmarks"][0]["runs"], 4);
+    let second_runs = doc["benchmarks"][1]["runs"].as_u64().unwrap();
+    assert!((1..4).contains(&second_runs), "second should be cut short, got {second_runs} runs");
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
