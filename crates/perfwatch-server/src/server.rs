@@ -186,6 +186,8 @@ struct Db {
     key: Option<(String, RunStatus)>,
     cases: Option<Cases>,
     overview: Option<Arc<String>>,
+    runs: Option<Arc<Vec<perfwatch_model::RunMeta>>>,
+    runs_js: Option<Arc<String>>,
     /// Change points by series, valid for (points, newest run id).
     marks: HashMap<(CaseId, String), CachedMarks>,
     /// Series the idle warm-up has analysed since the series list was last read.
@@ -200,6 +202,8 @@ impl Db {
             key: None,
             cases: None,
             overview: None,
+            runs: None,
+            runs_js: None,
             marks: HashMap::new(),
             warmed: Default::default(),
         }
@@ -212,6 +216,8 @@ impl Db {
         if key != self.key || !settled {
             self.cases = None;
             self.overview = None;
+            self.runs = None;
+            self.runs_js = None;
             self.warmed.clear();
             self.key = key;
         }
@@ -285,6 +291,28 @@ impl Db {
         }
     }
 
+    /// Every run, newest first.
+    fn runs(&mut self) -> Result<Arc<Vec<perfwatch_model::RunMeta>>, StoreError> {
+        self.refresh()?;
+        if let Some(r) = &self.runs {
+            return Ok(r.clone());
+        }
+        let r = Arc::new(self.store.list_runs(&RunFilter::default())?);
+        self.runs = Some(r.clone());
+        Ok(r)
+    }
+
+    /// `data/runs.js`: every run, all with pages (the server renders any run).
+    fn runs_js(&mut self) -> Result<Arc<String>, StoreError> {
+        self.refresh()?;
+        if let Some(r) = &self.runs_js {
+            return Ok(r.clone());
+        }
+        let r = Arc::new(html::runs_js(&self.runs()?, |_| true));
+        self.runs_js = Some(r.clone());
+        Ok(r)
+    }
+
     fn overview(&mut self) -> Result<Arc<String>, StoreError> {
         let cases = self.cases()?;
         if let Some(o) = &self.overview {
@@ -308,7 +336,7 @@ impl Db {
             }
         }
         let runs = self.store.list_runs(&RunFilter { limit: Some(20), ..RunFilter::default() })?;
-        let run_count = self.store.list_runs(&RunFilter::default())?.len();
+        let run_count = self.runs()?.len();
         let mut comparisons =
             vec![Link { href: "compare-latest.html".into(), label: "Latest run vs the previous one".into() }];
         for b in self.store.list_baselines()? {
@@ -331,7 +359,7 @@ impl Db {
     }
 
     fn case_data(&mut self, case: &CaseId, infos: &[SeriesInfo]) -> Result<String, StoreError> {
-        let runs = self.store.list_runs(&RunFilter::default())?;
+        let runs = self.runs()?;
         let index = run_index(&runs);
         let mut hist = Vec::with_capacity(infos.len());
         for info in infos {
@@ -597,7 +625,7 @@ async fn asset(Path(file): Path<String>) -> Response {
 
 async fn data(State(app): State<App>, Path(file): Path<String>) -> Response {
     let result = if file == "runs.js" {
-        app.call(|db| Ok(Some(html::runs_js(&db.store.list_runs(&RunFilter::default())?, |_| true)))).await
+        app.call(|db| db.runs_js().map(|r| Some(r.as_str().to_string()))).await
     } else if let Some(slug) = file.strip_suffix(".js") {
         let slug = slug.to_string();
         app.call(move |db| match db.case_by_slug(&slug)? {
