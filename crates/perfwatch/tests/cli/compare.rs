@@ -172,3 +172,50 @@ fn assert_integrity_ok(suite: &Suite) {
     let result: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(result, "ok");
 }
+
+#[test]
+fn prune_keeps_baselines_and_the_newest_runs() {
+    let suite = Suite::new(
+        r#"
+[defaults]
+warmup = 0
+min_runs = 1
+max_runs = 1
+[[bench]]
+name = "tiny"
+command = ["{fake}", "sleep", "1"]
+"#,
+    );
+    for _ in 0..4 {
+        let out = suite.run(&["run", "--format", "csv"]);
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+        if !suite.db().exists() {
+            panic!("no store");
+        }
+    }
+    let points = |suite: &Suite| {
+        json(&suite.run(&["history", "tiny", "--format", "json"]))["series"][0]["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["run_id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let before = points(&suite);
+    assert_eq!(before.len(), 4);
+    let out = suite.run(&["baseline", "set", "main", &before[0]]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let out = suite.run(&["prune", "--keep-last", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(
+        points(&suite),
+        vec![before[0].clone(), before[3].clone()],
+        "baseline run and newest run stay"
+    );
+    // Usage errors are exit 2 with a message.
+    let out = suite.run(&["prune"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let out = suite.run(&["prune", "--older-than", "soon"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--older-than"), "{}", describe(&out));
+}

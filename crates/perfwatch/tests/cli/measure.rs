@@ -219,6 +219,11 @@ command = ["{fake}", "sleep", "10"]
     assert_eq!(doc["benchmarks"][0]["runs"], 4);
     let second_runs = doc["benchmarks"][1]["runs"].as_u64().unwrap();
     assert!((1..4).contains(&second_runs), "second should be cut short, got {second_runs} runs");
+    // The store agrees: both measured cases saved, the run marked interrupted.
+    let mut store = perfwatch_store::open(&format!("sqlite://{}", suite.db().display())).unwrap();
+    let saved = store.run(doc["run"]["id"].as_str().unwrap()).unwrap().unwrap();
+    assert_eq!(saved.run.status, perfwatch_model::RunStatus::Interrupted);
+    assert_eq!(saved.benchmarks.len(), 2);
 }
 
 unsafe extern "C" {
