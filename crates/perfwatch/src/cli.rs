@@ -38,6 +38,10 @@ pub enum Command {
     History(HistoryArgs),
     /// Find change points in the history (when each metric shifted, by how much, which commit).
     Detect(DetectArgs),
+    /// Write a self-contained static HTML report of the store (no network needed to view it).
+    Report(ReportArgs),
+    /// Serve the dashboard and its read-only JSON API (/api/v1/) over the store.
+    Serve(ServeArgs),
     /// Delete old runs from the store and compact it.
     Prune(PruneArgs),
 }
@@ -350,6 +354,32 @@ pub enum MethodArg {
     Edivisive,
     /// Robust L1 Potts fit (asv).
     Potts,
+}
+
+/// `perfwatch report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Directory to write the site into (created if missing; open DIR/index.html).
+    #[arg(long, value_name = "DIR")]
+    pub html: PathBuf,
+    /// Run pages are written for this many newest runs (plus baselines and change points).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_run_pages: usize,
+    /// Suite file (thresholds) and store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `perfwatch serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. The default is loopback only; listening on another interface
+    /// publishes the dashboard to that network.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    pub addr: std::net::SocketAddr,
+    /// Suite file (thresholds) and store.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// `perfwatch prune`.

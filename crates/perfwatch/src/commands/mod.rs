@@ -8,6 +8,7 @@ mod detect;
 mod history;
 mod init;
 mod prune;
+mod report;
 mod rev;
 mod run;
 
@@ -43,6 +44,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Baseline(cmd) => baseline::run(cmd),
         Command::History(args) => history::run(args),
         Command::Detect(args) => detect::run(args),
+        Command::Report(args) => report::html(args),
+        Command::Serve(args) => report::serve(args),
         Command::Prune(args) => prune::run(args),
     }
 }
