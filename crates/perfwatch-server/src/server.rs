@@ -471,7 +471,8 @@ fn router(app: App) -> Router {
         .route("/api/v1/baselines", get(api_baselines))
         .fallback(not_found)
         .with_state(app)
-        .layer(CompressionLayer::new())
+        // Fastest: the default level costs ~0.3 s on a 2.4 MB case script, more than it saves on a LAN.
+        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(csp),
