@@ -58,8 +58,10 @@ def main():
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--command", default="true")
+    ap.add_argument("--perfwatch", default=os.path.join(ROOT, "target", "release", "perfwatch"),
+                    help="perfwatch binary (default: target/release/perfwatch)")
     args = ap.parse_args()
-    binary = os.path.join(ROOT, "target", "release", "perfwatch")
+    binary = args.perfwatch
     if not os.path.exists(binary):
         sys.exit("build first: cargo build --release")
     if not shutil.which("hyperfine"):
