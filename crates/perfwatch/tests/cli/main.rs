@@ -1,5 +1,6 @@
 //! Integration tests of the real `perfwatch` binary on real child processes.
 
+mod ab;
 mod compare;
 mod detect;
 mod measure;

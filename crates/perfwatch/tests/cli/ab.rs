@@ -2,31 +2,10 @@
 //! real child processes. No timing assertions: the machine is shared and noisy; effects are
 //! made large (2–3×) so the verdicts are certain.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
-/// Path of the `pw-fake` helper binary, built on first use.
-fn pw_fake() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_perfwatch")).parent().unwrap().to_path_buf();
-        let path = bin_dir.join("pw-fake");
-        if !path.exists() {
-            let profile_args: &[&str] =
-                if bin_dir.file_name().is_some_and(|n| n == "release") { &["--release"] } else { &[] };
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-q", "-p", "perfwatch-testkit"])
-                .args(profile_args)
-                .status()
-                .expect("running cargo build for pw-fake");
-            assert!(status.success(), "building pw-fake failed");
-        }
-        assert!(path.exists(), "pw-fake not found at {}", path.display());
-        path
-    })
-    .clone()
-}
+use crate::util::{describe, json, pw_fake};
 
 fn perfwatch(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_perfwatch"))
@@ -35,19 +14,6 @@ fn perfwatch(dir: &Path, args: &[&str]) -> Output {
         .env_remove("PERFWATCH_DB")
         .output()
         .unwrap()
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", describe(out)))
 }
 
 fn comparison<'a>(report: &'a serde_json::Value, name: &str, metric: &str) -> &'a serde_json::Value {
