@@ -55,4 +55,7 @@ pub enum ServerError {
     /// The server's store thread has stopped.
     #[error("the store thread has stopped")]
     StoreGone,
+    /// A bug: a panic while building a page (the message was printed when it happened).
+    #[error("internal error: {0}")]
+    Internal(String),
 }

@@ -120,14 +120,14 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
                 // time so that the first overview does not have to analyse every history.
                 loop {
                     match rx.try_recv() {
-                        Ok(job) => job(&mut db),
+                        Ok(job) => run_job(job, &mut db),
                         Err(mpsc::TryRecvError::Disconnected) => break,
                         Err(mpsc::TryRecvError::Empty) => {
-                            if warm_up && db.warm_up_step() {
+                            if warm_up && guarded(|| db.warm_up_step()).unwrap_or(false) {
                                 continue;
                             }
                             match rx.recv() {
-                                Ok(job) => job(&mut db),
+                                Ok(job) => run_job(job, &mut db),
                                 Err(_) => break,
                             }
                         }
@@ -172,6 +172,21 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
 }
 
 // ------------------------------------------------------------------ the store thread
+
+/// Runs `f`, turning a panic (say, in change-point detection) into `None` so that the store
+/// thread survives it; the request that caused it gets a 500 (its reply channel is dropped).
+fn guarded<R>(f: impl FnOnce() -> R) -> Option<R> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
+}
+
+fn run_job(job: Job, db: &mut Db) {
+    if guarded(|| job(db)).is_none() {
+        // The cached pages may be half-updated: start over.
+        db.key = None;
+        db.cases = None;
+        db.overview = None;
+    }
+}
 
 type Job = Box<dyn FnOnce(&mut Db) + Send>;
 type Cases = Arc<BTreeMap<CaseId, Vec<SeriesInfo>>>;
@@ -447,7 +462,13 @@ impl App {
                 let _ = tx.send(f(db));
             }))
             .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())
+        rx.await.map_err(|_| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error while answering this request (see the server's log)",
+            )
+                .into_response()
+        })
     }
 }
 

@@ -270,45 +270,53 @@ pub fn write_site(store: &mut dyn Store, dir: &Path, opts: &SiteOptions) -> Resu
                 loop {
                     let job = { rx.lock().expect("queue lock").recv() };
                     let Ok(job) = job else { break };
-                    let mut rows = Vec::new();
-                    let mut cps = BTreeSet::new();
-                    let marks: Vec<Vec<ChangeMark>> = job
-                        .series
-                        .iter()
-                        .map(|(info, pts)| change_marks(pts, info.better, &opts.detect))
-                        .collect();
-                    let cols: Vec<SeriesColumns<'_>> = job
-                        .series
-                        .iter()
-                        .zip(&marks)
-                        .map(|((info, pts), m)| SeriesColumns {
-                            metric: &info.metric,
-                            unit: &info.unit,
-                            better: info.better,
-                            points: pts,
-                            change_points: m,
-                        })
-                        .collect();
-                    let data = html::case_data_js(&job.case, &cols, &index);
-                    let infos: Vec<SeriesInfo> = job.series.iter().map(|(i, _)| i.clone()).collect();
-                    let page = html::case_page(&case_view(&job.case, &infos, false));
-                    let mut n_files = 0;
-                    let res = write(dir, &case_data_href(&job.case), &data, &mut n_files)
-                        .and_then(|()| write(dir, &case_href(&job.case), &page, &mut n_files));
-                    if let Err(e) = res {
-                        failure.lock().expect("error lock").get_or_insert(e);
+                    let case = job.case.to_string();
+                    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let mut rows = Vec::new();
+                        let mut cps = BTreeSet::new();
+                        let marks: Vec<Vec<ChangeMark>> = job
+                            .series
+                            .iter()
+                            .map(|(info, pts)| change_marks(pts, info.better, &opts.detect))
+                            .collect();
+                        let cols: Vec<SeriesColumns<'_>> = job
+                            .series
+                            .iter()
+                            .zip(&marks)
+                            .map(|((info, pts), m)| SeriesColumns {
+                                metric: &info.metric,
+                                unit: &info.unit,
+                                better: info.better,
+                                points: pts,
+                                change_points: m,
+                            })
+                            .collect();
+                        let data = html::case_data_js(&job.case, &cols, &index);
+                        let infos: Vec<SeriesInfo> = job.series.iter().map(|(i, _)| i.clone()).collect();
+                        let page = html::case_page(&case_view(&job.case, &infos, false));
+                        let mut n_files = 0;
+                        let res = write(dir, &case_data_href(&job.case), &data, &mut n_files)
+                            .and_then(|()| write(dir, &case_href(&job.case), &page, &mut n_files));
+                        if let Err(e) = res {
+                            failure.lock().expect("error lock").get_or_insert(e);
+                        }
+                        let mut n_points = 0;
+                        for ((info, pts), m) in job.series.iter().zip(&marks) {
+                            rows.push(overview_row(info, pts, pts.len(), m, opts.spark_points, &verdicts));
+                            cps.extend(m.iter().map(|c| c.run_id.clone()));
+                            n_points += pts.len();
+                        }
+                        let mut r = results.lock().expect("results lock");
+                        r.0.extend(rows);
+                        r.1.extend(cps);
+                        r.2 += n_files;
+                        r.3 += n_points;
+                    }));
+                    if done.is_err() {
+                        failure.lock().expect("error lock").get_or_insert(ServerError::Internal(format!(
+                            "analysing the history of {case} failed (see the panic message above)"
+                        )));
                     }
-                    let mut n_points = 0;
-                    for ((info, pts), m) in job.series.iter().zip(&marks) {
-                        rows.push(overview_row(info, pts, pts.len(), m, opts.spark_points, &verdicts));
-                        cps.extend(m.iter().map(|c| c.run_id.clone()));
-                        n_points += pts.len();
-                    }
-                    let mut r = results.lock().expect("results lock");
-                    r.0.extend(rows);
-                    r.1.extend(cps);
-                    r.2 += n_files;
-                    r.3 += n_points;
                 }
             });
         }

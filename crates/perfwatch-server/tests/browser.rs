@@ -217,7 +217,7 @@ async fn dashboard_in_headless_chromium() {
     hover_point(&c, 10).await;
     let d = details(&c).await;
     assert!(d.contains(&run_id(10)) && d.contains("no page in this report"), "{d}");
-    hover_point(&c, 59).await;
+    hover_point(&c, 57).await;
     assert!(details(&c).await.contains("open run"), "the newest runs have pages");
     let foreign = js(
         &c,

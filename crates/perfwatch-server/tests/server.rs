@@ -148,3 +148,21 @@ fn static_site_is_self_contained() {
         }
     }
 }
+
+#[test]
+fn a_panic_while_answering_is_a_500_and_the_server_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fill_store(&dir.path().join("history.db"), &small_fixture());
+    let comparer: perfwatch_server::Comparer = std::sync::Arc::new(|_, _| panic!("comparer bug"));
+    let opts = ServeOptions {
+        site: SiteOptions { comparer: Some(comparer), ..SiteOptions::default() },
+        ..ServeOptions::default()
+    };
+    let server = start(&url, "127.0.0.1:0".parse().unwrap(), opts).unwrap();
+    let addr = server.addr();
+    assert_eq!(get(addr, "/api/v1/compare").status, 500);
+    assert_eq!(get(addr, "/compare-latest.html").status, 500);
+    assert_eq!(get(addr, "/api/v1/runs?limit=1").status, 200, "the store thread is still alive");
+    assert_eq!(get(addr, &format!("/run-{}.html", run_id(1))).status, 200);
+    server.shutdown();
+}
