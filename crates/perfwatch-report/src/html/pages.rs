@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
+use perfwatch_model::metric::BUILTIN_ORDER;
 use perfwatch_model::{CaseId, ComparisonReport, RunReport, Verdict};
 
 use super::svg::{distribution, sparkline};
@@ -311,7 +312,12 @@ pub fn run_page(r: &RunReport, case_has_page: impl Fn(&CaseId) -> bool) -> Strin
         if c.metrics.is_empty() {
             let _ = write!(b, "<td colspan=\"4\" class=\"muted\">no metrics</td><td>{notes}</td></tr>");
         }
-        for (i, (metric, s)) in c.metrics.iter().enumerate() {
+        // Built-in metrics in their usual order (wall first), then custom ones by name.
+        let mut metrics: Vec<_> = c.metrics.iter().collect();
+        metrics.sort_by_key(|(m, _)| {
+            (BUILTIN_ORDER.iter().position(|b| b == m).unwrap_or(BUILTIN_ORDER.len()), m.as_str())
+        });
+        for (i, (metric, s)) in metrics.into_iter().enumerate() {
             if i > 0 {
                 b.push_str("<tr>");
             }
