@@ -38,6 +38,11 @@
 //! [`Detector`] fed the whole series, so a [`Detector`] fed point by point reports the same
 //! change points as [`detect`] on the same prefix; and a change point more than one window
 //! behind the newest point never moves or disappears.
+//!
+//! For Potts and Combined the L1 segment costs of the windows still to analyse are kept in a
+//! band updated point by point (`potts::CostBand`), so the repeated analyses of the tail only
+//! rerun the O(L²) dynamic programme of each window, not the cost computation; the costs, and
+//! hence the results, are bit for bit those of a fresh computation per window.
 
 mod edivisive;
 mod potts;
@@ -163,6 +168,8 @@ pub struct Detector {
     frozen: Vec<usize>,
     /// Everything before `horizon` is settled.
     horizon: usize,
+    /// L1 segment costs of the windows still to analyse (Potts and Combined only).
+    costs: Option<potts::CostBand>,
 }
 
 impl Detector {
@@ -170,6 +177,9 @@ impl Detector {
     pub fn new(mut opts: Options) -> Self {
         opts.window = opts.window.max(4);
         opts.min_size = opts.min_size.max(2);
+        // Windows of the split step start at multiples of `window / 2` (see `analyze`).
+        let costs = (opts.method != Method::EDivisive)
+            .then(|| potts::CostBand::new(opts.window, (opts.window / 2).max(1)));
         Self {
             opts,
             data: Vec::new(),
@@ -180,6 +190,7 @@ impl Detector {
             weak: Vec::new(),
             frozen: Vec::new(),
             horizon: 0,
+            costs,
         }
     }
 
@@ -223,6 +234,9 @@ impl Detector {
         self.ps.push(self.ps[n] + y);
         self.pq.push(self.pq[n] + y * y);
         self.data.push(x);
+        if let Some(c) = &mut self.costs {
+            c.push(x);
+        }
         let n = n + 1;
         if n % self.step() == 0 {
             self.settle(n);
@@ -316,6 +330,9 @@ impl Detector {
             self.weak.extend(found);
             self.split_next += half;
         }
+        if let Some(c) = &mut self.costs {
+            c.drop_before(self.split_next);
+        }
         let mut cands: Vec<usize> =
             self.weak.iter().copied().filter(|&c| c >= self.horizon && c < n).collect();
         if n > self.split_next {
@@ -355,10 +372,10 @@ impl Detector {
                 }
             }
         }
-        if matches!(self.opts.method, Method::Potts | Method::Combined) {
+        if let Some(costs) = &self.costs {
             let y = &self.data[a..b];
             let gamma = 0.5 * self.opts.penalty * noise_scale(y) * (y.len() as f64).ln();
-            out.extend(potts::solve_exact(y, gamma, m).into_iter().map(|t| a + t));
+            out.extend(costs.solve(a, b, gamma, m).into_iter().map(|t| a + t));
         }
     }
 
