@@ -29,11 +29,9 @@
 //! # Ok::<(), perfwatch_server::ServerError>(())
 //! ```
 
-mod compare;
 mod server;
 mod site;
 
-pub use compare::unpaired_comparison;
 pub use server::{DEFAULT_ADDR, RunningServer, ServeOptions, serve, start};
 pub use site::{Comparer, SiteOptions, SiteSummary, report_html, write_site};
 

@@ -33,7 +33,8 @@ pub struct SiteOptions {
     pub detect: changepoint::Options,
     /// Threshold τ of the built-in comparison (a fraction). Default 0.02.
     pub threshold: f64,
-    /// How to compare two runs; `None` uses [`crate::unpaired_comparison`] with `threshold`.
+    /// How to compare two runs; `None` uses `perfwatch_detect::verdict::compare_runs` (the rule
+    /// `perfwatch compare` applies) with `threshold` for every metric.
     pub comparer: Option<Comparer>,
 }
 
@@ -65,7 +66,7 @@ impl SiteOptions {
     pub(crate) fn compare(&self, baseline: &RunReport, candidate: &RunReport) -> ComparisonReport {
         match &self.comparer {
             Some(c) => c(baseline, candidate),
-            None => crate::compare::unpaired_comparison(baseline, candidate, self.threshold),
+            None => perfwatch_detect::verdict::compare_runs(baseline, candidate, &|_, _| self.threshold),
         }
     }
 }
