@@ -89,10 +89,19 @@ fn from_store(args: &DetectArgs, opts: &Options) -> anyhow::Result<(DetectionRep
     }
     let mut series = Vec::with_capacity(selected.len());
     let mut failed = false;
-    for info in selected {
-        let points = store.history(&info.case, &info.metric, None)?;
-        let values: Vec<f64> = points.iter().map(|p| p.median).collect();
-        let found = changepoint::detect(&values, opts);
+    // Histories are read in batches (the store is one connection) and analysed on every
+    // core; memory stays bounded by the batch, not the whole store.
+    let batch = 8 * std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut analysed = Vec::with_capacity(selected.len());
+    for chunk in selected.chunks(batch) {
+        let histories = chunk
+            .iter()
+            .map(|info| store.history(&info.case, &info.metric, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        let found = detect_all(&histories, opts);
+        analysed.extend(chunk.iter().copied().zip(histories).zip(found));
+    }
+    for ((info, points), found) in analysed {
         let stored: Vec<StoredChangePoint> = found
             .iter()
             .map(|cp| StoredChangePoint {
@@ -105,12 +114,14 @@ fn from_store(args: &DetectArgs, opts: &Options) -> anyhow::Result<(DetectionRep
                 alerted: false,
             })
             .collect();
-        store.replace_change_points(&info.case, &info.metric, &stored)?;
-        let alerted: HashMap<String, bool> = store
-            .change_points(&info.case, &info.metric)?
-            .into_iter()
-            .map(|c| (c.run_id, c.alerted))
-            .collect();
+        // Rewrite the stored points only when the answer changed: on a scheduled job most
+        // series did not move, and this keeps a re-run of `detect` read-only.
+        let mut previous = store.change_points(&info.case, &info.metric)?;
+        if !same_points(&previous, &stored) {
+            store.replace_change_points(&info.case, &info.metric, &stored)?;
+            previous = store.change_points(&info.case, &info.metric)?;
+        }
+        let alerted: HashMap<String, bool> = previous.into_iter().map(|c| (c.run_id, c.alerted)).collect();
         let mut reports = Vec::new();
         for cp in &found {
             let point = &points[cp.index];
@@ -149,6 +160,37 @@ fn from_store(args: &DetectArgs, opts: &Options) -> anyhow::Result<(DetectionRep
         });
     }
     Ok((DetectionReport { schema_version: SCHEMA_VERSION, series }, failed))
+}
+
+/// Change points of every history, computed on all cores (the detector is pure).
+fn detect_all(histories: &[Vec<perfwatch_model::HistoryPoint>], opts: &Options) -> Vec<Vec<ChangePoint>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(histories.len().max(1));
+    let per_thread = histories.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = histories
+            .chunks(per_thread)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|points| {
+                            let values: Vec<f64> = points.iter().map(|p| p.median).collect();
+                            changepoint::detect(&values, opts)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
+}
+
+/// Whether the stored points equal the fresh ones (ignoring the alerted flags).
+fn same_points(stored: &[StoredChangePoint], fresh: &[StoredChangePoint]) -> bool {
+    stored.len() == fresh.len()
+        && stored.iter().zip(fresh).all(|(a, b)| StoredChangePoint { alerted: b.alerted, ..a.clone() } == *b)
 }
 
 /// `--since`: a run id (prefix) or a date.
