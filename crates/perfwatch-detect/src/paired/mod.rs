@@ -49,22 +49,8 @@ pub fn log_ratios(a: &[f64], b: &[f64]) -> Vec<f64> {
 /// inconclusive otherwise. Directions flip for higher-is-better metrics. With τ = 0 nothing
 /// is ever "unchanged".
 pub fn verdict_from_log_ci(lo: f64, hi: f64, tau: f64, better: Better) -> Verdict {
-    let t = (1.0 + tau.max(0.0)).ln();
-    let (worse, better_side) = match better {
-        Better::Lower => (lo > t, hi < -t),
-        Better::Higher => (hi < -t, lo > t),
-    };
-    if lo.is_nan() || hi.is_nan() {
-        Verdict::Inconclusive
-    } else if worse {
-        Verdict::Regressed
-    } else if better_side {
-        Verdict::Improved
-    } else if lo > -t && hi < t {
-        Verdict::Unchanged
-    } else {
-        Verdict::Inconclusive
-    }
+    // The same regions as the unpaired rule, on the ratio scale: one rule everywhere.
+    crate::verdict::verdict_from_ratio_ci([lo.exp(), hi.exp()], tau.max(0.0), better)
 }
 
 /// Which anytime-valid confidence sequence a [`SequentialRule`] checks.
