@@ -214,6 +214,13 @@ pub trait Store: Send {
     /// Every case × metric that has stored points, sorted by case then metric.
     fn list_series(&mut self) -> Result<Vec<SeriesInfo>>;
 
+    /// The medians of one series, oldest first: exactly the `median`s of
+    /// `history(case, metric, None)`, without the per-point run lookups — what a change-point
+    /// detector needs over thousands of series.
+    fn history_medians(&mut self, case: &CaseId, metric: &str) -> Result<Vec<f64>> {
+        Ok(self.history(case, metric, None)?.into_iter().map(|p| p.median).collect())
+    }
+
     /// Replaces the stored change points of one series with `points` (the detector's latest
     /// answer), keeping the `alerted` flag of points that were already stored for the same
     /// run. Unknown series or runs are ignored.

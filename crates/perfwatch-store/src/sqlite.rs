@@ -510,6 +510,28 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    fn history_medians(&mut self, case: &CaseId, metric: &str) -> Result<Vec<f64>> {
+        let params = rows::params_json(&case.params);
+        let series: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM series WHERE case_name = ?1 AND case_params = ?2 AND metric = ?3",
+            )?
+            .query_row((&case.name, &params, metric), |r| r.get(0))
+            .optional()?;
+        let Some(series) = series else { return Ok(Vec::new()) };
+        // Same order as `history`, answered from the covering index alone (no join to runs).
+        let medians = self
+            .conn
+            .prepare_cached(
+                "SELECT median FROM summaries WHERE series_id = ?1 \
+                 ORDER BY started_s, started_ns, run_id",
+            )?
+            .query_map([series], |r| f64_at(r, 0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(medians)
+    }
+
     fn list_series(&mut self) -> Result<Vec<SeriesInfo>> {
         let raw = self
             .conn

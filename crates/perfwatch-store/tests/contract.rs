@@ -418,6 +418,10 @@ fn history_is_oldest_first_and_limited(fx: &dyn Fixture) {
     assert_eq!(store.history(&sort_small(), "wall", Some(100)).unwrap(), h);
     assert!(store.history(&sort_small(), "wall", Some(0)).unwrap().is_empty());
     assert!(store.history(&sort_small(), "nope", None).unwrap().is_empty());
+    // The detector's lean read returns the same medians in the same order.
+    let medians: Vec<f64> = h.iter().map(|p| p.median).collect();
+    assert_eq!(store.history_medians(&sort_small(), "wall").unwrap(), medians);
+    assert!(store.history_medians(&sort_small(), "nope").unwrap().is_empty());
     assert!(store.history(&CaseId::new("sort", [("n", "1")]), "wall", None).unwrap().is_empty());
     // The parameterless case and a custom metric have their own series.
     let import = CaseId::new("import", Vec::<(String, String)>::new());

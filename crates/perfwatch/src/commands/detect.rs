@@ -94,14 +94,24 @@ fn from_store(args: &DetectArgs, opts: &Options) -> anyhow::Result<(DetectionRep
     let batch = 8 * std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut analysed = Vec::with_capacity(selected.len());
     for chunk in selected.chunks(batch) {
-        let histories = chunk
+        let medians = chunk
             .iter()
-            .map(|info| store.history(&info.case, &info.metric, None))
+            .map(|info| store.history_medians(&info.case, &info.metric))
             .collect::<Result<Vec<_>, _>>()?;
-        let found = detect_all(&histories, opts);
-        analysed.extend(chunk.iter().copied().zip(histories).zip(found));
+        let found = detect_all(&medians, opts);
+        analysed.extend(chunk.iter().copied().zip(medians.iter().map(Vec::len)).zip(found));
     }
-    for ((info, points), found) in analysed {
+    for ((info, analysed_points), mut found) in analysed {
+        // Run ids, commits and times are needed only where something was found (and to clear
+        // points stored earlier); the lean median read above served the detector.
+        let points =
+            if found.is_empty() { Vec::new() } else { store.history(&info.case, &info.metric, None)? };
+        if !found.is_empty() && points.len() != analysed_points {
+            // A run landed or was pruned in between: analyse what is there now.
+            let values: Vec<f64> = points.iter().map(|p| p.median).collect();
+            found = changepoint::detect(&values, opts);
+        }
+        let n_points = if points.is_empty() { analysed_points } else { points.len() };
         let stored: Vec<StoredChangePoint> = found
             .iter()
             .map(|cp| StoredChangePoint {
@@ -130,7 +140,7 @@ fn from_store(args: &DetectArgs, opts: &Options) -> anyhow::Result<(DetectionRep
             }
             let k = kind(cp, info.better);
             let new = !alerted.get(&point.run_id).copied().unwrap_or(false);
-            let recent = cp.index + args.recent >= points.len();
+            let recent = cp.index + args.recent >= n_points;
             if args.fail_on != FailOnArg::Never && k == ShiftKind::Regression && recent && new {
                 failed = true;
                 store.mark_alerted(&info.case, &info.metric, &point.run_id)?;
@@ -155,7 +165,7 @@ fn from_store(args: &DetectArgs, opts: &Options) -> anyhow::Result<(DetectionRep
             metric: info.metric.clone(),
             unit: info.unit.clone(),
             better: info.better,
-            points: points.len(),
+            points: n_points,
             change_points: reports,
         });
     }
@@ -163,7 +173,7 @@ fn from_store(args: &DetectArgs, opts: &Options) -> anyhow::Result<(DetectionRep
 }
 
 /// Change points of every history, computed on all cores (the detector is pure).
-fn detect_all(histories: &[Vec<perfwatch_model::HistoryPoint>], opts: &Options) -> Vec<Vec<ChangePoint>> {
+fn detect_all(histories: &[Vec<f64>], opts: &Options) -> Vec<Vec<ChangePoint>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(histories.len().max(1));
     let per_thread = histories.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
@@ -171,12 +181,7 @@ fn detect_all(histories: &[Vec<perfwatch_model::HistoryPoint>], opts: &Options) 
             .chunks(per_thread)
             .map(|part| {
                 scope.spawn(move || {
-                    part.iter()
-                        .map(|points| {
-                            let values: Vec<f64> = points.iter().map(|p| p.median).collect();
-                            changepoint::detect(&values, opts)
-                        })
-                        .collect::<Vec<_>>()
+                    part.iter().map(|values| changepoint::detect(values, opts)).collect::<Vec<_>>()
                 })
             })
             .collect();

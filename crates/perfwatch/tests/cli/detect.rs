@@ -59,6 +59,7 @@ fn detect_names_the_run_and_commit_of_a_5_percent_step_and_alerts_once() {
     let out = suite.run(&["detect", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let doc = json(&out);
+    assert_eq!(doc["series"][0]["points"], 60);
     let cps = doc["series"][0]["change_points"].as_array().unwrap();
     assert_eq!(cps.len(), 1, "{doc:#}");
     let index = cps[0]["index"].as_u64().unwrap() as usize;
