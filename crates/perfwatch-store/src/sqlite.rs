@@ -280,6 +280,15 @@ fn baseline_info(raw: (String, String, i64, i32)) -> Result<BaselineInfo> {
     Ok(BaselineInfo { name: raw.0, run_id: raw.1, set_at: ts_join(raw.2, raw.3)? })
 }
 
+/// The id of the series `case` × `metric`, if it was ever written.
+fn find_series(conn: &Connection, case: &CaseId, metric: &str) -> Result<Option<i64>> {
+    let params = rows::params_json(&case.params);
+    Ok(conn
+        .prepare_cached("SELECT id FROM series WHERE case_name = ?1 AND case_params = ?2 AND metric = ?3")?
+        .query_row((&case.name, &params, metric), |r| r.get(0))
+        .optional()?)
+}
+
 impl Store for SqliteStore {
     fn backend(&self) -> Backend {
         Backend::Sqlite
@@ -473,15 +482,7 @@ impl Store for SqliteStore {
     }
 
     fn history(&mut self, case: &CaseId, metric: &str, last: Option<usize>) -> Result<Vec<HistoryPoint>> {
-        let params = rows::params_json(&case.params);
-        let series: Option<i64> = self
-            .conn
-            .prepare_cached(
-                "SELECT id FROM series WHERE case_name = ?1 AND case_params = ?2 AND metric = ?3",
-            )?
-            .query_row((&case.name, &params, metric), |r| r.get(0))
-            .optional()?;
-        let Some(series) = series else { return Ok(Vec::new()) };
+        let Some(series) = find_series(&self.conn, case, metric)? else { return Ok(Vec::new()) };
         // Newest first with a limit (-1 = none), reversed below: one index range scan.
         let limit = last.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
         let raw = self
@@ -511,15 +512,7 @@ impl Store for SqliteStore {
     }
 
     fn history_medians(&mut self, case: &CaseId, metric: &str) -> Result<Vec<f64>> {
-        let params = rows::params_json(&case.params);
-        let series: Option<i64> = self
-            .conn
-            .prepare_cached(
-                "SELECT id FROM series WHERE case_name = ?1 AND case_params = ?2 AND metric = ?3",
-            )?
-            .query_row((&case.name, &params, metric), |r| r.get(0))
-            .optional()?;
-        let Some(series) = series else { return Ok(Vec::new()) };
+        let Some(series) = find_series(&self.conn, case, metric)? else { return Ok(Vec::new()) };
         // Same order as `history`, answered from the covering index alone (no join to runs).
         let medians = self
             .conn
@@ -560,15 +553,8 @@ impl Store for SqliteStore {
         metric: &str,
         points: &[StoredChangePoint],
     ) -> Result<()> {
-        let params = rows::params_json(&case.params);
         let tx = self.write_tx()?;
-        let series: Option<i64> = tx
-            .prepare_cached(
-                "SELECT id FROM series WHERE case_name = ?1 AND case_params = ?2 AND metric = ?3",
-            )?
-            .query_row((&case.name, &params, metric), |r| r.get(0))
-            .optional()?;
-        let Some(series) = series else { return Ok(()) };
+        let Some(series) = find_series(&tx, case, metric)? else { return Ok(()) };
         // Points that moved or vanished are dropped; the alerted flag of the rest survives.
         let keep: Vec<&str> = points.iter().map(|p| p.run_id.as_str()).collect();
         let existing: Vec<String> = tx
