@@ -236,3 +236,56 @@ fn estimates_report_ratios() {
     // Non-positive values carry no ratio.
     assert_eq!(log_ratios(&[0.0, 1.0, -1.0], &[1.0, 2.0, 1.0]), vec![2f64.ln()]);
 }
+
+#[test]
+fn n_star_is_half_the_expected_rounds_within_bounds() {
+    assert_eq!(planned_n_star(100.0), 50.0);
+    assert_eq!(planned_n_star(10.0), MIN_N_STAR);
+    assert_eq!(planned_n_star(1e9), MAX_N_STAR);
+    assert_eq!(planned_n_star(f64::NAN), CsParams::default().n_star);
+    assert_eq!(planned_n_star(0.0), CsParams::default().n_star);
+    assert_eq!(expected_rounds(10.0, 0.1).map(|r| r.round()), Some(100.0));
+    assert_eq!(expected_rounds(10.0, 0.0), None);
+    let rule = SequentialRule::new("wall", 0.0, Better::Lower).with_n_star(50.0);
+    assert_eq!(rule.params.n_star, 50.0);
+    assert_eq!(rule.params.alpha, EARLY_ALPHA);
+}
+
+/// Tuning for a shorter budget keeps the guarantee (the sequence is valid for every ρ) and
+/// stops clear slowdowns sooner: the point of [`planned_n_star`].
+#[test]
+fn a_sequence_tuned_for_the_budget_stops_sooner_and_stays_valid() {
+    let default = SequentialRule::new("wall", 0.0, Better::Lower);
+    let tuned = default.with_n_star(planned_n_star(100.0));
+    let r = simulate_null(31, 500, 100, tuned, noisy_null);
+    assert!(r.anytime_then_fixed as f64 / r.reps as f64 <= 0.05, "whole procedure {}", r.anytime_then_fixed);
+    let mut rng = StdRng::seed_from_u64(5);
+    let (mut sooner, mut later) = (0usize, 0usize);
+    let mut stops = (Vec::new(), Vec::new());
+    for _ in 0..200 {
+        let d: Vec<f64> = (0..100).map(|_| 0.03f64.ln_1p() + noisy_null(&mut rng)).collect();
+        let stop = |rule: &SequentialRule| (rule.burn_in..=d.len()).find(|&n| rule.check(&d[..n]).is_some());
+        let (t, u) = (stop(&tuned).unwrap_or(101), stop(&default).unwrap_or(101));
+        sooner += usize::from(t < u);
+        later += usize::from(t > u);
+        stops.0.push(t);
+        stops.1.push(u);
+    }
+    stops.0.sort_unstable();
+    stops.1.sort_unstable();
+    eprintln!(
+        "median stop: tuned {} rounds, default {} rounds ({sooner} sooner, {later} later)",
+        stops.0[100], stops.1[100]
+    );
+    assert!(stops.0[100] < stops.1[100], "tuned {} vs default {}", stops.0[100], stops.1[100]);
+    assert!(sooner > 2 * later);
+}
+
+#[test]
+fn n_star_mistuning_costs_little_near_the_optimum() {
+    let at = |n_star: f64, n: usize| CsParams { alpha: EARLY_ALPHA, n_star }.half_width(1.0, n);
+    let cost = |n: usize| at(200.0, n) / at(n as f64, n);
+    assert!((1.0..1.02).contains(&cost(100)), "{}", cost(100));
+    assert!((1.0..1.02).contains(&cost(400)), "{}", cost(400));
+    assert!((1.03..1.07).contains(&cost(50)), "{}", cost(50));
+}

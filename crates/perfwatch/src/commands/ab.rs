@@ -6,19 +6,21 @@
 //! clear verdict or when `--max-time` is used up (then the fixed-n interval is reported and
 //! flagged budget-limited). See perfwatch-detect's `paired` module for the statistics.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::Context;
-use perfwatch_detect::paired::{IntervalKind, SequentialRule, log_ratios};
+use perfwatch_detect::paired::{IntervalKind, SequentialRule, expected_rounds, log_ratios, planned_n_star};
 use perfwatch_model::{
     Better, Comparison, ComparisonReport, RunRef, SCHEMA_VERSION, Verdict, VerdictCounts, exit_codes,
 };
 use perfwatch_runner::{
-    Contender, ExecRequest, InterleaveEvent, InterleaveOptions, InterleaveOutcome, Round, SpawnerExecutor,
-    StopReason, run_interleaved,
+    Contender, ExecRequest, InterleaveEvent, InterleaveOptions, InterleaveOutcome, Round, Side,
+    SpawnerExecutor, StopReason, run_interleaved,
 };
 
 use crate::cli::{AbArgs, FailOnArg, FormatArg};
@@ -72,13 +74,24 @@ pub fn run(args: AbArgs) -> anyhow::Result<i32> {
         burn_in: opts.min_rounds as usize,
         ..SequentialRule::new(&metric, threshold, Better::Lower)
     };
+    let clock = WarmupClock::default();
     let mut decide = |rounds: &[Round]| {
         let (xa, xb) = pairs(rounds, &metric);
-        rule.check(&log_ratios(&xa, &xb)).is_some()
+        rule.with_n_star(clock.n_star(max_time)).check(&log_ratios(&xa, &xb)).is_some()
     };
     let mut progress = RoundProgress::new(args.output.format == FormatArg::Table);
-    let outcome =
-        run_interleaved(&a, &b, &opts, &mut executor, &mut decide, &mut |e| progress.event(e), &stop);
+    let outcome = run_interleaved(
+        &a,
+        &b,
+        &opts,
+        &mut executor,
+        &mut decide,
+        &mut |e| {
+            clock.record(e);
+            progress.event(e)
+        },
+        &stop,
+    );
     progress.finish();
 
     if let StopReason::Aborted { message } = &outcome.stopped {
@@ -94,7 +107,8 @@ pub fn run(args: AbArgs) -> anyhow::Result<i32> {
         }
     }
 
-    let comparisons = paired_comparisons(&outcome, "ab", &BTreeMap::new(), &|_| threshold, &metric);
+    let comparisons =
+        paired_comparisons(&outcome, "ab", &BTreeMap::new(), &|_| threshold, clock.n_star(max_time));
     let mut report = ComparisonReport {
         schema_version: SCHEMA_VERSION,
         baseline: RunRef { run_id: "A".into(), name: Some(args.command_a.clone()), commit: None, host: None },
@@ -147,16 +161,45 @@ fn pairs(rounds: &[Round], metric: &str) -> (Vec<f64>, Vec<f64>) {
     rounds.iter().filter_map(|r| Some((r.a.metric(metric)?, r.b.metric(metric)?))).unzip()
 }
 
+/// Times the warm-up runs of an interleaved comparison, to tune its confidence sequences for
+/// the number of rounds the budget will hold ([`perfwatch_detect::paired::planned_n_star`]).
+/// The warm-ups are never analysed, so the tuning is fixed before the first analysed round.
+#[derive(Debug, Default)]
+pub(super) struct WarmupClock {
+    last_a: Cell<f64>,
+    last_b: Cell<f64>,
+}
+
+impl WarmupClock {
+    /// Notes the wall time of a warm-up run (the last warm-up of each side counts: the first
+    /// run of a program is often slowed by a cold page cache).
+    pub(super) fn record(&self, e: &InterleaveEvent<'_>) {
+        if let InterleaveEvent::WarmupDone { side, wall, .. } = e {
+            match side {
+                Side::A => self.last_a.set(*wall),
+                Side::B => self.last_b.set(*wall),
+            }
+        }
+    }
+
+    /// n* for a budget of `max_time`: half the rounds the warm-up suggests fit in it, or the
+    /// default n* without a warm-up.
+    pub(super) fn n_star(&self, max_time: Duration) -> f64 {
+        let round = self.last_a.get() + self.last_b.get();
+        planned_n_star(expected_rounds(max_time.as_secs_f64(), round).unwrap_or(f64::NAN))
+    }
+}
+
 /// One comparison per metric measured in the rounds (wall, cpu, max_rss, custom): paired
-/// Hodges–Lehmann ratio with the confidence sequence's interval when measuring stopped on a
-/// verdict (valid at any data-dependent stopping round), else the fixed-n signed-rank
-/// interval (budget-limited).
+/// Hodges–Lehmann ratio with the confidence sequence's interval (tuned for `n_star` rounds,
+/// as while measuring) when measuring stopped on a verdict, which is valid at any
+/// data-dependent stopping round, else the fixed-n signed-rank interval (budget-limited).
 pub(super) fn paired_comparisons(
     outcome: &InterleaveOutcome,
     name: &str,
     params: &BTreeMap<String, String>,
     threshold_for: &dyn Fn(&str) -> f64,
-    _decision_metric: &str,
+    n_star: f64,
 ) -> Vec<Comparison> {
     let by_verdict = outcome.stopped == StopReason::Decided;
     let mut out = Vec::new();
@@ -168,7 +211,7 @@ pub(super) fn paired_comparisons(
         }
         let info = outcome.metric_info(&metric);
         let threshold = threshold_for(&metric);
-        let rule = SequentialRule::new(&metric, threshold, info.better);
+        let rule = SequentialRule::new(&metric, threshold, info.better).with_n_star(n_star);
         let Some(est) = rule.final_estimate(&d, by_verdict) else { continue };
         out.push(Comparison {
             name: name.to_string(),

@@ -29,7 +29,9 @@ use perfwatch_runner::{
     side_report,
 };
 
-use super::ab::{RoundProgress, fresh_seed, install_ctrl_c, paired_comparisons, stop_warnings, unit_error};
+use super::ab::{
+    RoundProgress, WarmupClock, fresh_seed, install_ctrl_c, paired_comparisons, stop_warnings, unit_error,
+};
 use crate::cli::{CompareArgs, FailOnArg, FormatArg};
 use crate::output;
 
@@ -176,12 +178,23 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
             seed: seed.wrapping_add(k as u64),
         };
         let rule = SequentialRule::new("wall", case.threshold_for("wall"), Better::Lower);
+        let clock = WarmupClock::default();
         let mut decide = |rounds: &[Round]| {
             let (xa, xb): (Vec<f64>, Vec<f64>) = rounds.iter().map(|r| (r.a.wall, r.b.wall)).unzip();
-            rule.check(&log_ratios(&xa, &xb)).is_some()
+            rule.with_n_star(clock.n_star(opts.max_time)).check(&log_ratios(&xa, &xb)).is_some()
         };
-        let outcome =
-            run_interleaved(&a, &b, &opts, &mut executor, &mut decide, &mut |e| progress.event(e), &stop);
+        let outcome = run_interleaved(
+            &a,
+            &b,
+            &opts,
+            &mut executor,
+            &mut decide,
+            &mut |e| {
+                clock.record(e);
+                progress.event(e)
+            },
+            &stop,
+        );
         progress.finish();
         for c in [base_case, case] {
             if let Some(cleanup) = &c.cleanup {
@@ -219,8 +232,13 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
             .with_context(|| format!("saving {} (candidate)", case.id))?;
         report.budgets.extend(perfwatch_detect::budget::check_budgets(&b_report, &case.budgets));
 
-        let comparisons =
-            paired_comparisons(&outcome, &case.id.name, &case.id.params, &|m| case.threshold_for(m), "wall");
+        let comparisons = paired_comparisons(
+            &outcome,
+            &case.id.name,
+            &case.id.params,
+            &|m| case.threshold_for(m),
+            clock.n_star(opts.max_time),
+        );
         report.comparisons.extend(comparisons);
         for w in stop_warnings(&outcome, "wall", opts.seed) {
             report.warnings.push(format!("{}: {w}", case.id));
