@@ -42,6 +42,9 @@ pub enum StoreError {
     /// See [`ErrorKind::AlreadyExists`].
     #[error("run {0:?} is already stored")]
     AlreadyExists(String),
+    /// An active token of this name exists already (kind [`ErrorKind::AlreadyExists`]).
+    #[error("a token named {0:?} exists already (revoke it first to replace it)")]
+    TokenExists(String),
     /// See [`ErrorKind::Invalid`].
     #[error("{0}")]
     Invalid(String),
@@ -88,7 +91,7 @@ impl StoreError {
         match self {
             StoreError::NotFound(_) => ErrorKind::NotFound,
             StoreError::Ambiguous { .. } => ErrorKind::Ambiguous,
-            StoreError::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            StoreError::AlreadyExists(_) | StoreError::TokenExists(_) => ErrorKind::AlreadyExists,
             StoreError::Invalid(_) => ErrorKind::Invalid,
             StoreError::TooNew { .. } => ErrorKind::TooNew,
             StoreError::Corrupt(_) => ErrorKind::Corrupt,
@@ -114,6 +117,40 @@ impl StoreError {
             StoreError::Connect { .. } | StoreError::Io { .. } => ErrorKind::Backend,
         }
     }
+}
+
+impl StoreError {
+    /// True when the database could not be reached or the connection to it broke (a
+    /// PostgreSQL server that restarted, stopped or is unreachable): reopening the store may
+    /// help, unlike for every other error.
+    pub fn is_disconnected(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } => true,
+            StoreError::Postgres(e) => pg_disconnected(e),
+            _ => false,
+        }
+    }
+}
+
+/// A closed connection, an I/O error on it, or the server saying it is shutting down or
+/// starting (SQLSTATE classes 08 "connection exception" and 57P "operator intervention").
+fn pg_disconnected(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        let c = code.code();
+        return c.starts_with("08") || c.starts_with("57P");
+    }
+    // No server error code: a client-side failure, usually the socket.
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.is::<std::io::Error>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// The server's message (with detail and hint) or the client's error and its cause: the

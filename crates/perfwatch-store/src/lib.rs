@@ -20,6 +20,11 @@
 //! case in its own transaction, and [`Store::finish_run`] sets the final status.
 //! [`Store::insert_run`] writes a whole report at once (push / ingest) and is idempotent by id.
 //!
+//! Team mode keeps two more things: API tokens of `perfwatch serve` (names, scopes and the
+//! SHA-256 of their secrets: [`Store::create_token`]) and, per run, whether it still has to
+//! be pushed to a team server ([`PushState`]). [`open_reconnecting`] gives a store that
+//! survives a PostgreSQL restart.
+//!
 //! ```
 //! use perfwatch_model::{CaseId, HostInfo, RunMeta, RunStatus};
 //! # fn main() -> Result<(), perfwatch_store::StoreError> {
@@ -54,6 +59,7 @@ mod codec;
 mod error;
 mod migrations;
 mod pg;
+mod reconnect;
 mod rows;
 mod sqlite;
 
@@ -133,6 +139,87 @@ pub struct StoredChangePoint {
     pub regression: bool,
     /// True once an alert was raised for it (a run never alerts twice).
     pub alerted: bool,
+}
+
+/// What an API token of `perfwatch serve` may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenScope {
+    /// Read the dashboard and the JSON API (needed only on a `--private` server).
+    Read,
+    /// Read, and push runs (`POST /api/v1/runs`).
+    Write,
+}
+
+impl TokenScope {
+    /// `read` or `write`, as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Read => "read",
+            TokenScope::Write => "write",
+        }
+    }
+
+    fn parse(s: &str) -> Result<TokenScope> {
+        match s {
+            "read" => Ok(TokenScope::Read),
+            "write" => Ok(TokenScope::Write),
+            other => Err(StoreError::Corrupt(format!("unknown token scope {other:?}"))),
+        }
+    }
+}
+
+/// An API token as the store knows it: its name and scope, never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// Its name (`ci-runner-1`), unique among tokens.
+    pub name: String,
+    /// What it may do.
+    pub scope: TokenScope,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was revoked; a revoked token is refused.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// An active (not revoked) token with the SHA-256 of its secret, for checking a presented one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenHash {
+    /// Its name.
+    pub name: String,
+    /// What it may do.
+    pub scope: TokenScope,
+    /// Lowercase hex SHA-256 of the secret.
+    pub hash: String,
+}
+
+/// Whether a run still has to be sent to a team server (`perfwatch run --push`, `perfwatch push`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushState {
+    /// Waiting: `perfwatch push URL` sends it. [`Store::prune`] never deletes such a run.
+    Unpushed,
+    /// Delivered.
+    Pushed,
+}
+
+impl PushState {
+    /// `unpushed` or `pushed`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushState::Unpushed => "unpushed",
+            PushState::Pushed => "pushed",
+        }
+    }
+
+    fn parse(s: Option<&str>) -> Result<Option<PushState>> {
+        match s {
+            None => Ok(None),
+            Some("unpushed") => Ok(Some(PushState::Unpushed)),
+            Some("pushed") => Ok(Some(PushState::Pushed)),
+            Some(other) => Err(StoreError::Corrupt(format!("unknown push state {other:?}"))),
+        }
+    }
 }
 
 /// Which runs [`Store::prune`] deletes. Runs a baseline points to are never deleted.
@@ -238,8 +325,34 @@ pub trait Store: Send {
     /// was not alerted before (so the caller raises each alert once).
     fn mark_alerted(&mut self, case: &CaseId, metric: &str, run_id: &str) -> Result<bool>;
 
-    /// Deletes runs per `policy` — never a run that a baseline points to — then, if anything
-    /// was deleted, compacts the store ([`Store::compact`]). Returns the number of runs deleted.
+    /// Records a new API token under `name` with the SHA-256 (lowercase hex) of its secret.
+    /// [`ErrorKind::AlreadyExists`] if an active token has that name (a revoked one is
+    /// replaced); [`ErrorKind::Invalid`] for a name that is not 1–64 characters of
+    /// `A–Z a–z 0–9 . _ -` or a hash that is not 64 hex digits.
+    fn create_token(&mut self, name: &str, scope: TokenScope, hash: &str) -> Result<TokenInfo>;
+
+    /// Every token (revoked ones too), by name.
+    fn list_tokens(&mut self) -> Result<Vec<TokenInfo>>;
+
+    /// The tokens that are not revoked, with their hashes.
+    fn active_tokens(&mut self) -> Result<Vec<TokenHash>>;
+
+    /// Revokes the token called `name`; `false` if there is no active token of that name.
+    fn revoke_token(&mut self, name: &str) -> Result<bool>;
+
+    /// Sets (or with `None` clears) the push state of a run (full id).
+    /// [`ErrorKind::NotFound`] if it is not stored.
+    fn set_push_state(&mut self, run_id: &str, state: Option<PushState>) -> Result<()>;
+
+    /// The push state of a run (full id); `None` for a run never meant to be pushed.
+    /// [`ErrorKind::NotFound`] if it is not stored.
+    fn push_state(&mut self, run_id: &str) -> Result<Option<PushState>>;
+
+    /// The ids of every run marked [`PushState::Unpushed`], oldest first.
+    fn unpushed_runs(&mut self) -> Result<Vec<String>>;
+
+    /// Deletes runs per `policy` — never a run that a baseline points to, nor one still
+    /// waiting to be pushed — then, if anything was deleted, compacts the store ([`Store::compact`]). Returns the number of runs deleted.
     fn prune(&mut self, policy: &PrunePolicy) -> Result<usize>;
 
     /// Gives free space back: `VACUUM` (and a WAL checkpoint) on SQLite, `VACUUM ANALYZE` of
@@ -277,6 +390,21 @@ pub fn open(url: &str) -> Result<Box<dyn Store>> {
         return Err(StoreError::Invalid(format!("no file path in store URL {url:?}")));
     }
     Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(path))?))
+}
+
+/// Like [`open`], but the store reopens itself when its connection breaks (a PostgreSQL
+/// server that restarted): a call that fails with a broken connection
+/// ([`StoreError::is_disconnected`]) is retried once on a new connection, and while the
+/// server stays down every call fails fast with the connect error until it is back. For
+/// long-lived processes such as `perfwatch serve`. Reads and [`Store::insert_run`] are safe to
+/// retry; a retried [`Store::begin_run`] whose first attempt did commit reports
+/// [`ErrorKind::AlreadyExists`]. SQLite stores are returned as they are.
+pub fn open_reconnecting(url: &str) -> Result<Box<dyn Store>> {
+    let store = open(url)?;
+    if store.backend() == Backend::Sqlite {
+        return Ok(store);
+    }
+    Ok(Box::new(reconnect::Reconnecting::new(url, store)))
 }
 
 /// A parameter of a dynamically built query, mapped to each driver's own types.
@@ -330,6 +458,51 @@ pub(crate) fn run_filter_sql(filter: &RunFilter, ph: impl Fn(usize) -> String) -
         sql.push_str(&format!(" LIMIT {p}"));
     }
     (sql, params)
+}
+
+/// Rejects token names other than 1–64 characters of `A–Z a–z 0–9 . _ -` (they appear in
+/// request logs and in `token list`, so they stay plain) and hashes that are not SHA-256 hex.
+pub(crate) fn check_token(name: &str, hash: &str) -> Result<()> {
+    let ok_name = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if !ok_name {
+        return Err(StoreError::Invalid(format!(
+            "token name {name:?}: use 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'"
+        )));
+    }
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(StoreError::Invalid("a token hash must be 64 lowercase hex digits (SHA-256)".into()));
+    }
+    Ok(())
+}
+
+/// A [`TokenInfo`] from its stored columns.
+pub(crate) fn token_info(
+    name: String,
+    scope: &str,
+    created: (i64, i32),
+    revoked: (Option<i64>, Option<i32>),
+) -> Result<TokenInfo> {
+    Ok(TokenInfo {
+        name,
+        scope: TokenScope::parse(scope)?,
+        created_at: rows::ts_join(created.0, created.1)?,
+        revoked_at: match revoked {
+            (Some(s), Some(ns)) => Some(rows::ts_join(s, ns)?),
+            _ => None,
+        },
+    })
+}
+
+/// A [`TokenHash`] from its stored columns.
+pub(crate) fn token_hash(name: String, scope: &str, hash: String) -> Result<TokenHash> {
+    Ok(TokenHash { name, scope: TokenScope::parse(scope)?, hash })
+}
+
+/// A [`PushState`] from its stored column.
+pub(crate) fn push_state_from(s: Option<&str>) -> Result<Option<PushState>> {
+    PushState::parse(s)
 }
 
 /// Rejects empty baseline names.

@@ -25,6 +25,11 @@
 //! - `change_points` (version 2): the change points `perfwatch detect` last found per series,
 //!   keyed by the run where the shift starts, with whether an alert was already raised for
 //!   it; deleted with their run.
+//! - `tokens` (version 3): API tokens of `perfwatch serve` — a name, the SHA-256 of the secret
+//!   (never the secret), its scope (`read` or `write`), when it was created and revoked.
+//! - `runs.push_state` (version 3): `unpushed` while a run waits to be sent to a team server,
+//!   `pushed` once it was, NULL for runs never meant to be pushed; a partial index finds the
+//!   unpushed ones.
 
 /// One migration: a version, a name and its SQL for each backend.
 pub(crate) struct Migration {
@@ -246,6 +251,36 @@ CREATE TABLE change_points (
     PRIMARY KEY (series_id, run_id)
 );
 CREATE INDEX change_points_by_run ON change_points (run_id);
+"#,
+    },
+    Migration {
+        version: 3,
+        name: "tokens and push state",
+        sqlite: r#"
+CREATE TABLE tokens (
+    name TEXT NOT NULL PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    scope TEXT NOT NULL,
+    created_s INTEGER NOT NULL,
+    created_ns INTEGER NOT NULL,
+    revoked_s INTEGER,
+    revoked_ns INTEGER
+);
+ALTER TABLE runs ADD COLUMN push_state TEXT;
+CREATE INDEX runs_unpushed ON runs (started_s, started_ns, id) WHERE push_state = 'unpushed';
+"#,
+        postgres: r#"
+CREATE TABLE tokens (
+    name TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    hash TEXT COLLATE "C" NOT NULL UNIQUE,
+    scope TEXT NOT NULL,
+    created_s BIGINT NOT NULL,
+    created_ns INTEGER NOT NULL,
+    revoked_s BIGINT,
+    revoked_ns INTEGER
+);
+ALTER TABLE runs ADD COLUMN push_state TEXT;
+CREATE INDEX runs_unpushed ON runs (started_s, started_ns, id) WHERE push_state = 'unpushed';
 "#,
     },
 ];

@@ -22,7 +22,8 @@ use crate::rows::{
     self, CASE_COLUMNS, CaseRow, RUN_COLUMNS, RunRow, SUMMARY_COLUMNS, SummaryRow, ts_join, ts_split,
 };
 use crate::{
-    Backend, BaselineInfo, HistoryPoint, Param, PrunePolicy, RunFilter, SeriesInfo, Store, StoredChangePoint,
+    Backend, BaselineInfo, HistoryPoint, Param, PrunePolicy, PushState, RunFilter, SeriesInfo, Store,
+    StoredChangePoint, TokenHash, TokenInfo, TokenScope,
 };
 
 /// A store in a PostgreSQL database (optionally in one schema of it).
@@ -728,7 +729,8 @@ impl Store for PgStore {
                 tx.query(
                     "SELECT id FROM runs WHERE id IN (SELECT id FROM runs \
                      ORDER BY started_s DESC, started_ns DESC, id DESC OFFSET $1) \
-                     AND id NOT IN (SELECT run_id FROM baselines) FOR UPDATE",
+                     AND id NOT IN (SELECT run_id FROM baselines) \
+                     AND push_state IS DISTINCT FROM 'unpushed' FOR UPDATE",
                     &[&keep],
                 )?
             }
@@ -736,7 +738,8 @@ impl Store for PgStore {
                 let (s, ns) = ts_split(*t);
                 tx.query(
                     "SELECT id FROM runs WHERE (started_s < $1 OR (started_s = $1 AND \
-                     started_ns < $2)) AND id NOT IN (SELECT run_id FROM baselines) FOR UPDATE",
+                     started_ns < $2)) AND id NOT IN (SELECT run_id FROM baselines) \
+                     AND push_state IS DISTINCT FROM 'unpushed' FOR UPDATE",
                     &[&s, &ns],
                 )?
             }
@@ -752,6 +755,94 @@ impl Store for PgStore {
             self.compact()?;
         }
         Ok(victims.len())
+    }
+
+    fn create_token(&mut self, name: &str, scope: TokenScope, hash: &str) -> Result<TokenInfo> {
+        crate::check_token(name, hash)?;
+        let now = Timestamp::now();
+        let (s, ns) = ts_split(now);
+        // A revoked token of the same name is replaced; an active one is kept.
+        let n = self.client.execute(
+            "INSERT INTO tokens (name, hash, scope, created_s, created_ns) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (name) DO UPDATE SET hash = EXCLUDED.hash, scope = EXCLUDED.scope, \
+             created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns, revoked_s = NULL, \
+             revoked_ns = NULL WHERE tokens.revoked_s IS NOT NULL",
+            &[&name, &hash, &scope.as_str(), &s, &ns],
+        )?;
+        if n == 0 {
+            return Err(StoreError::TokenExists(name.to_string()));
+        }
+        Ok(TokenInfo { name: name.to_string(), scope, created_at: now, revoked_at: None })
+    }
+
+    fn list_tokens(&mut self) -> Result<Vec<TokenInfo>> {
+        self.client
+            .query(
+                "SELECT name, scope, created_s, created_ns, revoked_s, revoked_ns FROM tokens ORDER BY name",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                let scope: String = r.try_get(1)?;
+                crate::token_info(
+                    r.try_get(0)?,
+                    &scope,
+                    (r.try_get(2)?, r.try_get(3)?),
+                    (r.try_get(4)?, r.try_get(5)?),
+                )
+            })
+            .collect()
+    }
+
+    fn active_tokens(&mut self) -> Result<Vec<TokenHash>> {
+        self.client
+            .query("SELECT name, scope, hash FROM tokens WHERE revoked_s IS NULL ORDER BY name", &[])?
+            .iter()
+            .map(|r| {
+                let scope: String = r.try_get(1)?;
+                crate::token_hash(r.try_get(0)?, &scope, r.try_get(2)?)
+            })
+            .collect()
+    }
+
+    fn revoke_token(&mut self, name: &str) -> Result<bool> {
+        let (s, ns) = ts_split(Timestamp::now());
+        let n = self.client.execute(
+            "UPDATE tokens SET revoked_s = $2, revoked_ns = $3 WHERE name = $1 AND revoked_s IS NULL",
+            &[&name, &s, &ns],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn set_push_state(&mut self, run_id: &str, state: Option<PushState>) -> Result<()> {
+        let n = self.client.execute(
+            "UPDATE runs SET push_state = $2 WHERE id = $1",
+            &[&run_id, &state.map(PushState::as_str)],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(run_id.to_string()));
+        }
+        Ok(())
+    }
+
+    fn push_state(&mut self, run_id: &str) -> Result<Option<PushState>> {
+        let Some(row) = self.client.query_opt("SELECT push_state FROM runs WHERE id = $1", &[&run_id])?
+        else {
+            return Err(StoreError::NotFound(run_id.to_string()));
+        };
+        let raw: Option<String> = row.try_get(0)?;
+        crate::push_state_from(raw.as_deref())
+    }
+
+    fn unpushed_runs(&mut self) -> Result<Vec<String>> {
+        self.client
+            .query(
+                "SELECT id FROM runs WHERE push_state = 'unpushed' ORDER BY started_s, started_ns, id",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
     }
 
     fn compact(&mut self) -> Result<()> {

@@ -15,7 +15,8 @@ use crate::rows::{
     self, CASE_COLUMNS, CaseRow, RUN_COLUMNS, RunRow, SUMMARY_COLUMNS, SummaryRow, ts_join, ts_split,
 };
 use crate::{
-    Backend, BaselineInfo, HistoryPoint, Param, PrunePolicy, RunFilter, SeriesInfo, Store, StoredChangePoint,
+    Backend, BaselineInfo, HistoryPoint, Param, PrunePolicy, PushState, RunFilter, SeriesInfo, Store,
+    StoredChangePoint, TokenHash, TokenInfo, TokenScope,
 };
 
 /// How long a writer waits for another one before giving up with [`ErrorKind::Busy`].
@@ -621,9 +622,10 @@ impl Store for SqliteStore {
             PrunePolicy::KeepLast(n) => {
                 let keep = i64::try_from(*n).unwrap_or(i64::MAX);
                 tx.prepare(
-                    "SELECT id FROM (SELECT id FROM runs \
+                    "SELECT id FROM (SELECT id, push_state FROM runs \
                      ORDER BY started_s DESC, started_ns DESC, id DESC LIMIT -1 OFFSET ?1) \
-                     WHERE id NOT IN (SELECT run_id FROM baselines)",
+                     WHERE id NOT IN (SELECT run_id FROM baselines) \
+                     AND push_state IS NOT 'unpushed'",
                 )?
                 .query_map([keep], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?
@@ -632,7 +634,8 @@ impl Store for SqliteStore {
                 let (s, ns) = ts_split(*t);
                 tx.prepare(
                     "SELECT id FROM runs WHERE (started_s < ?1 OR (started_s = ?1 AND \
-                     started_ns < ?2)) AND id NOT IN (SELECT run_id FROM baselines)",
+                     started_ns < ?2)) AND id NOT IN (SELECT run_id FROM baselines) \
+                     AND push_state IS NOT 'unpushed'",
                 )?
                 .query_map((s, ns), |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?
@@ -648,6 +651,97 @@ impl Store for SqliteStore {
             self.compact()?;
         }
         Ok(victims.len())
+    }
+
+    fn create_token(&mut self, name: &str, scope: TokenScope, hash: &str) -> Result<TokenInfo> {
+        crate::check_token(name, hash)?;
+        let now = Timestamp::now();
+        let (s, ns) = ts_split(now);
+        let tx = self.write_tx()?;
+        // A revoked token of the same name is replaced; an active one is kept.
+        let n = tx.execute(
+            "INSERT INTO tokens (name, hash, scope, created_s, created_ns) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (name) DO UPDATE SET hash = excluded.hash, scope = excluded.scope, \
+             created_s = excluded.created_s, created_ns = excluded.created_ns, revoked_s = NULL, \
+             revoked_ns = NULL WHERE tokens.revoked_s IS NOT NULL",
+            (name, hash, scope.as_str(), s, ns),
+        )?;
+        if n == 0 {
+            return Err(StoreError::TokenExists(name.to_string()));
+        }
+        tx.commit()?;
+        Ok(TokenInfo { name: name.to_string(), scope, created_at: now, revoked_at: None })
+    }
+
+    fn list_tokens(&mut self) -> Result<Vec<TokenInfo>> {
+        let raw = self
+            .conn
+            .prepare_cached(
+                "SELECT name, scope, created_s, created_ns, revoked_s, revoked_ns FROM tokens ORDER BY name",
+            )?
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    (r.get(2)?, r.get(3)?),
+                    (r.get(4)?, r.get(5)?),
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        raw.into_iter().map(|(n, s, c, r)| crate::token_info(n, &s, c, r)).collect()
+    }
+
+    fn active_tokens(&mut self) -> Result<Vec<TokenHash>> {
+        let raw = self
+            .conn
+            .prepare_cached("SELECT name, scope, hash FROM tokens WHERE revoked_s IS NULL ORDER BY name")?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        raw.into_iter().map(|(n, s, h)| crate::token_hash(n, &s, h)).collect()
+    }
+
+    fn revoke_token(&mut self, name: &str) -> Result<bool> {
+        let (s, ns) = ts_split(Timestamp::now());
+        let tx = self.write_tx()?;
+        let n = tx.execute(
+            "UPDATE tokens SET revoked_s = ?2, revoked_ns = ?3 WHERE name = ?1 AND revoked_s IS NULL",
+            (name, s, ns),
+        )?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn set_push_state(&mut self, run_id: &str, state: Option<PushState>) -> Result<()> {
+        let tx = self.write_tx()?;
+        let n = tx.execute(
+            "UPDATE runs SET push_state = ?2 WHERE id = ?1",
+            (run_id, state.map(PushState::as_str)),
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(run_id.to_string()));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn push_state(&mut self, run_id: &str) -> Result<Option<PushState>> {
+        let raw: Option<Option<String>> = self
+            .conn
+            .prepare_cached("SELECT push_state FROM runs WHERE id = ?1")?
+            .query_row([run_id], |r| r.get(0))
+            .optional()?;
+        let Some(raw) = raw else { return Err(StoreError::NotFound(run_id.to_string())) };
+        crate::push_state_from(raw.as_deref())
+    }
+
+    fn unpushed_runs(&mut self) -> Result<Vec<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM runs WHERE push_state = 'unpushed' ORDER BY started_s, started_ns, id",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?)
     }
 
     fn compact(&mut self) -> Result<()> {

@@ -11,7 +11,7 @@ use perfwatch_model::{
     Better, BudgetResult, BudgetStatus, CaseFailure, CaseId, CaseReport, CaseStatus, Caveat, ExitKind,
     GitInfo, HostInfo, RunMeta, RunReport, RunStatus, Sample, Summary,
 };
-use perfwatch_store::{ErrorKind, PrunePolicy, RunFilter, Store, StoredChangePoint};
+use perfwatch_store::{ErrorKind, PrunePolicy, PushState, RunFilter, Store, StoredChangePoint, TokenScope};
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: where a fresh store lives.
@@ -122,6 +122,8 @@ contract_tests!(
     list_runs_filters_and_previous_run,
     integrity_check_passes,
     change_points_keep_alerts_and_follow_their_runs,
+    tokens_are_created_listed_and_revoked,
+    push_state_marks_runs_and_prune_keeps_unpushed,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -727,7 +729,12 @@ fn postgres_unreachable_server_is_a_clear_error() {
         .err()
         .expect("nothing listens on port 1");
     assert_eq!(err.kind(), ErrorKind::Backend);
+    assert!(err.is_disconnected(), "{err}");
     assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+    let err = perfwatch_store::open_reconnecting("postgres://postgres@127.0.0.1:1/test?connect_timeout=2")
+        .err()
+        .expect("nothing listens on port 1");
+    assert!(err.is_disconnected(), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -802,4 +809,88 @@ fn change_points_keep_alerts_and_follow_their_runs(fx: &dyn Fixture) {
     // Pruning the run drops its change point with it.
     store.prune(&PrunePolicy::KeepLast(1)).unwrap();
     assert!(store.change_points(&case, "wall").unwrap().is_empty());
+}
+
+fn tokens_are_created_listed_and_revoked(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    let h1 = "a".repeat(64);
+    let h2 = format!("{}{}", "0123456789abcdef".repeat(3), "fedcba9876543210");
+    assert!(store.list_tokens().unwrap().is_empty());
+    let t = store.create_token("ci-runner.1", TokenScope::Write, &h1).unwrap();
+    assert_eq!((t.name.as_str(), t.scope, t.revoked_at), ("ci-runner.1", TokenScope::Write, None));
+    store.create_token("dashboard", TokenScope::Read, &h2).unwrap();
+    // A second active token of the same name is refused, whatever its hash.
+    let err = store.create_token("dashboard", TokenScope::Write, &"b".repeat(64)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+    // Names stay plain (they appear in logs); hashes must be SHA-256 hex.
+    for bad in ["", "a b", "x'); DROP TABLE tokens; --", "<b>", &"n".repeat(65)] {
+        let err = store.create_token(bad, TokenScope::Read, &"c".repeat(64)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Invalid, "{bad:?}");
+    }
+    assert_eq!(store.create_token("x", TokenScope::Read, "secret").unwrap_err().kind(), ErrorKind::Invalid);
+    assert_eq!(
+        store.create_token("x", TokenScope::Read, &"A".repeat(64)).unwrap_err().kind(),
+        ErrorKind::Invalid
+    );
+
+    let active = store.active_tokens().unwrap();
+    assert_eq!(active.len(), 2);
+    assert_eq!(
+        (active[0].name.as_str(), active[0].scope, active[0].hash.as_str()),
+        ("ci-runner.1", TokenScope::Write, h1.as_str())
+    );
+    assert_eq!(
+        (active[1].name.as_str(), active[1].scope, active[1].hash.as_str()),
+        ("dashboard", TokenScope::Read, h2.as_str())
+    );
+
+    assert!(store.revoke_token("ci-runner.1").unwrap());
+    assert!(!store.revoke_token("ci-runner.1").unwrap(), "already revoked");
+    assert!(!store.revoke_token("nope").unwrap());
+    let active = store.active_tokens().unwrap();
+    assert_eq!(active.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["dashboard"]);
+    let all = store.list_tokens().unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all[0].revoked_at.is_some() && all[1].revoked_at.is_none(), "{all:?}");
+    // A revoked name can be reused with a new secret; the old hash is gone.
+    store.create_token("ci-runner.1", TokenScope::Read, &"d".repeat(64)).unwrap();
+    let active = store.active_tokens().unwrap();
+    assert_eq!(active.len(), 2);
+    assert!(active.iter().all(|t| t.hash != h1));
+    // Survives reopening.
+    drop(store);
+    assert_eq!(fx.open().active_tokens().unwrap().len(), 2);
+}
+
+fn push_state_marks_runs_and_prune_keeps_unpushed(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    for i in 0..5 {
+        store.insert_run(&report(&rid(i), nth_time(i64::from(i)))).unwrap();
+    }
+    assert_eq!(store.push_state(&rid(0)).unwrap(), None);
+    assert!(store.unpushed_runs().unwrap().is_empty());
+    // Marked out of time order: listed oldest first.
+    for i in [3, 0, 1] {
+        store.set_push_state(&rid(i), Some(PushState::Unpushed)).unwrap();
+    }
+    assert_eq!(store.unpushed_runs().unwrap(), vec![rid(0), rid(1), rid(3)]);
+    store.set_push_state(&rid(1), Some(PushState::Pushed)).unwrap();
+    assert_eq!(store.push_state(&rid(1)).unwrap(), Some(PushState::Pushed));
+    assert_eq!(store.push_state(&rid(3)).unwrap(), Some(PushState::Unpushed));
+    assert_eq!(store.unpushed_runs().unwrap(), vec![rid(0), rid(3)]);
+    assert_eq!(store.set_push_state("nope", None).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(store.push_state("nope").unwrap_err().kind(), ErrorKind::NotFound);
+    // The report itself is unchanged by the marker.
+    assert_eq!(store.run(&rid(3)).unwrap(), Some(report(&rid(3), nth_time(3))));
+
+    // Keep the newest one: 0 and 3 wait to be pushed, so only 1 and 2 go.
+    assert_eq!(store.prune(&PrunePolicy::KeepLast(1)).unwrap(), 2);
+    let left: Vec<_> = store.list_runs(&RunFilter::default()).unwrap().into_iter().map(|m| m.id).collect();
+    assert_eq!(left, vec![rid(4), rid(3), rid(0)]);
+    store.set_push_state(&rid(0), Some(PushState::Pushed)).unwrap();
+    assert_eq!(store.prune(&PrunePolicy::OlderThan(nth_time(4))).unwrap(), 1);
+    assert_eq!(store.unpushed_runs().unwrap(), vec![rid(3)]);
+    store.set_push_state(&rid(3), None).unwrap();
+    assert!(store.unpushed_runs().unwrap().is_empty());
+    store.integrity_check().unwrap();
 }
