@@ -13,9 +13,25 @@
 //! | `GET /api/v1/compare[?baseline=B&candidate=C]` | a comparison report (design §7); `B`/`C` are baseline names or run ids; default: the newest run vs the previous one on its machine |
 //! | `GET /api/v1/baselines` | `{"schema_version":1,"baselines":[{name, run_id, set_at}]}` |
 //!
-//! The server binds `127.0.0.1` unless told otherwise and is read-only. The store lives on a
+//! and one write endpoint, for team mode:
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /api/v1/runs` | body: a run report as `perfwatch run --format json` prints it (with raw samples), checked against `schemas/run.schema.json`; stores it unless a run with its id is stored already. `201 {"id", "created": true}`, or `200 {"id", "created": false}` for a repeated push |
+//!
+//! Writes need `Authorization: Bearer <token>` with a write token ([`auth`]); with
+//! [`ServeOptions::private`] reads need a token too (a browser may give it as the password of
+//! HTTP Basic). Errors of the API are `{"error": "…"}`: 400 for a body that is not JSON or not
+//! a run report (the message names the JSON path and what was expected), 401 without a valid
+//! token, 403 for a read-only token that writes, 413 for a body over
+//! [`ServeOptions::max_body`], 429 (with `Retry-After`) over the per-token rate limit, 503 (with
+//! `Retry-After`) while the database is unreachable. After a PostgreSQL restart the server
+//! reconnects by itself.
+//!
+//! The server binds `127.0.0.1` unless told otherwise; the dashboard is read-only. The store lives on a
 //! thread of its own (the PostgreSQL client is blocking and must not run on a tokio worker);
-//! handlers send it closures through a channel. Unknown paths, `..` segments and unknown names
+//! handlers send it closures through a channel. Pushes and token checks use a small pool of
+//! further store threads, each with its own connection. Unknown paths, `..` segments and unknown names
 //! are answered with 404; nothing is ever read from the file system.
 //!
 //! ```no_run
@@ -29,10 +45,15 @@
 //! # Ok::<(), perfwatch_server::ServerError>(())
 //! ```
 
+pub mod auth;
+mod ingest;
 mod server;
 mod site;
 
-pub use server::{DEFAULT_ADDR, RunningServer, ServeOptions, serve, start};
+pub use auth::RateLimit;
+pub use server::{
+    DEFAULT_ADDR, DEFAULT_MAX_BODY, DEFAULT_RATE_LIMIT, RunningServer, ServeOptions, serve, start,
+};
 pub use site::{Comparer, SiteOptions, SiteSummary, report_html, write_site};
 
 /// Errors of the dashboard.

@@ -17,6 +17,8 @@ use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::ServerError;
+use crate::auth::{Limiter, RateLimit};
+use crate::ingest::{Gate, Pool};
 use crate::site::{
     SiteOptions, baseline_compare_href, case_view, change_marks, group_by_case, latest_comparison,
     overview_row, run_index, verdict_map,
@@ -35,11 +37,40 @@ pub struct ServeOptions {
     /// Analyse every series' change points while idle, so that the first overview is fast.
     /// Default `true`.
     pub warm_up: bool,
+    /// Reads (pages and the JSON API) need a token too, not only writes. Default `false`.
+    pub private: bool,
+    /// Largest request body accepted (a pushed run report), in bytes; larger ones get 413.
+    /// Default [`DEFAULT_MAX_BODY`].
+    pub max_body: usize,
+    /// Per-token rate limit (429 with `Retry-After` beyond it); `None` for none. Default
+    /// [`DEFAULT_RATE_LIMIT`].
+    pub rate_limit: Option<RateLimit>,
+    /// Store connections (threads) for pushes and token checks. Default 4.
+    pub ingest_threads: usize,
+    /// One JSON line per request on stderr (method, path, status, latency, token name —
+    /// never the token — and sizes). Default `false`; `perfwatch serve` turns it on.
+    pub log_requests: bool,
 }
+
+/// Default [`ServeOptions::max_body`]: 32 MiB, room for a large suite's raw samples.
+pub const DEFAULT_MAX_BODY: usize = 32 << 20;
+
+/// Default [`ServeOptions::rate_limit`]: 50 requests per second per token, bursts of 200 —
+/// far above what benchmark runners send, low enough to blunt a runaway script.
+pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit { per_second: 50.0, burst: 200 };
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        ServeOptions { site: SiteOptions::default(), worker_threads: 2, warm_up: true }
+        ServeOptions {
+            site: SiteOptions::default(),
+            worker_threads: 2,
+            warm_up: true,
+            private: false,
+            max_body: DEFAULT_MAX_BODY,
+            rate_limit: Some(DEFAULT_RATE_LIMIT),
+            ingest_threads: 4,
+            log_requests: false,
+        }
     }
 }
 
@@ -50,6 +81,7 @@ pub struct RunningServer {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     http: Option<JoinHandle<Result<(), ServerError>>>,
     store: Option<JoinHandle<()>>,
+    ingest: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -64,6 +96,9 @@ impl RunningServer {
         let res = self.http.take().map_or(Ok(()), |h| h.join().unwrap_or(Err(ServerError::StoreGone)));
         if let Some(s) = self.store.take() {
             let _ = s.join();
+        }
+        for h in self.ingest.drain(..) {
+            let _ = h.join();
         }
         res
     }
@@ -82,6 +117,9 @@ impl RunningServer {
         }
         if let Some(s) = self.store.take() {
             let _ = s.join();
+        }
+        for h in self.ingest.drain(..) {
+            let _ = h.join();
         }
     }
 }
@@ -112,7 +150,7 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
     let warm_up = opts.warm_up;
     let store = std::thread::Builder::new()
         .name("perfwatch-store".into())
-        .spawn(move || match perfwatch_store::open(&url) {
+        .spawn(move || match perfwatch_store::open_reconnecting(&url) {
             Ok(store) => {
                 let _ = ready_tx.send(Ok(()));
                 let mut db = Db::new(store, site);
@@ -145,8 +183,15 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
     listener.set_nonblocking(true).map_err(io("cannot configure the socket"))?;
     let local = listener.local_addr().map_err(io("cannot read the socket address"))?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (pool, ingest) = Pool::start(store_url, opts.ingest_threads)?;
     let workers = opts.worker_threads.max(1);
-    let app = App { tx };
+    let gate = Gate {
+        private: opts.private,
+        max_body: opts.max_body,
+        limiter: opts.rate_limit.map(Limiter::new),
+        log: opts.log_requests,
+    };
+    let app = App { tx, pool, gate: Arc::new(gate) };
     let http = std::thread::Builder::new()
         .name("perfwatch-http".into())
         .spawn(move || -> Result<(), ServerError> {
@@ -168,7 +213,7 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
             })
         })
         .map_err(io("cannot start the server thread"))?;
-    Ok(RunningServer { addr: local, stop: Some(stop_tx), http: Some(http), store: Some(store) })
+    Ok(RunningServer { addr: local, stop: Some(stop_tx), http: Some(http), store: Some(store), ingest })
 }
 
 // ------------------------------------------------------------------ the store thread
@@ -446,11 +491,25 @@ fn store_err(e: ServerError) -> StoreError {
 // ------------------------------------------------------------------ HTTP
 
 #[derive(Clone)]
-struct App {
+pub(crate) struct App {
     tx: mpsc::Sender<Job>,
+    pub(crate) pool: Pool,
+    pub(crate) gate: Arc<Gate>,
 }
 
 impl App {
+    /// Tells the page caches that a run was added (it may be older than the newest one, which
+    /// alone would not show that anything changed).
+    pub(crate) fn runs_changed(&self) {
+        let _ = self.tx.send(Box::new(|db: &mut Db| {
+            db.key = None;
+            db.cases = None;
+            db.overview = None;
+            db.runs = None;
+            db.runs_js = None;
+        }));
+    }
+
     /// Runs `f` on the store thread and waits for its answer without blocking a worker.
     async fn call<R: Send + 'static>(
         &self,
@@ -486,12 +545,12 @@ fn router(app: App) -> Router {
         .route("/data/{file}", get(data))
         .route("/api/v1/series", get(api_series))
         .route("/api/v1/series/data", get(api_series_data))
-        .route("/api/v1/runs", get(api_runs))
+        .route("/api/v1/runs", get(api_runs).post(crate::ingest::post_run))
         .route("/api/v1/runs/{id}", get(api_run))
         .route("/api/v1/compare", get(api_compare))
         .route("/api/v1/baselines", get(api_baselines))
         .fallback(not_found)
-        .with_state(app)
+        .with_state(app.clone())
         // Fastest: the default level costs ~0.3 s on a 2.4 MB case script, more than it saves on a LAN.
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
         .layer(SetResponseHeaderLayer::overriding(
@@ -510,6 +569,7 @@ fn router(app: App) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         ))
+        .layer(axum::middleware::from_fn_with_state(app, crate::ingest::gate))
 }
 
 const HTML: &str = "text/html; charset=utf-8";
@@ -537,6 +597,13 @@ fn api_error(status: StatusCode, message: &str) -> Response {
 }
 
 fn page_error(e: StoreError) -> Response {
+    if e.is_disconnected() {
+        return body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            HTML,
+            html::notice_page("Database unavailable", &format!("Retry in a moment: {e}")),
+        );
+    }
     match e.kind() {
         ErrorKind::NotFound | ErrorKind::Ambiguous | ErrorKind::Invalid => html_404(),
         _ => body(StatusCode::INTERNAL_SERVER_ERROR, HTML, html::notice_page("Store error", &e.to_string())),
@@ -544,6 +611,9 @@ fn page_error(e: StoreError) -> Response {
 }
 
 fn api_store_error(e: StoreError) -> Response {
+    if e.is_disconnected() {
+        return crate::ingest::store_failure(&e);
+    }
     match e.kind() {
         ErrorKind::NotFound => api_error(StatusCode::NOT_FOUND, &e.to_string()),
         ErrorKind::Ambiguous | ErrorKind::Invalid => api_error(StatusCode::BAD_REQUEST, &e.to_string()),

@@ -40,8 +40,13 @@ pub enum Command {
     Detect(DetectArgs),
     /// Write a self-contained static HTML report of the store (no network needed to view it).
     Report(ReportArgs),
-    /// Serve the dashboard and its read-only JSON API (/api/v1/) over the store.
+    /// Serve the dashboard and its JSON API (/api/v1/) over the store; runners push into it.
     Serve(ServeArgs),
+    /// Create, list and revoke the API tokens that `perfwatch serve` accepts.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Send runs to a team server (`perfwatch serve`); the token comes from PERFWATCH_TOKEN.
+    Push(PushArgs),
     /// Delete old runs from the store and compact it.
     Prune(PruneArgs),
 }
@@ -137,6 +142,27 @@ pub struct RunArgs {
     /// perfwatch-metric lines).
     #[arg(long)]
     pub show_output: bool,
+    /// After saving the run locally, push it to the team server at URL (`perfwatch serve`;
+    /// token from PERFWATCH_TOKEN). If that fails the run stays in the local store marked
+    /// unpushed, with a warning (the exit code does not change): `perfwatch push URL`
+    /// delivers it later.
+    #[arg(long, value_name = "URL", conflicts_with = "no_save")]
+    pub push: Option<String>,
+    /// Retry settings of --push.
+    #[command(flatten)]
+    pub push_retry: RetryArgs,
+}
+
+/// How the push client retries (network errors, 5xx and 429 are retried with exponential
+/// backoff and jitter; other 4xx answers are final).
+#[derive(Debug, Args, Clone)]
+pub struct RetryArgs {
+    /// Give up on a run after retrying for this long, e.g. 2m, 30s, 0s for no retries.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub retry_for: String,
+    /// Time limit of one request (connect, send, answer).
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub request_timeout: String,
 }
 
 /// `perfwatch compare`.
@@ -371,13 +397,89 @@ pub struct ReportArgs {
 }
 
 /// `perfwatch serve`.
+///
+/// Runners push runs with `POST /api/v1/runs` (see `perfwatch push`), which needs a write token
+/// (`perfwatch token create NAME`). With --private every page and API read needs a token too
+/// (browsers ask for it: any user name, the token as password). Each request is logged as
+/// one JSON line on stderr (token names, never secrets).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on. The default is loopback only; listening on another interface
     /// publishes the dashboard to that network.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
     pub addr: std::net::SocketAddr,
+    /// Reads (dashboard and JSON API) need a token too, not only pushes.
+    #[arg(long)]
+    pub private: bool,
+    /// Largest request body accepted (a pushed run report); larger ones get 413.
+    #[arg(long, default_value = "32MiB", value_name = "SIZE")]
+    pub max_body: String,
+    /// Requests per second allowed per token (sustained; 0 turns the limit off). Beyond it
+    /// the answer is 429 with Retry-After.
+    #[arg(long, default_value_t = 50.0, value_name = "N")]
+    pub rate_limit: f64,
+    /// Requests a token may send at once after a quiet spell.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub rate_burst: u32,
+    /// Do not log requests on stderr.
+    #[arg(long)]
+    pub no_request_log: bool,
     /// Suite file (thresholds) and store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `perfwatch token …`: API tokens of the server whose store is --db / PERFWATCH_DB.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (shown this once; only its hash is stored).
+    Create {
+        /// Token name, e.g. ci-runner-1 (1 to 64 of A-Z a-z 0-9 . _ -); logged with each
+        /// request made with it.
+        name: String,
+        /// Only read (for a --private server's dashboard and API); cannot push runs.
+        #[arg(long)]
+        read_only: bool,
+        /// Suite file and store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List tokens: name, scope, created, revoked (never the secrets).
+    List {
+        /// Suite file and store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a token: the server refuses it from its next request on.
+    Revoke {
+        /// Token name.
+        name: String,
+        /// Suite file and store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `perfwatch push`.
+///
+/// Sends runs from the local store to a team server, one request per run, with the token
+/// in PERFWATCH_TOKEN. Pushing is idempotent: a run the server has already is not stored
+/// twice. Without RUN, every run marked unpushed (by `run --push` that could not deliver)
+/// is sent, oldest first. Exit 0 when every run was delivered, 2 otherwise (the runs not
+/// delivered stay unpushed).
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The server, e.g. https://perf.example.org (the same as for the dashboard).
+    pub url: String,
+    /// Run ids (or unique prefixes) to send [default: every unpushed run].
+    pub runs: Vec<String>,
+    /// Send every run in the local store (e.g. to fill a new team server).
+    #[arg(long, conflicts_with = "runs")]
+    pub all: bool,
+    /// Retry settings.
+    #[command(flatten)]
+    pub retry: RetryArgs,
+    /// Suite file and store.
     #[command(flatten)]
     pub store: StoreArgs,
 }

@@ -8,9 +8,11 @@ mod detect;
 mod history;
 mod init;
 mod prune;
+mod push;
 mod report;
 mod rev;
 mod run;
+mod token;
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +49,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Report(args) => report::html(args),
         Command::Serve(args) => report::serve(args),
         Command::Prune(args) => prune::run(args),
+        Command::Token(cmd) => token::run(cmd),
+        Command::Push(args) => push::run(args),
     }
 }
 

@@ -26,6 +26,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let plan = super::load_plan(&args.store.config)?;
     let plan = if args.bench.is_empty() { plan } else { perfwatch_config::select(&plan, &args.bench)? };
     let labels = parse_labels(&args.labels)?;
+    // A missing token or a bad URL is a usage error before anything is measured.
+    let pusher = match &args.push {
+        Some(url) => Some(super::push::Client::new(url, &args.push_retry)?),
+        None => None,
+    };
 
     let mut meta = RunMeta {
         id: uuid::Uuid::now_v7().to_string(),
@@ -97,6 +102,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             report.run.status.as_str(),
             super::store_url(&args.store)
         );
+        if let Some(client) = &pusher {
+            super::push::after_run(store.as_mut(), client, &report.run.id);
+        }
     } else {
         eprintln!("run {} (not saved)", report.run.id);
     }

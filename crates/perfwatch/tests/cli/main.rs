@@ -4,4 +4,6 @@ mod ab;
 mod compare;
 mod detect;
 mod measure;
+mod team;
+mod team_util;
 mod util;

@@ -1,0 +1,371 @@
+//! Team mode of `perfwatch serve`: `POST /api/v1/runs`, the token gate in front of every
+//! route, the per-token rate limit and the request log.
+//!
+//! Writes and token checks run on a small pool of store threads of their own (each with its
+//! own connection, reopened after a database restart), so that concurrent pushes are written
+//! in parallel and never wait behind a dashboard page.
+
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::LengthLimitError;
+use perfwatch_model::{RunReport, RunStatus, SCHEMA_VERSION};
+use perfwatch_store::{Store, StoreError, TokenScope};
+
+use crate::auth::{Limiter, Presented, find_token, presented};
+use crate::server::App;
+
+/// The committed schema of a run report (`perfwatch run --format json`), checked on ingest.
+const RUN_SCHEMA: &str = include_str!("../../../schemas/run.schema.json");
+
+type PoolJob = Box<dyn FnOnce(&mut dyn Store) + Send>;
+
+/// Store threads for writes and token checks.
+#[derive(Clone)]
+pub(crate) struct Pool {
+    tx: mpsc::Sender<PoolJob>,
+}
+
+impl Pool {
+    /// Opens `threads` connections to the store at `url` (each reopens itself when the
+    /// database restarts) and starts a thread for each.
+    pub(crate) fn start(
+        url: &str,
+        threads: usize,
+    ) -> Result<(Pool, Vec<JoinHandle<()>>), crate::ServerError> {
+        let (tx, rx) = mpsc::channel::<PoolJob>();
+        let rx = Arc::new(Mutex::new(rx));
+        let mut handles = Vec::new();
+        for i in 0..threads.max(1) {
+            let mut store = perfwatch_store::open_reconnecting(url)?;
+            let rx = rx.clone();
+            let h = std::thread::Builder::new()
+                .name(format!("perfwatch-ingest-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let Ok(job) = job else { break };
+                        // A panic loses only its request (answered 500), not the thread.
+                        let _ =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(store.as_mut())));
+                    }
+                })
+                .map_err(|source| crate::ServerError::Io {
+                    context: "cannot start an ingest thread".into(),
+                    source,
+                })?;
+            handles.push(h);
+        }
+        Ok((Pool { tx }, handles))
+    }
+
+    /// Runs `f` on a pool thread and waits for its answer without blocking a worker.
+    pub(crate) async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> R + Send + 'static,
+    ) -> Result<R, Response> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Box::new(move |s: &mut dyn Store| {
+                let _ = tx.send(f(s));
+            }))
+            .map_err(|_| api_error(StatusCode::SERVICE_UNAVAILABLE, "the store threads have stopped"))?;
+        rx.await.map_err(|_| {
+            api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error while answering this request")
+        })
+    }
+}
+
+/// Team-mode settings shared by every request.
+pub(crate) struct Gate {
+    /// Reads need a token too.
+    pub private: bool,
+    /// Largest accepted request body.
+    pub max_body: usize,
+    /// Per-token rate limit, if any.
+    pub limiter: Option<Limiter>,
+    /// Write one line per request to stderr.
+    pub log: bool,
+}
+
+pub(crate) fn api_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({ "error": message }).to_string(),
+    )
+        .into_response()
+}
+
+/// 503 for a database that is down, 500 for anything else.
+pub(crate) fn store_failure(e: &StoreError) -> Response {
+    if e.is_disconnected() {
+        let mut r = api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("the database is unavailable, retry later: {e}"),
+        );
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        r
+    } else {
+        api_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+    }
+}
+
+fn unauthorized(api: bool, message: &str) -> Response {
+    let mut r = api_error(StatusCode::UNAUTHORIZED, message);
+    // Browsers prompt for Basic credentials (the token as password) on dashboard pages.
+    let challenge =
+        if api { "Bearer realm=\"perfwatch\"" } else { "Basic realm=\"perfwatch\", charset=\"UTF-8\"" };
+    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    r
+}
+
+/// Checks the request's token against the store; the token's name and scope, or the answer
+/// to send instead.
+async fn authorize(app: &App, headers: &HeaderMap, api: bool) -> Result<(String, TokenScope), Response> {
+    let secret = match presented(headers) {
+        Presented::Token(t) => t,
+        Presented::Missing => {
+            return Err(unauthorized(
+                api,
+                "this needs a token: send `Authorization: Bearer <token>` (an admin creates one with \
+                 `perfwatch token create NAME`)",
+            ));
+        }
+        Presented::Malformed => {
+            return Err(unauthorized(api, "malformed Authorization header: expected `Bearer <token>`"));
+        }
+    };
+    let active = match app.pool.call(|s| s.active_tokens()).await? {
+        Ok(a) => a,
+        Err(e) => return Err(store_failure(&e)),
+    };
+    match find_token(&secret, &active) {
+        Some(t) => Ok((t.name.clone(), t.scope)),
+        None => Err(unauthorized(api, "invalid or revoked token")),
+    }
+}
+
+/// In front of every route: decides whether the request needs a token (writes always; reads
+/// on a `--private` server), checks it and its rate limit, and logs the request.
+pub(crate) async fn gate(State(app): State<App>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let bytes_in =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let api = path.starts_with("/api/");
+    let write = method != Method::GET && method != Method::HEAD;
+    let needs_token = write || app.gate.private;
+
+    let mut token = None;
+    let response = if !needs_token {
+        next.run(req).await
+    } else {
+        match authorize(&app, req.headers(), api || write).await {
+            Err(r) => r,
+            Ok((name, scope)) => {
+                token = Some(name.clone());
+                if write && scope != TokenScope::Write {
+                    api_error(
+                        StatusCode::FORBIDDEN,
+                        &format!("token {name:?} is read-only; pushing runs needs a write token"),
+                    )
+                } else if let Some(Err(wait)) = app.gate.limiter.as_ref().map(|l| l.check(&name)) {
+                    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                    let mut r = api_error(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        &format!("rate limit of token {name:?} exceeded; retry in {secs} s"),
+                    );
+                    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                    r
+                } else {
+                    next.run(req).await
+                }
+            }
+        }
+    };
+
+    if app.gate.log {
+        // One JSON line per request; never the Authorization header or a query string.
+        let line = serde_json::json!({
+            "time": jiff::Timestamp::now().to_string(),
+            "method": method.as_str(),
+            "path": path,
+            "status": response.status().as_u16(),
+            "latency_ms": (start.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+            "token": token,
+            "bytes_in": bytes_in,
+            "bytes_out": axum::body::HttpBody::size_hint(response.body()).exact(),
+        });
+        eprintln!("{line}");
+    }
+    response
+}
+
+/// `POST /api/v1/runs`: validates the body against the run schema and stores the run;
+/// idempotent by run id.
+pub(crate) async fn post_run(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
+    let limit = app.gate.max_body;
+    let too_large = || {
+        api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request body is larger than this server accepts ({limit} bytes)"),
+        )
+    };
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large();
+    }
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            let inner = e.into_inner();
+            let is_limit = inner.downcast_ref::<LengthLimitError>().is_some()
+                || std::error::Error::source(&*inner).is_some_and(|s| s.is::<LengthLimitError>());
+            return if is_limit {
+                too_large()
+            } else {
+                api_error(StatusCode::BAD_REQUEST, &format!("cannot read the request body: {inner}"))
+            };
+        }
+    };
+    let report = match tokio::task::spawn_blocking(move || parse_run(&bytes)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(msg)) => return api_error(StatusCode::BAD_REQUEST, &msg),
+        Err(_) => return api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error while validating"),
+    };
+    let id = report.run.id.clone();
+    let stored = match app.pool.call(move |s| s.insert_run(&report)).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    match stored {
+        Ok(created) => {
+            if created {
+                app.runs_changed();
+            }
+            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            let mut r = (
+                status,
+                [(header::CONTENT_TYPE, "application/json")],
+                serde_json::json!({ "id": id, "created": created }).to_string(),
+            )
+                .into_response();
+            if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/runs/{id}")) {
+                r.headers_mut().insert(header::LOCATION, loc);
+            }
+            r
+        }
+        Err(e) => store_failure(&e),
+    }
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static V: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    V.get_or_init(|| {
+        let schema: serde_json::Value = serde_json::from_str(RUN_SCHEMA).expect("run.schema.json is JSON");
+        jsonschema::validator_for(&schema).expect("run.schema.json is a valid schema")
+    })
+}
+
+/// Parses and checks a pushed run report; the error says what is wrong and where.
+pub(crate) fn parse_run(body: &[u8]) -> Result<RunReport, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
+    let errors: Vec<String> = validator()
+        .iter_errors(&value)
+        .take(5)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            let at = if path.is_empty() { "/".to_string() } else { path };
+            format!("at {at}: {e}")
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(format!("the body is not a run report (schemas/run.schema.json): {}", errors.join("; ")));
+    }
+    let report: RunReport =
+        serde_json::from_value(value).map_err(|e| format!("the body is not a run report: {e}"))?;
+    if report.schema_version != SCHEMA_VERSION {
+        return Err(format!(
+            "at /schema_version: {} is not supported (this server reads version {SCHEMA_VERSION})",
+            report.schema_version
+        ));
+    }
+    let id = &report.run.id;
+    if id.is_empty() || id.len() > 128 || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!(
+            "at /run/id: {id:?} is not a run id (1 to 128 characters, no spaces or control characters)"
+        ));
+    }
+    if report.run.status == RunStatus::Incomplete {
+        return Err(
+            "at /run/status: \"incomplete\" runs are not accepted (push a run once it has finished or \
+             was interrupted)"
+                .into(),
+        );
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> serde_json::Value {
+        serde_json::json!({
+            "schema_version": 1,
+            "run": {
+                "id": "0190b6a8-0000-7000-8000-000000000001",
+                "started_at": "2025-01-02T03:04:05Z",
+                "ended_at": "2025-01-02T03:05:05Z",
+                "status": "complete",
+                "git": null,
+                "host": {"fingerprint": "f", "hostname": "h", "cpu": "c", "cores": 2,
+                         "memory_bytes": 1, "os": "linux", "kernel": "6", "load_avg": [0.0, 0.0, 0.0]},
+                "labels": {},
+                "perfwatch_version": "0.1.0",
+                "suite_hash": "x"
+            },
+            "benchmarks": []
+        })
+    }
+
+    #[test]
+    fn valid_reports_parse_and_errors_say_where() {
+        let ok = parse_run(minimal().to_string().as_bytes()).unwrap();
+        assert_eq!(ok.run.id, "0190b6a8-0000-7000-8000-000000000001");
+
+        let e = parse_run(b"{\"schema_version\": 1,").unwrap_err();
+        assert!(e.contains("not valid JSON") && e.contains("line 1"), "{e}");
+
+        let mut v = minimal();
+        v["run"]["host"]["cores"] = serde_json::json!("two");
+        let e = parse_run(v.to_string().as_bytes()).unwrap_err();
+        assert!(e.contains("/run/host/cores") && e.contains("integer"), "{e}");
+
+        let mut v = minimal();
+        v["run"].as_object_mut().unwrap().remove("id");
+        let e = parse_run(v.to_string().as_bytes()).unwrap_err();
+        assert!(e.contains("at /run") && e.contains("\"id\""), "{e}");
+
+        let mut v = minimal();
+        v["run"]["status"] = serde_json::json!("incomplete");
+        assert!(parse_run(v.to_string().as_bytes()).unwrap_err().contains("/run/status"));
+
+        let mut v = minimal();
+        v["run"]["id"] = serde_json::json!("a b");
+        assert!(parse_run(v.to_string().as_bytes()).unwrap_err().contains("/run/id"));
+
+        let mut v = minimal();
+        v["schema_version"] = serde_json::json!(2);
+        assert!(parse_run(v.to_string().as_bytes()).unwrap_err().contains("/schema_version"));
+    }
+}
