@@ -10,6 +10,8 @@
 //! ```
 
 pub mod rank;
+pub mod sequence;
+pub mod signed_rank;
 
 use perfwatch_model::{MetricInfo, Summary};
 use statrs::distribution::{Binomial, DiscreteCDF};

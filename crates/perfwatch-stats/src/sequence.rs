@@ -110,7 +110,7 @@ pub fn mean_cs(d: &[f64], params: &CsParams) -> Option<(f64, f64)> {
 /// `[d_(n − ⌊n(½ + h)⌋), d_(n − ⌈n(½ − h)⌉ + 1)]`, ∓∞ where an index leaves `1..=n`.
 /// `None` when `d` has no finite value.
 pub fn median_cs(d: &[f64], params: &CsParams) -> Option<(f64, f64)> {
-    let s = super::signed_rank::sorted_finite(d);
+    let s = crate::signed_rank::sorted_finite(d);
     median_cs_sorted(&s, params)
 }
 

@@ -239,6 +239,63 @@ pub fn signed_rank_p_value(d: &[f64], theta: f64) -> Option<f64> {
 mod tests {
     use super::*;
 
+    const EXACT_SMALL: [f64; 15] = [
+        0.012, -0.004, 0.031, 0.008, 0.015, -0.011, 0.022, 0.006, 0.019, 0.001, 0.027, -0.002, 0.014, 0.009,
+        0.017,
+    ];
+
+    /// `np.round(np.random.default_rng(7).normal(0.01, 0.03, 60), 6)`.
+    const APPROX_60: [f64; 60] = [
+        0.010037, 0.018962, 0.001776, -0.016718, -0.00364, -0.019749, 0.011804, 0.050206, -0.004766,
+        -0.008614, 0.024695, 0.020707, 0.013162, -0.017914, 0.009122, 0.030859, -0.030326, -0.003728,
+        -0.047037, -0.028686, -0.045252, 0.002947, -0.028023, 0.018138, 0.014703, 0.004392, -0.065503,
+        -0.006161, 0.008545, 0.013399, -0.035904, -0.004333, -0.019356, -0.014265, 0.041827, -0.014226,
+        0.009024, 0.036532, -0.007508, 0.006649, 0.013314, 0.011913, -0.026752, 0.012284, 0.050765,
+        -0.036414, 0.035781, 0.013581, -0.009244, 0.070012, 0.032868, -0.025979, 0.012235, 0.027301,
+        0.004337, 0.030487, 0.008004, 0.030017, 0.053156, -0.01027,
+    ];
+
+    fn close(a: f64, b: f64, rel: f64) -> bool {
+        (a - b).abs() <= rel * b.abs().max(1e-300)
+    }
+
+    /// Values from `scipy.stats.wilcoxon(x).pvalue` (scipy 1.17.1, default arguments).
+    #[test]
+    fn p_values_match_scipy() {
+        // Exact null distribution (n ≤ 50, no ties, no zeros).
+        let p = signed_rank_p_value(&EXACT_SMALL, 0.0).unwrap();
+        assert!(close(p, 0.0042724609375, 1e-12), "{p}");
+        let p = signed_rank_p_value(&[-0.5, -1.5, 0.25, -2.0, -0.75, 0.1, -1.1, -0.3, -0.9], 0.0).unwrap();
+        assert!(close(p, 0.01953125, 1e-12), "{p}");
+        // wilcoxon(np.array(d) - 0.01)
+        let p = signed_rank_p_value(&EXACT_SMALL, 0.01).unwrap();
+        assert!(close(p, 0.7546088023649585, 1e-12), "{p}");
+        // Normal approximation (n > 50).
+        let p = signed_rank_p_value(&APPROX_60, 0.0).unwrap();
+        assert!(close(p, 0.25079931925595766, 1e-9), "{p}");
+        let p = signed_rank_p_value(&APPROX_60, 0.02).unwrap();
+        assert!(close(p, 3.629853357340287e-05, 1e-9), "{p}");
+        // Ties and a zero: tie-corrected normal approximation, = wilcoxon(x, method="approx").
+        let ties = [1.0, 1.0, 2.0, -2.0, 3.0, 3.0, 3.0, -1.0, 4.0, 5.0, 0.0, 2.0];
+        let p = signed_rank_p_value(&ties, 0.0).unwrap();
+        assert!(close(p, 0.02004466862262744, 1e-9), "{p}");
+        assert_eq!(signed_rank_p_value(&[0.0, 0.0], 0.0), None);
+    }
+
+    /// The interval is the set of shifts the test does not reject (checked with the scipy-exact
+    /// p-values above), also in the normal-approximation regime.
+    #[test]
+    fn normal_interval_is_close_to_the_test_inversion() {
+        let ci = signed_rank_ci(&APPROX_60, 0.95).unwrap();
+        assert!(!ci.exact);
+        assert!(ci.lo < ci.estimate && ci.estimate < ci.hi);
+        // Continuity-corrected bounds vs the uncorrected test: at the bound p is near 0.05.
+        let p_lo = signed_rank_p_value(&APPROX_60, ci.lo + 1e-9).unwrap();
+        let p_hi = signed_rank_p_value(&APPROX_60, ci.hi - 1e-9).unwrap();
+        assert!((0.04..0.07).contains(&p_lo), "{p_lo}");
+        assert!((0.04..0.07).contains(&p_hi), "{p_hi}");
+    }
+
     fn brute_walsh(d: &[f64]) -> Vec<f64> {
         let mut w = Vec::new();
         for i in 0..d.len() {

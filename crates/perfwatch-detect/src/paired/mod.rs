@@ -7,9 +7,10 @@
 //! in dᵢ; the random order turns what is left into noise that is symmetric under "no change".
 //!
 //! * The reported estimate is the Hodges–Lehmann pseudo-median of d with the Wilcoxon
-//!   signed-rank confidence interval ([`signed_rank`]); ratios are `exp()` of them.
+//!   signed-rank confidence interval (perfwatch-stats' [`signed_rank`]); ratios are `exp()`
+//!   of them.
 //! * While measuring, a [`SequentialRule`] checks an anytime-valid confidence sequence
-//!   ([`sequence`]) after every round and stops at the first clear verdict; when the budget
+//!   (perfwatch-stats' [`sequence`]) after every round and stops at the first clear verdict; when the budget
 //!   runs out first, the fixed-n interval is reported and flagged budget-limited.
 //! * Verdicts use the four regions of design §8 with threshold τ ([`verdict_from_log_ci`]).
 //!
@@ -24,13 +25,10 @@
 //! assert!((est.ratio - 1.10).abs() < 1e-9);
 //! ```
 
-pub mod sequence;
-pub mod signed_rank;
-
 use perfwatch_model::{Better, Verdict};
 
-pub use sequence::{CsParams, mean_cs, median_cs};
-pub use signed_rank::{ShiftCi, hodges_lehmann, signed_rank_ci, signed_rank_p_value};
+pub use perfwatch_stats::sequence::{self, CsParams, mean_cs, median_cs};
+pub use perfwatch_stats::signed_rank::{self, ShiftCi, hodges_lehmann, signed_rank_ci, signed_rank_p_value};
 
 /// Paired log-ratios `ln(bᵢ/aᵢ)` of rounds where both values are positive and finite
 /// (others, e.g. a zero peak memory, carry no ratio and are skipped).
