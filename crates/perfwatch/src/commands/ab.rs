@@ -241,9 +241,9 @@ pub(super) fn stop_warnings(outcome: &InterleaveOutcome, metric: &str, seed: u64
     match &outcome.stopped {
         StopReason::Decided => {}
         StopReason::TimeBudget | StopReason::RoundBudget => w.push(format!(
-            "budget-limited: no clear verdict on {metric} after {n} rounds; intervals are fixed-sample \
-             signed-rank intervals at 96% (≥ 95% overall with the early-stopping checks), not stopping-proof \
-             confidence sequences (seed {seed})"
+            "budget-limited: the early-stopping check reached no verdict on {metric} in {n} rounds, so the \
+             budget ended measuring; the intervals shown are fixed-sample signed-rank intervals at 96% (≥ 95% \
+             overall with the early-stopping checks) and the verdicts are theirs (seed {seed})"
         )),
         StopReason::Failed { failure, .. } => {
             w.push(format!("measuring stopped after {n} complete rounds: {}", failure.message))
