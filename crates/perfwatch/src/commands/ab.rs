@@ -19,7 +19,7 @@ use perfwatch_model::{
     Better, Comparison, ComparisonReport, RunRef, SCHEMA_VERSION, Verdict, VerdictCounts, exit_codes,
 };
 use perfwatch_runner::{
-    Contender, ExecRequest, InterleaveEvent, InterleaveOptions, InterleaveOutcome, Round, Side,
+    Contender, ExecRequest, Executor, InterleaveEvent, InterleaveOptions, InterleaveOutcome, Round, Side,
     SpawnerExecutor, StopReason, run_interleaved,
 };
 
@@ -74,25 +74,8 @@ pub fn run(args: AbArgs) -> anyhow::Result<i32> {
         burn_in: opts.min_rounds as usize,
         ..SequentialRule::new(&metric, threshold, Better::Lower)
     };
-    let clock = WarmupClock::default();
-    let mut decide = |rounds: &[Round]| {
-        let (xa, xb) = pairs(rounds, &metric);
-        rule.with_n_star(clock.n_star(max_time)).check(&log_ratios(&xa, &xb)).is_some()
-    };
     let mut progress = RoundProgress::new(args.output.format == FormatArg::Table);
-    let outcome = run_interleaved(
-        &a,
-        &b,
-        &opts,
-        &mut executor,
-        &mut decide,
-        &mut |e| {
-            clock.record(e);
-            progress.event(e)
-        },
-        &stop,
-    );
-    progress.finish();
+    let (outcome, n_star) = measure_paired(&a, &b, &opts, &mut executor, rule, &metric, &mut progress, &stop);
 
     if let StopReason::Aborted { message } = &outcome.stopped {
         anyhow::bail!("measuring stopped: {message}");
@@ -107,8 +90,7 @@ pub fn run(args: AbArgs) -> anyhow::Result<i32> {
         }
     }
 
-    let comparisons =
-        paired_comparisons(&outcome, "ab", &BTreeMap::new(), &|_| threshold, clock.n_star(max_time));
+    let comparisons = paired_comparisons(&outcome, "ab", &BTreeMap::new(), &|_| threshold, n_star);
     let mut report = ComparisonReport {
         schema_version: SCHEMA_VERSION,
         baseline: RunRef { run_id: "A".into(), name: Some(args.command_a.clone()), commit: None, host: None },
@@ -159,6 +141,36 @@ pub(super) fn unit_error(option: &str, e: perfwatch_config::UnitError) -> anyhow
 /// Paired values of `metric` for A and B, round by round.
 fn pairs(rounds: &[Round], metric: &str) -> (Vec<f64>, Vec<f64>) {
     rounds.iter().filter_map(|r| Some((r.a.metric(metric)?, r.b.metric(metric)?))).unzip()
+}
+
+/// Measures A and B in interleaved rounds until `rule`, checked on the paired log-ratios of
+/// `metric` after every round with its sequence tuned by the warm-up ([`WarmupClock`]),
+/// reaches a verdict or a budget runs out. Returns the outcome and the n* the sequences were
+/// tuned for (the final intervals must use the same).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn measure_paired(
+    a: &Contender,
+    b: &Contender,
+    opts: &InterleaveOptions,
+    executor: &mut dyn Executor,
+    rule: SequentialRule,
+    metric: &str,
+    progress: &mut RoundProgress,
+    stop: &AtomicBool,
+) -> (InterleaveOutcome, f64) {
+    let clock = WarmupClock::default();
+    let mut decide = |rounds: &[Round]| {
+        let (xa, xb) = pairs(rounds, metric);
+        rule.with_n_star(clock.n_star(opts.max_time)).check(&log_ratios(&xa, &xb)).is_some()
+    };
+    let mut events = |e: &InterleaveEvent<'_>| {
+        clock.record(e);
+        progress.event(e)
+    };
+    let outcome = run_interleaved(a, b, opts, executor, &mut decide, &mut events, stop);
+    progress.finish();
+    let n_star = clock.n_star(opts.max_time);
+    (outcome, n_star)
 }
 
 /// Times the warm-up runs of an interleaved comparison, to tune its confidence sequences for

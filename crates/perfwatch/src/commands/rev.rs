@@ -18,19 +18,16 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, bail};
-use perfwatch_detect::paired::{SequentialRule, log_ratios};
+use perfwatch_detect::paired::SequentialRule;
 use perfwatch_detect::verdict::{FailOn, gate_failed};
 use perfwatch_model::{
     Better, CasePlan, CaseReport, CommandSpec, ComparisonReport, GitInfo, Plan, RunMeta, RunRef, RunStatus,
     SCHEMA_VERSION, VerdictCounts, exit_codes,
 };
-use perfwatch_runner::{
-    Contender, ExecRequest, InterleaveOptions, Round, SpawnerExecutor, StopReason, run_interleaved,
-    side_report,
-};
+use perfwatch_runner::{Contender, ExecRequest, InterleaveOptions, SpawnerExecutor, StopReason, side_report};
 
 use super::ab::{
-    RoundProgress, WarmupClock, fresh_seed, install_ctrl_c, paired_comparisons, stop_warnings, unit_error,
+    RoundProgress, fresh_seed, install_ctrl_c, measure_paired, paired_comparisons, stop_warnings, unit_error,
 };
 use crate::cli::{CompareArgs, FailOnArg, FormatArg};
 use crate::output;
@@ -178,24 +175,8 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
             seed: seed.wrapping_add(k as u64),
         };
         let rule = SequentialRule::new("wall", case.threshold_for("wall"), Better::Lower);
-        let clock = WarmupClock::default();
-        let mut decide = |rounds: &[Round]| {
-            let (xa, xb): (Vec<f64>, Vec<f64>) = rounds.iter().map(|r| (r.a.wall, r.b.wall)).unzip();
-            rule.with_n_star(clock.n_star(opts.max_time)).check(&log_ratios(&xa, &xb)).is_some()
-        };
-        let outcome = run_interleaved(
-            &a,
-            &b,
-            &opts,
-            &mut executor,
-            &mut decide,
-            &mut |e| {
-                clock.record(e);
-                progress.event(e)
-            },
-            &stop,
-        );
-        progress.finish();
+        let (outcome, n_star) =
+            measure_paired(&a, &b, &opts, &mut executor, rule, "wall", &mut progress, &stop);
         for c in [base_case, case] {
             if let Some(cleanup) = &c.cleanup {
                 if !hook(c, cleanup)? {
@@ -232,13 +213,8 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
             .with_context(|| format!("saving {} (candidate)", case.id))?;
         report.budgets.extend(perfwatch_detect::budget::check_budgets(&b_report, &case.budgets));
 
-        let comparisons = paired_comparisons(
-            &outcome,
-            &case.id.name,
-            &case.id.params,
-            &|m| case.threshold_for(m),
-            clock.n_star(opts.max_time),
-        );
+        let comparisons =
+            paired_comparisons(&outcome, &case.id.name, &case.id.params, &|m| case.threshold_for(m), n_star);
         report.comparisons.extend(comparisons);
         for w in stop_warnings(&outcome, "wall", opts.seed) {
             report.warnings.push(format!("{}: {w}", case.id));
