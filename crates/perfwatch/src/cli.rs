@@ -41,11 +41,25 @@ pub enum Command {
     /// Write a self-contained static HTML report of the store (no network needed to view it).
     Report(ReportArgs),
     /// Serve the dashboard and its JSON API (/api/v1/) over the store; runners push into it.
+    ///
+    /// Runners push runs with `POST /api/v1/runs` (see `perfwatch push`), which needs a write
+    /// token (`perfwatch token create NAME` on the same store). With --private every page and
+    /// API read needs a token too (browsers ask for it: any user name, the token as
+    /// password). Each request is logged as one JSON line on stderr (token names, never
+    /// secrets). If PostgreSQL restarts, the server answers 503 while it is down and
+    /// reconnects by itself.
     Serve(ServeArgs),
     /// Create, list and revoke the API tokens that `perfwatch serve` accepts.
     #[command(subcommand)]
     Token(TokenCommand),
     /// Send runs to a team server (`perfwatch serve`); the token comes from PERFWATCH_TOKEN.
+    ///
+    /// One request per run (the JSON of `run --format json`, raw samples included). Pushing
+    /// is idempotent: a run the server has already is not stored twice, so a push can always
+    /// be repeated. Without RUN, every run marked unpushed (by a `run --push` that could not
+    /// deliver) is sent, oldest first. Network errors, 5xx and 429 are retried with
+    /// exponential backoff for --retry-for; other refusals are final. Exit 0 when every run
+    /// was delivered, 2 otherwise (runs not delivered stay marked unpushed).
     Push(PushArgs),
     /// Delete old runs from the store and compact it.
     Prune(PruneArgs),
@@ -397,11 +411,6 @@ pub struct ReportArgs {
 }
 
 /// `perfwatch serve`.
-///
-/// Runners push runs with `POST /api/v1/runs` (see `perfwatch push`), which needs a write token
-/// (`perfwatch token create NAME`). With --private every page and API read needs a token too
-/// (browsers ask for it: any user name, the token as password). Each request is logged as
-/// one JSON line on stderr (token names, never secrets).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on. The default is loopback only; listening on another interface
@@ -461,12 +470,6 @@ pub enum TokenCommand {
 }
 
 /// `perfwatch push`.
-///
-/// Sends runs from the local store to a team server, one request per run, with the token
-/// in PERFWATCH_TOKEN. Pushing is idempotent: a run the server has already is not stored
-/// twice. Without RUN, every run marked unpushed (by `run --push` that could not deliver)
-/// is sent, oldest first. Exit 0 when every run was delivered, 2 otherwise (the runs not
-/// delivered stay unpushed).
 #[derive(Debug, Args)]
 pub struct PushArgs {
     /// The server, e.g. https://perf.example.org (the same as for the dashboard).
