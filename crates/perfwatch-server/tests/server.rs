@@ -166,3 +166,67 @@ fn a_panic_while_answering_is_a_500_and_the_server_survives() {
     assert_eq!(get(addr, &format!("/run-{}.html", run_id(1))).status, 200);
     server.shutdown();
 }
+
+/// `POST /api/v1/runs` raw, on a fresh connection: (status, body).
+fn post(addr: SocketAddr, token: &str, body: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST /api/v1/runs HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    (head.split(' ').nth(1).unwrap().parse().unwrap(), body.to_string())
+}
+
+/// Team mode over an SQLite store too: four pushers at once through the server's pool of
+/// connections (WAL, busy timeout), every run sent twice, each stored once.
+#[test]
+fn concurrent_pushes_into_an_sqlite_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("team.db").display());
+    let token = perfwatch_server::auth::generate_token().unwrap();
+    perfwatch_store::open(&url)
+        .unwrap()
+        .create_token("ci", perfwatch_store::TokenScope::Write, &perfwatch_server::auth::hash_token(&token))
+        .unwrap();
+    let server = start(&url, "127.0.0.1:0".parse().unwrap(), ServeOptions::default()).unwrap();
+    let addr = server.addr();
+    let f = small_fixture();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let token = token.clone();
+            let bodies: Vec<Vec<u8>> =
+                (0..25).map(|i| serde_json::to_vec(&common::report(&f, t * 25 + i)).unwrap()).collect();
+            std::thread::spawn(move || {
+                let mut created = 0;
+                for b in bodies.iter().chain(bodies.iter()) {
+                    let (status, body) = post(addr, &token, b);
+                    assert!(status == 201 || status == 200, "{status} {body}");
+                    if status == 201 {
+                        created += 1;
+                    }
+                }
+                created
+            })
+        })
+        .collect();
+    let created: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(created, 100);
+    let runs: serde_json::Value = serde_json::from_str(&get(addr, "/api/v1/runs").body).unwrap();
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 100);
+    let mut store = perfwatch_store::open(&url).unwrap();
+    assert_eq!(store.history(&f.cases[0], "wall", None).unwrap().len(), 100);
+    assert_eq!(store.run(&run_id(7)).unwrap(), Some(common::report(&f, 7)), "stored as pushed");
+    store.integrity_check().unwrap();
+    // The dashboard sees the pushed runs (its caches were dropped by the pushes).
+    let r = get(addr, "/");
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("sort"), "{}", &r.body[..200.min(r.body.len())]);
+    server.shutdown();
+}
