@@ -440,3 +440,40 @@ fn push_needs_a_token_and_reports_refusals() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("stay marked unpushed"), "{}", describe(&out));
     assert_eq!(count_runs(&pg.url()), 0);
 }
+
+/// A push started while the server is down keeps retrying (backoff on connection refused)
+/// and delivers the run once the server comes up.
+#[test]
+fn push_retries_until_the_server_is_up() {
+    let pg = PgSchema::new();
+    let db = pg.url();
+    let token = create_token(&db, "ci-1", false);
+    let suite = Suite::new(QUICK_SUITE);
+    let out = suite.run(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let local = format!("sqlite://{}", suite.db().display());
+    // A port that is free now; the server will listen on it later.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut push = perfwatch()
+        .args(["push", &url, "--all", "--retry-for", "60s", "--db", &local])
+        .env("PERFWATCH_TOKEN", &token)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(push.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("retrying in") {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut err, &mut line).unwrap() > 0, "push ended: {seen}");
+        seen.push_str(&line);
+    }
+    assert!(seen.contains("cannot reach"), "{seen}");
+    let _server = Server::start(&db, &["--addr", &format!("127.0.0.1:{port}")]);
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    let status = push.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{seen}{rest}");
+    assert!(rest.contains("pushed 1 of 1 runs") && rest.contains("(1 new,"), "{seen}{rest}");
+    assert_eq!(count_runs(&db), 1);
+}

@@ -79,8 +79,10 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &str, extra: &[&str]) -> Server {
+        let default_addr: &[&str] = if extra.contains(&"--addr") { &[] } else { &["--addr", "127.0.0.1:0"] };
         let mut child = perfwatch()
-            .args(["serve", "--addr", "127.0.0.1:0", "--db", db])
+            .args(["serve", "--db", db])
+            .args(default_addr)
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
