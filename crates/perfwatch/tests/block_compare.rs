@@ -1,0 +1,92 @@
+//! `compare` against a baseline on two runs measured one after the other (the unpaired,
+//! block design): the case made 20 % slower, and only that case, is flagged.
+//!
+//! Its verdicts depend on the machine staying as steady between the two runs as a 5 %
+//! threshold needs, so it is a test binary of its own: cargo runs test binaries one after
+//! another, so no other test loads the machine meanwhile (in the shared `cli` binary, the
+//! team-mode load tests running beside it made the unchanged `steady` case 5 % slower in
+//! CPU time too).
+
+#[allow(dead_code)]
+#[path = "cli/util.rs"]
+mod util;
+
+use util::*;
+
+const THREE_BENCHES: &str = r#"
+[defaults]
+warmup = 1
+min_runs = 15
+max_runs = 15
+precision = "0%"
+threshold = "5%"
+
+[[bench]]
+name = "steady"
+command = ["{fake}", "spin", "3000000"]
+
+[[bench]]
+name = "tunable"
+command = ["{fake}", "spin", "ITERS"]
+
+[[bench]]
+name = "sleepy"
+command = ["{fake}", "sleep", "15"]
+"#;
+
+#[test]
+fn compare_names_exactly_the_case_made_20_percent_slower() {
+    let suite = Suite::new(&THREE_BENCHES.replace("ITERS", "3000000"));
+    let out = suite.run(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let out = suite.run(&["baseline", "set", "main"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+
+    // Same suite, one bench doing 20 % more work under the same name.
+    suite.write(&THREE_BENCHES.replace("ITERS", "3600000"));
+    let out = suite.run(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+
+    let out = suite.run(&["compare", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let doc = json(&out);
+    let regressed: Vec<(String, String)> = doc["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["verdict"] == "regressed")
+        .map(|c| (c["name"].as_str().unwrap().to_string(), c["metric"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(!regressed.is_empty(), "the slowed case was not flagged");
+    assert!(
+        regressed.iter().all(|(name, _)| name == "tunable"),
+        "only `tunable` may be flagged: {regressed:?}"
+    );
+    // CPU time is the steadier witness on a shared machine; wall time may be noisier.
+    let cpu = doc["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "tunable" && c["metric"] == "cpu")
+        .unwrap();
+    let ratio = cpu["ratio"].as_f64().unwrap();
+    assert!((1.1..1.35).contains(&ratio), "cpu ratio {ratio} is far from the 20 % slowdown");
+
+    // Markdown for a pull request names the case too.
+    let out = suite.run(&["compare", "--format", "markdown"]);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("tunable") && md.contains("REGRESSED"), "{md}");
+
+    // --fail-on never turns the gate off.
+    let out = suite.run(&["compare", "--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+
+    // The slower run is no better: update --if-better must refuse.
+    let out = suite.run(&["baseline", "update", "main", "--if-better"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let out = suite.run(&["baseline", "show", "main", "--format", "json"]);
+    let shown = json(&out);
+    let history = json(&suite.run(&["history", "steady", "--format", "json"]));
+    let first_run = history["series"][0]["points"][0]["run_id"].as_str().unwrap().to_string();
+    assert_eq!(shown["run"]["id"].as_str().unwrap(), first_run, "update --if-better moved the baseline");
+}
