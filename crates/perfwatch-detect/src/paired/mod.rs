@@ -243,7 +243,7 @@ pub const MAX_N_STAR: f64 = 1000.0;
 /// `n_star_mistuning_costs_little_near_the_optimum`).
 /// Early stopping is worth most in the first half of the budget, and the budget's own look
 /// uses the fixed-n interval anyway, so half the expected rounds is where the sequence should
-/// be tight. Replayed on recorded rounds of `bench/sensitivity` (about 100 rounds in 10 s
+/// be tight. Replayed by `bench/sensitivity/rounds.py` on recorded rounds (about 100 rounds in 10 s
 /// under seeded noise), n* = 50 stopped 2 % and 5 % slowdowns after 2.7 s where n* = 200 took
 /// 3.4 s, with no A/A stop either way; n* between 25 and 70 gave the same times.
 ///
