@@ -1,11 +1,14 @@
 //! `compare` against a baseline on two runs measured one after the other (the unpaired,
-//! block design): the case made 20 % slower, and only that case, is flagged.
+//! block design): the case made twice as slow, and only that case, is flagged.
 //!
-//! Its verdicts depend on the machine staying as steady between the two runs as a 5 %
-//! threshold needs, so it is a test binary of its own: cargo runs test binaries one after
-//! another, so no other test loads the machine meanwhile (in the shared `cli` binary, the
-//! team-mode load tests running beside it made the unchanged `steady` case 5 % slower in
-//! CPU time too).
+//! A block design cannot tell a slower program from a machine that got slower between the
+//! two runs, so the test needs a margin wider than such drift. Two runs have shown how wide:
+//! in the shared `cli` binary, the team-mode load tests running beside it made the unchanged
+//! `steady` case more than 5 % slower in CPU time; in CI, right after the build, it still came
+//! out more than 5 % slower in a binary of its own. So the change is a doubling and the
+//! threshold 25 %, and the test keeps a binary of its own (cargo runs test binaries one after
+//! another, so no other test loads the machine meanwhile). Small changes on a noisy machine
+//! are `ab`'s job, and its tests cover them.
 
 #[allow(dead_code)]
 #[path = "cli/util.rs"]
@@ -19,7 +22,7 @@ warmup = 1
 min_runs = 15
 max_runs = 15
 precision = "0%"
-threshold = "5%"
+threshold = "25%"
 
 [[bench]]
 name = "steady"
@@ -35,15 +38,15 @@ command = ["{fake}", "sleep", "15"]
 "#;
 
 #[test]
-fn compare_names_exactly_the_case_made_20_percent_slower() {
+fn compare_names_exactly_the_case_made_twice_as_slow() {
     let suite = Suite::new(&THREE_BENCHES.replace("ITERS", "3000000"));
     let out = suite.run(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let out = suite.run(&["baseline", "set", "main"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
 
-    // Same suite, one bench doing 20 % more work under the same name.
-    suite.write(&THREE_BENCHES.replace("ITERS", "3600000"));
+    // Same suite, one bench doing twice the work under the same name.
+    suite.write(&THREE_BENCHES.replace("ITERS", "6000000"));
     let out = suite.run(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
 
@@ -58,9 +61,15 @@ fn compare_names_exactly_the_case_made_20_percent_slower() {
         .map(|c| (c["name"].as_str().unwrap().to_string(), c["metric"].as_str().unwrap().to_string()))
         .collect();
     assert!(!regressed.is_empty(), "the slowed case was not flagged");
+    let ratios: Vec<String> = doc["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{}/{} {} {}", c["name"], c["metric"], c["ratio"], c["verdict"]))
+        .collect();
     assert!(
         regressed.iter().all(|(name, _)| name == "tunable"),
-        "only `tunable` may be flagged: {regressed:?}"
+        "only `tunable` may be flagged: {regressed:?}; all comparisons: {ratios:#?}"
     );
     // CPU time is the steadier witness on a shared machine; wall time may be noisier.
     let cpu = doc["comparisons"]
@@ -70,7 +79,7 @@ fn compare_names_exactly_the_case_made_20_percent_slower() {
         .find(|c| c["name"] == "tunable" && c["metric"] == "cpu")
         .unwrap();
     let ratio = cpu["ratio"].as_f64().unwrap();
-    assert!((1.1..1.35).contains(&ratio), "cpu ratio {ratio} is far from the 20 % slowdown");
+    assert!((1.6..2.5).contains(&ratio), "cpu ratio {ratio} is far from the doubling");
 
     // Markdown for a pull request names the case too.
     let out = suite.run(&["compare", "--format", "markdown"]);
