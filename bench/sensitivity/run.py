@@ -4,7 +4,8 @@
 fixed time budget per comparison. See README.md.
 
 usage: run.py [--aa 40] [--per-delta 20] [--deltas 1,2,5] [--budget 10] [--seed 1]
-              [--perfwatch PATH] [--quiet]          # measure (appends to out/results.jsonl)
+              [--methods perfwatch,hyperfine] [--perfwatch PATH] [--quiet]
+                                                    # measure (appends to out/results.jsonl)
        run.py --summarize [FILE]                     # print the tables
 """
 import argparse, json, os, random, statistics, subprocess, sys, time
@@ -50,9 +51,11 @@ def calibrate_runs(budget, quiet):
     return max(5, int(budget / 2 / med)), med
 
 
-def run_perfwatch(exe, a, b, budget, seed):
+def run_perfwatch(exe, a, b, budget, seed, metric="wall"):
+    """One `perfwatch ab`; `metric` is its decision metric (`--metric`): the one whose
+    confidence sequence decides when to stop. The other metrics are read from the same runs."""
     cmd = [exe, "ab", " ".join(a), " ".join(b), "--max-time", f"{budget}s", "--threshold", "0%",
-           "--format", "json", "--fail-on", "never", "--seed", str(seed)]
+           "--format", "json", "--fail-on", "never", "--seed", str(seed), "--metric", metric]
     t = time.monotonic()
     p = subprocess.run(cmd, capture_output=True, text=True)
     total = time.monotonic() - t
@@ -83,9 +86,9 @@ def run_hyperfine(a, b, runs, path):
 def measure(args):
     build()
     rng = random.Random(args.seed)
-    cells = [(m, 0.0, i) for m in ("perfwatch", "hyperfine") for i in range(args.aa)]
+    cells = [(m, 0.0, i) for m in args.methods for i in range(args.aa)]
     for d in args.deltas:
-        cells += [(m, d, i) for m in ("perfwatch", "hyperfine") for i in range(args.per_delta)]
+        cells += [(m, d, i) for m in args.methods for i in range(args.per_delta)]
     rng.shuffle(cells)  # randomized cell order: drift of the machine hits all methods alike
     hf_runs, med = calibrate_runs(args.budget, args.quiet)
     print(f"{len(cells)} cells; spin median {med*1000:.1f} ms; hyperfine --runs {hf_runs}", flush=True)
@@ -97,6 +100,8 @@ def measure(args):
             a, b = spin(0), spin(delta)
             if method == "perfwatch":
                 res = run_perfwatch(args.perfwatch, a, b, args.budget, seed)
+            elif method == "perfwatch-cpu":
+                res = run_perfwatch(args.perfwatch, a, b, args.budget, seed, metric="cpu")
             else:
                 res = run_hyperfine(a, b, hf_runs, os.path.join(OUT, "hf.json"))
         finally:
@@ -125,26 +130,32 @@ def summarize(path):
     print(f"results: {path} ({len(rows)} comparisons)")
     print("| method / metric | A/A false alarms | " + " | ".join(f"power {d:g}%" for d in deltas if d) + " |")
     print("|---|---|" + "---|" * sum(1 for d in deltas if d))
-    for method, metric in (("perfwatch", "wall"), ("perfwatch", "cpu"), ("hyperfine", "wall")):
+    rows_to_show = (("perfwatch", "wall"), ("perfwatch", "cpu"), ("perfwatch-cpu", "cpu"), ("hyperfine", "wall"))
+    for method, metric in rows_to_show:
+        if not any(m == method for m, _ in by):
+            continue
         cells = []
         for d in deltas:
             rs = by.get((method, d), [])
             k, n = flagged(rs, metric, d == 0)
             cells.append(f"{k}/{n} ({100*k/n:.0f}%)" if n else "-")
         label = {"perfwatch": "perfwatch ab (interleaved, paired HL, anytime CS)",
+                 "perfwatch-cpu": "perfwatch ab --metric cpu",
                  "hyperfine": "hyperfine -N blocks + Welch t"}[method]
         print(f"| {label}, {metric} | " + " | ".join(cells) + " |")
     print()
-    for d in deltas:
-        rs = by.get(("perfwatch", d), [])
-        if not rs:
-            continue
-        el = sorted(r["elapsed_s"] for r in rs)
-        early = sum(r["stopped"] == "verdict" for r in rs)
-        ratios = sorted(r["wall"]["ratio"] for r in rs)
-        print(f"perfwatch d={d:g}%: median time to verdict/budget {statistics.median(el):.2f} s "
-              f"(stopped early on a verdict {early}/{len(rs)}), median rounds "
-              f"{statistics.median(r['rounds'] for r in rs):.0f}, median wall ratio {statistics.median(ratios):.4f}")
+    for method, metric in (("perfwatch", "wall"), ("perfwatch-cpu", "cpu")):
+        for d in deltas:
+            rs = by.get((method, d), [])
+            if not rs:
+                continue
+            el = sorted(r["elapsed_s"] for r in rs)
+            early = sum(r["stopped"] == "verdict" for r in rs)
+            ratios = sorted(r[metric]["ratio"] for r in rs)
+            print(f"{method} d={d:g}%: median time to verdict/budget {statistics.median(el):.2f} s "
+                  f"(stopped early on a verdict {early}/{len(rs)}), median rounds "
+                  f"{statistics.median(r['rounds'] for r in rs):.0f}, median {metric} ratio "
+                  f"{statistics.median(ratios):.4f}")
     for d in deltas:
         rs = by.get(("hyperfine", d), [])
         if rs:
@@ -160,11 +171,18 @@ def main():
     ap.add_argument("--budget", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--perfwatch", default="perfwatch")
+    ap.add_argument("--methods", default="perfwatch,hyperfine",
+                    help="comma-separated: perfwatch (wall decides when to stop), perfwatch-cpu "
+                         "(`ab --metric cpu`: cpu decides), hyperfine")
     ap.add_argument("--quiet", action="store_true", help="no background noise")
     ap.add_argument("--results", default="results.jsonl")
     ap.add_argument("--summarize", nargs="?", const="", default=None)
     args = ap.parse_args()
     args.deltas = [float(x) for x in args.deltas.split(",") if x]
+    args.methods = [m for m in args.methods.split(",") if m]
+    unknown = set(args.methods) - {"perfwatch", "perfwatch-cpu", "hyperfine"}
+    if unknown:
+        ap.error(f"unknown method(s): {', '.join(sorted(unknown))}")
     if args.summarize is not None:
         summarize(args.summarize or os.path.join(OUT, args.results))
     else:
