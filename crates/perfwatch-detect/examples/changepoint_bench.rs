@@ -9,6 +9,7 @@
 //! `DIR/pred_<method>.tsv` (`file<TAB>indices`), scored by `bench/changepoint/score.py`.
 
 use perfwatch_detect::changepoint::{Detector, Method, Options, detect};
+use perfwatch_model::Better;
 use std::time::Instant;
 
 fn lcg_series(seed: u64, n: usize, steps: &[(usize, f64)]) -> Vec<f64> {
@@ -44,7 +45,7 @@ fn speed(opts: &Options) {
     let t: Vec<f64> = (0..reps)
         .map(|_| {
             let t0 = Instant::now();
-            let cps = detect(&s, opts);
+            let cps = detect(&s, Better::Lower, opts);
             std::hint::black_box(cps);
             t0.elapsed().as_secs_f64()
         })
@@ -56,7 +57,7 @@ fn speed(opts: &Options) {
         .map(|_| {
             let t0 = Instant::now();
             for s in &many {
-                std::hint::black_box(detect(s, opts));
+                std::hint::black_box(detect(s, Better::Lower, opts));
             }
             t0.elapsed().as_secs_f64()
         })
@@ -66,13 +67,13 @@ fn speed(opts: &Options) {
     let long = lcg_series(7, 100_001, &[(30_000, 1.05), (70_000, 0.97), (99_990, 1.08)]);
     let mut d = Detector::new(opts.clone());
     d.extend(long[..100_000].iter().copied());
-    let _ = d.change_points();
+    let _ = d.change_points(Better::Lower);
     let mut t = Vec::new();
     for k in 0..reps {
         let mut d2 = d.clone();
         let t0 = Instant::now();
         d2.push(long[100_000] + k as f64 * 1e-9);
-        let cps = d2.change_points();
+        let cps = d2.change_points(Better::Lower);
         t.push(t0.elapsed().as_secs_f64());
         std::hint::black_box(cps);
     }
@@ -132,7 +133,8 @@ fn main() {
                 let o = Options { method: m, ..opts.clone() };
                 let mut out = String::new();
                 for (f, v) in &files {
-                    let idx: Vec<String> = detect(v, &o).iter().map(|c| c.index.to_string()).collect();
+                    let idx: Vec<String> =
+                        detect(v, Better::Lower, &o).iter().map(|c| c.index.to_string()).collect();
                     out.push_str(&format!("{f}\t{}\n", idx.join(",")));
                 }
                 std::fs::write(dir.join(format!("pred_{name}{tag}.tsv")), out).unwrap();

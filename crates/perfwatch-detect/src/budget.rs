@@ -16,8 +16,7 @@ pub fn check_budgets(case: &CaseReport, budgets: &[Budget]) -> Vec<BudgetResult>
                 Some(_) => BudgetStatus::Fail,
             };
             BudgetResult {
-                name: case.name.clone(),
-                params: case.params.clone(),
+                case: case.case.clone(),
                 budget: b.text.clone(),
                 target: b.value,
                 measured,
@@ -60,8 +59,7 @@ mod tests {
         let mut metrics = std::collections::BTreeMap::new();
         metrics.insert("wall".into(), perfwatch_stats::summarize(wall, &MetricInfo::new("s", Better::Lower)));
         CaseReport {
-            name: "sort".into(),
-            params: Default::default(),
+            case: perfwatch_model::CaseId { name: "sort".into(), params: Default::default() },
             status: CaseStatus::Ok,
             runs: wall.len() as u32,
             caveats: vec![],

@@ -33,8 +33,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use perfwatch_model::metric::{BUILTIN_ORDER, SYS, USER};
 use perfwatch_model::{
-    Better, BudgetStatus, CaseId, CaseReport, Comparison, ComparisonReport, RunRef, RunReport,
-    SCHEMA_VERSION, Verdict, VerdictCounts,
+    Better, BudgetStatus, CaseId, CaseReport, Comparison, ComparisonReport, ComparisonWarning, RunRef,
+    RunReport, RunSide, SCHEMA_VERSION, Verdict, VerdictCounts,
 };
 use perfwatch_stats::rank::{Tail, benjamini_hochberg, hodges_lehmann, mann_whitney_shift_p};
 
@@ -214,35 +214,37 @@ pub fn compare_runs(
     threshold_for: &dyn Fn(&CaseId, &str) -> f64,
 ) -> ComparisonReport {
     let mut warnings = Vec::new();
-    let base_cases: BTreeMap<CaseId, &CaseReport> =
-        baseline.benchmarks.iter().map(|c| (c.case_id(), c)).collect();
+    let base_cases: BTreeMap<&CaseId, &CaseReport> =
+        baseline.benchmarks.iter().map(|c| (&c.case, c)).collect();
     let mut rows: Vec<(Comparison, f64, f64)> = Vec::new();
     let mut not_quotients: Vec<String> = Vec::new();
     for cand in &candidate.benchmarks {
-        let id = cand.case_id();
-        let Some(&base) = base_cases.get(&id) else {
-            warnings.push(format!("{id} is new: the baseline run has no results for it"));
+        let id = &cand.case;
+        let Some(&base) = base_cases.get(id) else {
+            warnings.push(ComparisonWarning::NewCase { case: id.clone() });
             continue;
         };
-        for (side, a, b) in [("candidate", cand, base), ("baseline", base, cand)] {
-            let only: Vec<&str> =
-                a.metrics.keys().filter(|m| !b.metrics.contains_key(*m)).map(String::as_str).collect();
+        for (side, a, b) in [(RunSide::Candidate, cand, base), (RunSide::Baseline, base, cand)] {
+            let only: Vec<String> =
+                a.metrics.keys().filter(|m| !b.metrics.contains_key(*m)).cloned().collect();
             if !only.is_empty() {
-                warnings.push(format!("{id}: {} only in the {side} run; not compared", only.join(", ")));
+                warnings.push(ComparisonWarning::MetricsOnOneSide { case: id.clone(), metrics: only, side });
             }
         }
         for metric in shared_metrics(base, cand) {
             let (bs, cs) = (&base.metrics[metric], &cand.metrics[metric]);
             if bs.unit != cs.unit {
-                warnings.push(format!(
-                    "{id} {metric}: unit changed from {:?} to {:?}; not compared",
-                    bs.unit, cs.unit
-                ));
+                warnings.push(ComparisonWarning::UnitChanged {
+                    case: id.clone(),
+                    metric: metric.to_string(),
+                    from: bs.unit.clone(),
+                    to: cs.unit.clone(),
+                });
                 continue;
             }
-            let threshold = sanitize_threshold(threshold_for(&id, metric));
+            let threshold = sanitize_threshold(threshold_for(id, metric));
             let Some(c) = compare_samples(&bs.samples, &cs.samples, threshold, cs.better) else {
-                warnings.push(format!("{id} {metric}: no samples on one side; not compared"));
+                warnings.push(ComparisonWarning::NoSamples { case: id.clone(), metric: metric.to_string() });
                 continue;
             };
             if c.scale == RatioScale::MeanAbsolute {
@@ -250,8 +252,7 @@ pub fn compare_runs(
             }
             rows.push((
                 Comparison {
-                    name: cand.name.clone(),
-                    params: cand.params.clone(),
+                    case: id.clone(),
                     metric: metric.to_string(),
                     unit: cs.unit.clone(),
                     better: cs.better,
@@ -270,24 +271,22 @@ pub fn compare_runs(
             ));
         }
     }
-    let cand_ids: BTreeSet<CaseId> = candidate.benchmarks.iter().map(|c| c.case_id()).collect();
+    let cand_ids: BTreeSet<&CaseId> = candidate.benchmarks.iter().map(|c| &c.case).collect();
     for id in base_cases.keys().filter(|id| !cand_ids.contains(*id)) {
-        warnings.push(format!("{id} is missing from the candidate run"));
+        warnings.push(ComparisonWarning::MissingCase { case: (*id).clone() });
     }
     if !not_quotients.is_empty() {
-        warnings.push(format!(
-            "baseline median is 0 for {}: the ratio shown is 1 + change / mean absolute value, \
-             not a quotient",
-            not_quotients.join(", ")
-        ));
+        warnings.push(ComparisonWarning::DifferenceScale { series: not_quotients });
     }
     let comparisons = apply_fdr(rows);
-    if baseline.run.host.fingerprint != candidate.run.host.fingerprint {
-        warnings.push(format!(
-            "baseline and candidate ran on different machines ({}, {} cores vs {}, {} cores): \
-             differences may come from the hardware",
-            baseline.run.host.cpu, baseline.run.host.cores, candidate.run.host.cpu, candidate.run.host.cores
-        ));
+    let (b, c) = (&baseline.run.host, &candidate.run.host);
+    if b.fingerprint != c.fingerprint {
+        warnings.push(ComparisonWarning::DifferentHosts {
+            baseline_cpu: b.cpu.clone(),
+            baseline_cores: b.cores,
+            candidate_cpu: c.cpu.clone(),
+            candidate_cores: c.cores,
+        });
     }
     ComparisonReport {
         schema_version: SCHEMA_VERSION,
@@ -613,8 +612,7 @@ mod tests {
             })
             .collect();
         CaseReport {
-            name: name.into(),
-            params: [("n".to_string(), n.to_string())].into(),
+            case: CaseId { name: name.into(), params: [("n".to_string(), n.to_string())].into() },
             status: perfwatch_model::CaseStatus::Ok,
             runs: 30,
             caveats: vec![],
@@ -660,11 +658,8 @@ mod tests {
             ],
         );
         let r = compare_runs(&base, &cand, &|_, m| if m == "wall" { 0.02 } else { 0.05 });
-        let rows: Vec<(String, &str, Verdict)> = r
-            .comparisons
-            .iter()
-            .map(|c| (format!("{}[n={}]", c.name, c.params["n"]), c.metric.as_str(), c.verdict))
-            .collect();
+        let rows: Vec<(String, &str, Verdict)> =
+            r.comparisons.iter().map(|c| (c.case.to_string(), c.metric.as_str(), c.verdict)).collect();
         assert_eq!(
             rows,
             [
@@ -676,7 +671,7 @@ mod tests {
         assert_eq!(r.comparisons[1].threshold, 0.02);
         assert!(r.comparisons[1].p_value < 0.05 && r.comparisons[1].ratio > 1.05);
         assert_eq!(r.summary, VerdictCounts::tally(&r.comparisons));
-        let w = r.warnings.join("\n");
+        let w = r.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>().join("\n");
         assert!(w.contains("sort[n=1]: alpha, zeta only in the candidate run"), "{w}");
         assert!(
             w.contains("new[n=1] is new")
@@ -714,8 +709,7 @@ mod tests {
         assert_eq!(all(&r), [true, true, false]);
         r.summary = VerdictCounts::default();
         r.budgets.push(perfwatch_model::BudgetResult {
-            name: "c".into(),
-            params: Default::default(),
+            case: CaseId::new("c", Vec::<(String, String)>::new()),
             budget: "wall.p95 < 1ms".into(),
             target: 0.001,
             measured: Some(0.002),
@@ -727,8 +721,7 @@ mod tests {
 
     fn comparison(i: usize, verdict: Verdict, p: f64) -> Comparison {
         Comparison {
-            name: format!("c{i}"),
-            params: Default::default(),
+            case: CaseId { name: format!("c{i}"), params: Default::default() },
             metric: "wall".into(),
             unit: "s".into(),
             better: Better::Lower,

@@ -1,10 +1,11 @@
 //! Verdicts of a candidate against a baseline: what `compare` and `ab` report.
 
-use std::collections::BTreeMap;
+use std::fmt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::case::CaseId;
 use crate::metric::Better;
 
 /// The four-way verdict of design §8.
@@ -36,11 +37,9 @@ impl Verdict {
 /// One case × metric comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Comparison {
-    /// Bench name.
-    pub name: String,
-    /// Parameter values.
-    #[serde(default)]
-    pub params: BTreeMap<String, String>,
+    /// The case: bench name and parameter values (`name` and `params` in JSON).
+    #[serde(flatten)]
+    pub case: CaseId,
     /// Metric name.
     pub metric: String,
     /// Unit of the medians.
@@ -83,11 +82,9 @@ pub enum BudgetStatus {
 /// One budget checked against one case's summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BudgetResult {
-    /// Bench name.
-    pub name: String,
-    /// Parameter values.
-    #[serde(default)]
-    pub params: BTreeMap<String, String>,
+    /// The case: bench name and parameter values (`name` and `params` in JSON).
+    #[serde(flatten)]
+    pub case: CaseId,
     /// The budget as written.
     pub budget: String,
     /// The bound, in SI units.
@@ -162,9 +159,10 @@ pub struct ComparisonReport {
     pub budgets: Vec<BudgetResult>,
     /// Verdict counts.
     pub summary: VerdictCounts,
-    /// Warnings about the comparison itself (different hosts, missing cases…).
+    /// Warnings about the comparison itself (different hosts, missing cases…), typed like
+    /// the caveats of a run so that scripts can branch on `kind`.
     #[serde(default)]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<ComparisonWarning>,
     /// Interleaved rounds run (side-by-side comparisons only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds: Option<u32>,
@@ -174,4 +172,203 @@ pub struct ComparisonReport {
     /// Why measuring stopped: `verdict` or `budget` (side-by-side comparisons only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+}
+
+/// Which run of a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunSide {
+    /// The reference run.
+    Baseline,
+    /// The run being judged.
+    Candidate,
+}
+
+impl RunSide {
+    /// `baseline` / `candidate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunSide::Baseline => "baseline",
+            RunSide::Candidate => "candidate",
+        }
+    }
+}
+
+/// A warning about a comparison (not about one measurement: those are [`crate::Caveat`]s).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ComparisonWarning {
+    /// The case has results in the candidate run only.
+    NewCase {
+        /// The case.
+        case: CaseId,
+    },
+    /// The case has results in the baseline run only.
+    MissingCase {
+        /// The case.
+        case: CaseId,
+    },
+    /// The case is not in the base revision's suite (`compare --rev`).
+    NotInBase {
+        /// The case.
+        case: CaseId,
+    },
+    /// Metrics measured on one side only.
+    MetricsOnOneSide {
+        /// The case.
+        case: CaseId,
+        /// The metrics.
+        metrics: Vec<String>,
+        /// The side that has them.
+        side: RunSide,
+    },
+    /// The unit of a metric differs between the runs.
+    UnitChanged {
+        /// The case.
+        case: CaseId,
+        /// The metric.
+        metric: String,
+        /// Unit in the baseline.
+        from: String,
+        /// Unit in the candidate.
+        to: String,
+    },
+    /// One side has no samples of a metric.
+    NoSamples {
+        /// The case.
+        case: CaseId,
+        /// The metric.
+        metric: String,
+    },
+    /// The baseline median is 0, so the ratio is on a difference scale.
+    DifferenceScale {
+        /// `case metric` of every such comparison.
+        series: Vec<String>,
+    },
+    /// The runs come from different machines.
+    DifferentHosts {
+        /// Baseline CPU model.
+        baseline_cpu: String,
+        /// Baseline logical cores.
+        baseline_cores: u32,
+        /// Candidate CPU model.
+        candidate_cpu: String,
+        /// Candidate logical cores.
+        candidate_cores: u32,
+    },
+    /// The metric the side-by-side comparison decides on was never measured.
+    MetricNotMeasured {
+        /// The metric.
+        metric: String,
+    },
+    /// The time or round budget ended side-by-side measuring before a verdict.
+    BudgetLimited {
+        /// The case (absent for `ab`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case: Option<CaseId>,
+        /// The deciding metric.
+        metric: String,
+        /// Rounds measured.
+        rounds: u32,
+        /// Seed of the round order, to repeat it.
+        seed: u64,
+    },
+    /// A run failed and ended side-by-side measuring.
+    RunFailed {
+        /// The case (absent for `ab`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case: Option<CaseId>,
+        /// Complete rounds before the failure.
+        rounds: u32,
+        /// What failed.
+        message: String,
+    },
+    /// Ctrl-C ended side-by-side measuring.
+    Interrupted {
+        /// The case (absent for `ab`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case: Option<CaseId>,
+        /// Complete rounds.
+        rounds: u32,
+    },
+    /// A setup or cleanup hook failed (`compare --rev`).
+    HookFailed {
+        /// The case.
+        case: CaseId,
+        /// `setup` or `cleanup`.
+        hook: String,
+        /// The hook's command.
+        command: String,
+    },
+}
+
+/// `CASE: ` before a message about one case, nothing otherwise.
+struct CasePrefix<'a>(&'a Option<CaseId>);
+
+impl fmt::Display for CasePrefix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(case) => write!(f, "{case}: "),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for ComparisonWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ComparisonWarning::NewCase { case } => {
+                write!(f, "{case} is new: the baseline run has no results for it")
+            }
+            ComparisonWarning::MissingCase { case } => write!(f, "{case} is missing from the candidate run"),
+            ComparisonWarning::NotInBase { case } => {
+                write!(f, "{case}: not in the base revision's suite; not compared")
+            }
+            ComparisonWarning::MetricsOnOneSide { case, metrics, side } => {
+                write!(f, "{case}: {} only in the {} run; not compared", metrics.join(", "), side.as_str())
+            }
+            ComparisonWarning::UnitChanged { case, metric, from, to } => {
+                write!(f, "{case} {metric}: unit changed from {from:?} to {to:?}; not compared")
+            }
+            ComparisonWarning::NoSamples { case, metric } => {
+                write!(f, "{case} {metric}: no samples on one side; not compared")
+            }
+            ComparisonWarning::DifferenceScale { series } => write!(
+                f,
+                "baseline median is 0 for {}: the ratio shown is 1 + change / mean absolute value, not a quotient",
+                series.join(", ")
+            ),
+            ComparisonWarning::DifferentHosts {
+                baseline_cpu,
+                baseline_cores,
+                candidate_cpu,
+                candidate_cores,
+            } => {
+                write!(
+                    f,
+                    "baseline and candidate ran on different machines ({baseline_cpu}, {baseline_cores} cores vs \
+                     {candidate_cpu}, {candidate_cores} cores): differences may come from the hardware"
+                )
+            }
+            ComparisonWarning::MetricNotMeasured { metric } => {
+                write!(f, "metric `{metric}` was not measured in any round")
+            }
+            ComparisonWarning::BudgetLimited { case, metric, rounds, seed } => write!(
+                f,
+                "{}budget-limited: the early-stopping check reached no verdict on {metric} in {rounds} rounds, \
+                 so the budget ended measuring; the intervals shown are fixed-sample signed-rank intervals at \
+                 96% (≥ 95% overall with the early-stopping checks) and the verdicts are theirs (seed {seed})",
+                CasePrefix(case)
+            ),
+            ComparisonWarning::RunFailed { case, rounds, message } => {
+                write!(f, "{}measuring stopped after {rounds} complete rounds: {message}", CasePrefix(case))
+            }
+            ComparisonWarning::Interrupted { case, rounds } => {
+                write!(f, "{}interrupted after {rounds} rounds", CasePrefix(case))
+            }
+            ComparisonWarning::HookFailed { case, hook, command } => {
+                write!(f, "{case}: {hook} hook `{command}` failed")
+            }
+        }
+    }
 }

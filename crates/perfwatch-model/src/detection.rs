@@ -1,15 +1,14 @@
 //! Change points found in histories: the document `perfwatch detect --format json` prints.
 
-use std::collections::BTreeMap;
-
 use jiff::Timestamp;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::case::CaseId;
 use crate::metric::Better;
 
 /// Whether a shift is for the worse or the better, given the metric's direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ShiftKind {
     /// The metric got worse.
@@ -18,9 +17,34 @@ pub enum ShiftKind {
     Improvement,
 }
 
-/// One change point of one series.
+impl ShiftKind {
+    /// The kind of a shift from `before` to `after` for a metric where `better` is good
+    /// (no change counts as an improvement: it is not a regression).
+    pub fn of(before: f64, after: f64, better: Better) -> ShiftKind {
+        let worse = match better {
+            Better::Lower => after > before,
+            Better::Higher => after < before,
+        };
+        if worse { ShiftKind::Regression } else { ShiftKind::Improvement }
+    }
+
+    /// `regression` / `improvement`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShiftKind::Regression => "regression",
+            ShiftKind::Improvement => "improvement",
+        }
+    }
+}
+
+/// A change point (design §2): a shift found in the history of one case × metric, where it
+/// starts, from what level to what level, how significant, and whether it was alerted.
+///
+/// The one shape every stage uses: the detector fills the statistics and the position, the
+/// store keeps it with its run and alert state, `perfwatch detect` prints it, and the
+/// dashboard marks it on the chart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ChangePointReport {
+pub struct ChangePoint {
     /// 0-based position of the first point after the shift (the CSV row for `--csv`).
     pub index: usize,
     /// Run where the shift starts (history from the store).
@@ -49,14 +73,38 @@ pub struct ChangePointReport {
     pub new: bool,
 }
 
+impl ChangePoint {
+    /// A change point at `index` of a series, not yet placed on a run, never alerted.
+    /// `change` is `after / before − 1` as the detector computed it (± infinity when
+    /// `before` is 0, which JSON cannot carry: stored as 0).
+    pub fn at(index: usize, before: f64, after: f64, change: f64, p_value: f64, better: Better) -> Self {
+        ChangePoint {
+            index,
+            run_id: None,
+            commit: None,
+            time: None,
+            label: None,
+            before,
+            after,
+            change: if change.is_finite() { change } else { 0.0 },
+            p_value,
+            kind: ShiftKind::of(before, after, better),
+            new: true,
+        }
+    }
+
+    /// Whether the shift is for the worse.
+    pub fn is_regression(&self) -> bool {
+        self.kind == ShiftKind::Regression
+    }
+}
+
 /// The change points of one case × metric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DetectedSeries {
-    /// Bench name (the column name for `--csv`).
-    pub name: String,
-    /// Parameter values.
-    #[serde(default)]
-    pub params: BTreeMap<String, String>,
+    /// The case: bench name and parameter values (`name` and `params` in JSON) (for `--csv`, the column name and no parameters).
+    #[serde(flatten)]
+    pub case: CaseId,
     /// Metric name.
     pub metric: String,
     /// Unit of `before` / `after`.
@@ -66,7 +114,7 @@ pub struct DetectedSeries {
     /// Number of points analysed.
     pub points: usize,
     /// Change points, oldest first.
-    pub change_points: Vec<ChangePointReport>,
+    pub change_points: Vec<ChangePoint>,
 }
 
 /// A detection report (design §7).

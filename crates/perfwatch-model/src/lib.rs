@@ -10,6 +10,7 @@
 //! assert_eq!(perfwatch_model::builtin_metric("wall").unwrap().better, Better::Lower);
 //! ```
 
+pub mod api;
 pub mod case;
 pub mod compare;
 pub mod detection;
@@ -20,9 +21,16 @@ pub mod report;
 pub mod sample;
 pub mod summary;
 
+pub use api::{
+    ApiError, BaselineInfo, BaselineList, PushReceipt, RunList, SeriesData, SeriesDataColumns, SeriesEntry,
+    SeriesList,
+};
 pub use case::CaseId;
-pub use compare::{BudgetResult, BudgetStatus, Comparison, ComparisonReport, RunRef, Verdict, VerdictCounts};
-pub use detection::{ChangePointReport, DetectedSeries, DetectionReport, ShiftKind};
+pub use compare::{
+    BudgetResult, BudgetStatus, Comparison, ComparisonReport, ComparisonWarning, RunRef, RunSide, Verdict,
+    VerdictCounts,
+};
+pub use detection::{ChangePoint, DetectedSeries, DetectionReport, ShiftKind};
 pub use metric::{Better, MetricInfo, builtin_metric};
 pub use plan::{Budget, BudgetOp, BudgetStat, CasePlan, CommandSpec, Plan, RunSettings};
 pub use report::{

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::case::CaseId;
 use crate::sample::{ExitKind, Sample};
 use crate::summary::{Caveat, Summary};
 
@@ -109,11 +110,9 @@ pub struct HostInfo {
 /// Results of one case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CaseReport {
-    /// Bench name.
-    pub name: String,
-    /// Parameter values.
-    #[serde(default)]
-    pub params: BTreeMap<String, String>,
+    /// The case: bench name and parameter values (`name` and `params` in JSON).
+    #[serde(flatten)]
+    pub case: CaseId,
     /// Whether every run succeeded.
     pub status: CaseStatus,
     /// Successful measured runs.
@@ -130,13 +129,6 @@ pub struct CaseReport {
     /// Raw samples, successful and failed, in order; kept for the store and for re-analysis.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub raw: Vec<Sample>,
-}
-
-impl CaseReport {
-    /// The case id of this report.
-    pub fn case_id(&self) -> crate::CaseId {
-        crate::CaseId { name: self.name.clone(), params: self.params.clone() }
-    }
 }
 
 /// Outcome of a case.
@@ -192,11 +184,9 @@ pub struct HistoryPoint {
 /// A metric's series across runs, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HistorySeries {
-    /// Bench name.
-    pub name: String,
-    /// Parameter values.
-    #[serde(default)]
-    pub params: BTreeMap<String, String>,
+    /// The case: bench name and parameter values (`name` and `params` in JSON).
+    #[serde(flatten)]
+    pub case: CaseId,
     /// Metric name.
     pub metric: String,
     /// Unit of the medians.

@@ -34,7 +34,7 @@ pub(crate) fn run_rows(report: &RunReport) -> (Vec<String>, Vec<Vec<String>>) {
         .iter()
         .map(|c| {
             let mut row = vec![
-                c.case_id().to_string(),
+                c.case.to_string(),
                 c.status.as_str().to_string(),
                 c.runs.to_string(),
                 cell(c, WALL),
@@ -60,7 +60,7 @@ pub(crate) fn custom_rows(report: &RunReport) -> Vec<Vec<String>> {
                 continue;
             }
             rows.push(vec![
-                c.case_id().to_string(),
+                c.case.to_string(),
                 name.clone(),
                 median_ci(s),
                 format!("{} is better", s.better.as_str()),
@@ -76,7 +76,7 @@ pub(crate) fn notes(report: &RunReport) -> Vec<String> {
     // Machine-level caveats are the same on every case: say them once.
     let mut machine_said = false;
     for c in &report.benchmarks {
-        let id = c.case_id();
+        let id = &c.case;
         if let Some(f) = &c.failure {
             out.push(format!("{id}: {}", f.message));
             for line in f.stderr_tail.lines() {
@@ -105,7 +105,7 @@ pub(crate) fn comparison_rows(comparisons: &[&Comparison]) -> (Vec<String>, Vec<
     let rows = comparisons
         .iter()
         .map(|c| {
-            let id = perfwatch_model::CaseId { name: c.name.clone(), params: c.params.clone() };
+            let id = &c.case;
             vec![
                 id.to_string(),
                 c.metric.clone(),
@@ -136,7 +136,7 @@ pub(crate) fn budget_rows(budgets: &[perfwatch_model::BudgetResult]) -> (Vec<Str
     let rows = budgets
         .iter()
         .map(|b| {
-            let id = perfwatch_model::CaseId { name: b.name.clone(), params: b.params.clone() };
+            let id = &b.case;
             let unit = budget_unit(&b.budget);
             vec![
                 id.to_string(),
@@ -207,7 +207,7 @@ pub(crate) fn detection_rows(report: &perfwatch_model::DetectionReport) -> (Vec<
         ["case", "metric", "at", "commit", "before", "after", "change", "p", "kind"].map(String::from).into();
     let mut rows = Vec::new();
     for s in &report.series {
-        let id = perfwatch_model::CaseId { name: s.name.clone(), params: s.params.clone() };
+        let id = &s.case;
         for c in &s.change_points {
             let at = c
                 .run_id

@@ -33,8 +33,12 @@ impl Renderer for CsvRenderer {
                 .chain(c.caveats.iter().map(|c| c.to_string()))
                 .collect::<Vec<_>>()
                 .join("; ");
-            let base =
-                [report.run.id.clone(), c.name.clone(), params(&c.params), c.status.as_str().to_string()];
+            let base = [
+                report.run.id.clone(),
+                c.case.name.clone(),
+                params(&c.case.params),
+                c.status.as_str().to_string(),
+            ];
             if c.metrics.is_empty() {
                 let mut cells = base.to_vec();
                 cells.extend(std::iter::repeat_n(String::new(), 15));
@@ -64,8 +68,8 @@ impl Renderer for CsvRenderer {
             line(
                 &mut out,
                 &[
-                    c.name.clone(),
-                    params(&c.params),
+                    c.case.name.clone(),
+                    params(&c.case.params),
                     c.metric.clone(),
                     c.unit.clone(),
                     c.better.as_str().to_string(),
@@ -90,8 +94,8 @@ impl Renderer for CsvRenderer {
                 line(
                     &mut out,
                     &[
-                        s.name.clone(),
-                        params(&s.params),
+                        s.case.name.clone(),
+                        params(&s.case.params),
                         s.metric.clone(),
                         s.unit.clone(),
                         p.run_id.clone(),
@@ -116,8 +120,8 @@ impl Renderer for CsvRenderer {
                 line(
                     &mut out,
                     &[
-                        s.name.clone(),
-                        params(&s.params),
+                        s.case.name.clone(),
+                        params(&s.case.params),
                         s.metric.clone(),
                         s.unit.clone(),
                         c.index.to_string(),

@@ -68,8 +68,7 @@ pub(crate) fn run_report() -> RunReport {
         run: meta(),
         benchmarks: vec![
             CaseReport {
-                name: "sort".into(),
-                params: [("n".to_string(), "1000".to_string())].into(),
+                case: CaseId { name: "sort".into(), params: [("n".to_string(), "1000".to_string())].into() },
                 status: CaseStatus::Ok,
                 runs: 7,
                 caveats: vec![Caveat::FewRuns { runs: 7 }],
@@ -78,8 +77,7 @@ pub(crate) fn run_report() -> RunReport {
                 raw: vec![],
             },
             CaseReport {
-                name: "broken, \"quoted\" <b>".into(),
-                params: BTreeMap::new(),
+                case: CaseId { name: "broken, \"quoted\" <b>".into(), params: BTreeMap::new() },
                 status: CaseStatus::Failed,
                 runs: 0,
                 caveats: vec![],
@@ -93,8 +91,7 @@ pub(crate) fn run_report() -> RunReport {
             },
         ],
         budgets: vec![BudgetResult {
-            name: "sort".into(),
-            params: [("n".to_string(), "1000".to_string())].into(),
+            case: CaseId { name: "sort".into(), params: [("n".to_string(), "1000".to_string())].into() },
             budget: "max_rss.max < 100MB".into(),
             target: 100e6,
             measured: Some(104_857_600.0),
@@ -106,8 +103,7 @@ pub(crate) fn run_report() -> RunReport {
 
 fn comparison(name: &str, metric: &str, ratio: f64, ci: [f64; 2], verdict: Verdict) -> Comparison {
     Comparison {
-        name: name.into(),
-        params: BTreeMap::new(),
+        case: CaseId { name: name.into(), params: BTreeMap::new() },
         metric: metric.into(),
         unit: "s".into(),
         better: Better::Lower,
@@ -136,15 +132,19 @@ pub(crate) fn comparison_report() -> ComparisonReport {
         summary: VerdictCounts::tally(&comparisons),
         comparisons,
         budgets: vec![BudgetResult {
-            name: "fast".into(),
-            params: BTreeMap::new(),
+            case: CaseId { name: "fast".into(), params: BTreeMap::new() },
             budget: "wall.p95 < 500ms".into(),
             target: 0.5,
             measured: Some(0.1),
             achievement_pct: Some(20.0),
             status: BudgetStatus::Pass,
         }],
-        warnings: vec!["baseline and candidate ran on different hosts".into()],
+        warnings: vec![ComparisonWarning::DifferentHosts {
+            baseline_cpu: "Test CPU".into(),
+            baseline_cores: 2,
+            candidate_cpu: "Other CPU".into(),
+            candidate_cores: 4,
+        }],
         rounds: None,
         elapsed_s: None,
         stopped: None,
@@ -155,13 +155,12 @@ pub(crate) fn detection_report() -> DetectionReport {
     DetectionReport {
         schema_version: 1,
         series: vec![DetectedSeries {
-            name: "sort".into(),
-            params: [("n".to_string(), "1000".to_string())].into(),
+            case: CaseId { name: "sort".into(), params: [("n".to_string(), "1000".to_string())].into() },
             metric: "wall".into(),
             unit: "s".into(),
             better: Better::Lower,
             points: 60,
-            change_points: vec![ChangePointReport {
+            change_points: vec![ChangePoint {
                 index: 40,
                 run_id: Some("0190f5a2-0000-7000-8000-000000000040".into()),
                 commit: Some("abcdef0123456789".into()),
@@ -182,8 +181,7 @@ pub(crate) fn history_report() -> HistoryReport {
     HistoryReport {
         schema_version: 1,
         series: vec![HistorySeries {
-            name: "sort".into(),
-            params: BTreeMap::new(),
+            case: CaseId { name: "sort".into(), params: BTreeMap::new() },
             metric: "wall".into(),
             unit: "s".into(),
             points: vec![

@@ -92,7 +92,7 @@ impl Renderer for MarkdownRenderer {
             summary_line(report)
         );
         for w in &report.warnings {
-            let _ = writeln!(out, "> **Warning:** {}\n", esc(w));
+            let _ = writeln!(out, "> **Warning:** {}\n", esc(&w.to_string()));
         }
         let ordered = by_attention(report);
         let (flagged, rest): (Vec<_>, Vec<_>) =
@@ -119,7 +119,7 @@ impl Renderer for MarkdownRenderer {
     fn history(&self, report: &HistoryReport, _: &RenderOptions) -> String {
         let mut out = String::new();
         for s in &report.series {
-            let id = perfwatch_model::CaseId { name: s.name.clone(), params: s.params.clone() };
+            let id = &s.case;
             let _ = writeln!(out, "### {} — {}\n", esc(&id.to_string()), esc(&s.metric));
             let rows: Vec<Vec<String>> = s
                 .points

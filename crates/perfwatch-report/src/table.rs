@@ -88,7 +88,7 @@ impl Renderer for TableRenderer {
     fn history(&self, report: &HistoryReport, opts: &RenderOptions) -> String {
         let mut out = String::new();
         for s in &report.series {
-            let id = perfwatch_model::CaseId { name: s.name.clone(), params: s.params.clone() };
+            let id = &s.case;
             let _ = writeln!(out, "{id} — {} ({} runs)", s.metric, s.points.len());
             let header = ["run", "time", "commit", "median", "95% CI"].map(String::from).into();
             let rows = s

@@ -130,13 +130,29 @@ pub trait Executor {
         req: &ExecRequest,
         output: &mut dyn FnMut(Stream, &[u8]),
     ) -> Result<ExecOutcome, ExecutorError>;
+
+    /// The clock that time budgets (`max_time`) are measured with: a monotonic clock for a
+    /// real executor. A scripted executor answers with the sum of the wall times it has
+    /// reported, so that budget decisions in tests are deterministic.
+    fn now(&self) -> Duration {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        START.get_or_init(std::time::Instant::now).elapsed()
+    }
 }
 
-/// Returns predetermined outcomes in order, recording every request: deterministic tests of
-/// everything above the process layer.
-#[derive(Debug, Default)]
+/// Answers a request of a [`ScriptedExecutor`] by looking at it (e.g. a different wall time
+/// for each of two commands compared side by side, whatever order they run in).
+pub type Responder = Box<dyn FnMut(&ExecRequest) -> ExecOutcome>;
+
+/// Returns predetermined outcomes in order (or computed by a [`Responder`]), recording every
+/// request: deterministic tests of everything above the process layer. Its clock
+/// ([`Executor::now`]) is virtual: the sum of the wall times of the outcomes it returned.
+#[derive(Default)]
 pub struct ScriptedExecutor {
     outcomes: VecDeque<ExecOutcome>,
+    responder: Option<Responder>,
+    /// Virtual time: the wall times returned so far.
+    clock: Duration,
     /// Outcome for requests once the script is used up; `None` makes that an error.
     pub fallback: Option<ExecOutcome>,
     /// Every request received, in order.
@@ -149,6 +165,11 @@ impl ScriptedExecutor {
     /// An executor that returns `outcomes` in order.
     pub fn new(outcomes: impl IntoIterator<Item = ExecOutcome>) -> Self {
         ScriptedExecutor { outcomes: outcomes.into_iter().collect(), ..Default::default() }
+    }
+
+    /// An executor that asks `respond` for the outcome of every request.
+    pub fn responding(respond: impl FnMut(&ExecRequest) -> ExecOutcome + 'static) -> Self {
+        ScriptedExecutor { responder: Some(Box::new(respond)), ..Default::default() }
     }
 
     /// Also answer every request after the script with `outcome`.
@@ -181,9 +202,31 @@ impl Executor for ScriptedExecutor {
                 output(stream, &bytes);
             }
         }
-        match self.outcomes.pop_front().or_else(|| self.fallback.clone()) {
-            Some(outcome) => Ok(outcome),
+        let outcome = match self.outcomes.pop_front() {
+            Some(outcome) => Some(outcome),
+            None => self.responder.as_mut().map(|r| r(req)).or_else(|| self.fallback.clone()),
+        };
+        match outcome {
+            Some(outcome) => {
+                self.clock += Duration::from_secs_f64(outcome.wall.max(0.0));
+                Ok(outcome)
+            }
             None => Err(ExecutorError::ScriptExhausted(req.argv.join(" "))),
         }
+    }
+
+    fn now(&self) -> Duration {
+        self.clock
+    }
+}
+
+impl std::fmt::Debug for ScriptedExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptedExecutor")
+            .field("outcomes", &self.outcomes.len())
+            .field("responder", &self.responder.is_some())
+            .field("clock", &self.clock)
+            .field("requests", &self.requests.len())
+            .finish()
     }
 }

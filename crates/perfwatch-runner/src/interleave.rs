@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use perfwatch_model::{
     Better, CaseFailure, CaseReport, CaseStatus, ExitKind, MetricInfo, Sample, builtin_metric,
@@ -248,7 +248,7 @@ pub fn run_interleaved(
         Engine { executor, events, stop, metrics: BTreeMap::new(), warned: std::collections::HashSet::new() };
     let mut rounds = Vec::new();
     let mut rng = StdRng::seed_from_u64(opts.seed);
-    let mut start = Instant::now();
+    let mut start = engine.executor.now();
     let stopped = (|| -> Result<std::convert::Infallible, StopReason> {
         for w in 1..=opts.warmup {
             for (side, c) in [(Side::A, a), (Side::B, b)] {
@@ -261,13 +261,13 @@ pub fn run_interleaved(
                 });
             }
         }
-        start = Instant::now();
+        start = engine.executor.now();
         loop {
             let n = rounds.len() as u32;
             if n >= opts.max_rounds {
                 return Err(StopReason::RoundBudget);
             }
-            if n >= opts.min_rounds.max(1) && start.elapsed() >= opts.max_time {
+            if n >= opts.min_rounds.max(1) && engine.executor.now().saturating_sub(start) >= opts.max_time {
                 return Err(StopReason::TimeBudget);
             }
             let b_first = rng.random_bool(0.5);
@@ -291,7 +291,7 @@ pub fn run_interleaved(
             let round = rounds.last().expect("just pushed");
             (engine.events)(&InterleaveEvent::RoundDone {
                 round,
-                elapsed: start.elapsed(),
+                elapsed: engine.executor.now().saturating_sub(start),
                 max_time: opts.max_time,
             });
             if rounds.len() as u32 >= opts.min_rounds && decision.stop_after(&rounds) {
@@ -300,7 +300,8 @@ pub fn run_interleaved(
         }
     })()
     .unwrap_err();
-    InterleaveOutcome { rounds, stopped, elapsed: start.elapsed(), metrics: engine.metrics }
+    let elapsed = engine.executor.now().saturating_sub(start);
+    InterleaveOutcome { rounds, stopped, elapsed, metrics: engine.metrics }
 }
 
 struct Engine<'a> {
@@ -424,8 +425,7 @@ pub fn side_report(
         Some(_) => CaseStatus::Failed,
     };
     CaseReport {
-        name: id.name.clone(),
-        params: id.params.clone(),
+        case: id.clone(),
         status,
         runs: samples.len() as u32,
         caveats,

@@ -20,7 +20,7 @@ mod sys;
 
 pub use events::{Event, MetricWarning, NullSink, Phase, Sink, SuiteEnd};
 pub use executor::{
-    ExecOutcome, ExecRequest, Executor, ExecutorError, RawMetricLine, ScriptedExecutor, Stream,
+    ExecOutcome, ExecRequest, Executor, ExecutorError, RawMetricLine, Responder, ScriptedExecutor, Stream,
 };
 pub use host::{high_load_caveat, host_info};
 pub use interleave::{

@@ -394,16 +394,7 @@ impl<'a> CaseRunner<'a> {
             Some((status, f)) => (status, Some(f)),
             None => (CaseStatus::Ok, None),
         };
-        CaseReport {
-            name: case.id.name.clone(),
-            params: case.id.params.clone(),
-            status,
-            runs,
-            caveats,
-            metrics,
-            failure,
-            raw: self.raw,
-        }
+        CaseReport { case: case.id.clone(), status, runs, caveats, metrics, failure, raw: self.raw }
     }
 }
 

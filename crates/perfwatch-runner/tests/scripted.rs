@@ -193,7 +193,7 @@ fn stop_flag_ends_after_current_run() {
     let mut finished = Vec::new();
     let mut sink = |e: &Event<'_>| match e {
         Event::RunDone { run: 3, .. } => stop.store(true, Ordering::SeqCst),
-        Event::CaseFinished { report, .. } => finished.push(report.name.clone()),
+        Event::CaseFinished { report, .. } => finished.push(report.case.name.clone()),
         Event::SuiteFinished { end } => assert_eq!(**end, SuiteEnd::Interrupted),
         _ => {}
     };

@@ -86,8 +86,10 @@ fn make_report(i: usize, rng: &mut Rng) -> RunReport {
                 ("max_rss".to_string(), summary("bytes", &col(&|s| s.max_rss as f64))),
             ]);
             CaseReport {
-                name: format!("bench{}", c / 5),
-                params: [("n".to_string(), format!("{}", 10usize.pow((c % 5) as u32 + 1)))].into(),
+                case: CaseId {
+                    name: format!("bench{}", c / 5),
+                    params: [("n".to_string(), format!("{}", 10usize.pow((c % 5) as u32 + 1)))].into(),
+                },
                 status: CaseStatus::Ok,
                 runs: SAMPLES as u32,
                 caveats: vec![],

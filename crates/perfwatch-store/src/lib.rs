@@ -95,16 +95,7 @@ pub struct RunFilter {
     pub since: Option<Timestamp>,
 }
 
-/// A named baseline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BaselineInfo {
-    /// Its name (`main`, `v1.2`).
-    pub name: String,
-    /// The full id of the run it points at.
-    pub run_id: String,
-    /// When it was last set.
-    pub set_at: Timestamp,
-}
+pub use perfwatch_model::BaselineInfo;
 
 /// A case × metric with at least one stored summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -363,6 +354,11 @@ pub trait Store: Send {
     /// PostgreSQL, that the schema is at this build's version. [`ErrorKind::Corrupt`] with the
     /// findings if not.
     fn integrity_check(&mut self) -> Result<()>;
+}
+
+/// `url` with its password (if any) replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    pg::redact(url)
 }
 
 /// Opens (creating and migrating as needed) the store at `url`; see the crate docs for the

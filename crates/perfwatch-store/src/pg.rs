@@ -96,7 +96,7 @@ fn split_schema(url: &str) -> Result<(String, Option<String>)> {
 }
 
 /// The URL with any password replaced by `***`, for error messages.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else { return url.to_string() };
     let auth_start = scheme_end + 3;
     let auth_end = url[auth_start..].find(['/', '?']).map_or(url.len(), |i| auth_start + i);

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use perfwatch_model::{
-    Better, BudgetResult, CaseReport, CaseStatus, GitInfo, HostInfo, RunMeta, RunStatus, Summary,
+    Better, BudgetResult, CaseId, CaseReport, CaseStatus, GitInfo, HostInfo, RunMeta, RunStatus, Summary,
 };
 
 use crate::codec;
@@ -196,8 +196,8 @@ impl CaseRow {
     pub(crate) fn from_report(ord: i64, c: &CaseReport) -> CaseRow {
         CaseRow {
             ord,
-            name: c.name.clone(),
-            params: params_json(&c.params),
+            name: c.case.name.clone(),
+            params: params_json(&c.case.params),
             status: c.status.as_str().to_string(),
             runs: i64_of(c.runs),
             caveats: to_json(&c.caveats),
@@ -208,14 +208,13 @@ impl CaseRow {
 
     pub(crate) fn into_report(self, metrics: BTreeMap<String, Summary>) -> Result<CaseReport> {
         Ok(CaseReport {
-            params: params_from(&self.params)?,
+            case: CaseId { params: params_from(&self.params)?, name: self.name },
             status: case_status_from(&self.status)?,
             runs: u32_of("runs", self.runs)?,
             caveats: from_json("caveats", &self.caveats)?,
             metrics,
             failure: self.failure.as_deref().map(|f| from_json("failure", f)).transpose()?,
             raw: codec::decode_samples(&self.raw)?,
-            name: self.name,
         })
     }
 }

@@ -210,8 +210,10 @@ fn case(name: &str, params: &[(&str, &str)], base: f64) -> CaseReport {
         })
         .collect();
     CaseReport {
-        name: name.to_string(),
-        params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        case: CaseId {
+            name: name.to_string(),
+            params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        },
         status: CaseStatus::Failed,
         runs: 7,
         caveats: vec![
@@ -243,8 +245,7 @@ fn report(id: &str, started: Timestamp) -> RunReport {
             case("import", &[], 0.09),
         ],
         budgets: vec![BudgetResult {
-            name: "sort".into(),
-            params: [("n".to_string(), "1000".to_string())].into(),
+            case: CaseId { name: "sort".into(), params: [("n".to_string(), "1000".to_string())].into() },
             budget: "wall.p95 < 500ms".into(),
             target: 0.5,
             measured: Some(0.0132),

@@ -52,6 +52,8 @@ pub use edivisive::{best_split, q_hat};
 pub use potts::{l1_cost, solve_exact as potts_exact};
 pub use ttest::{Moments, t_test_p};
 
+use perfwatch_model::{Better, ChangePoint};
+
 /// Which detector to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Method {
@@ -96,27 +98,13 @@ impl Default for Options {
     }
 }
 
-/// One detected change point.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ChangePoint {
-    /// 0-based index of the first point after the shift.
-    pub index: usize,
-    /// Median of the segment before (from the previous change point or the start).
-    pub before: f64,
-    /// Median of the segment after (up to the next change point or the end).
-    pub after: f64,
-    /// Relative change `after / before − 1` (computed as `(after − before) / |before|`, so the
-    /// sign stays meaningful for negative values; infinite when `before` is 0).
-    pub change: f64,
-    /// Two-sided Student t-test p-value between the two segments.
-    pub p_value: f64,
-}
-
-/// Detects change points in a whole series (see the [module docs](self)).
-pub fn detect(series: &[f64], opts: &Options) -> Vec<ChangePoint> {
+/// Detects change points in a whole series (see the [module docs](self)); `better` decides
+/// which shifts are regressions. The points are not placed on runs (`run_id` etc. are empty):
+/// the caller knows which run each index is.
+pub fn detect(series: &[f64], better: Better, opts: &Options) -> Vec<ChangePoint> {
     let mut d = Detector::new(opts.clone());
     d.extend(series.iter().copied());
-    d.change_points()
+    d.change_points(better)
 }
 
 /// Median of a non-empty slice (mean of the two middle values for even lengths).
@@ -250,12 +238,13 @@ impl Detector {
         }
     }
 
-    /// Current change points (settled ones plus the analysis of the unsettled tail).
-    pub fn change_points(&mut self) -> Vec<ChangePoint> {
+    /// Current change points (settled ones plus the analysis of the unsettled tail), classified
+    /// as regressions or improvements by `better`.
+    pub fn change_points(&mut self, better: Better) -> Vec<ChangePoint> {
         let n = self.data.len();
         let mut idx = self.frozen.clone();
         idx.extend(self.analyze(n));
-        self.describe(&idx)
+        self.describe(&idx, better)
     }
 
     /// Indices only (cheaper than [`change_points`](Self::change_points): no medians).
@@ -266,7 +255,7 @@ impl Detector {
         idx
     }
 
-    fn describe(&self, idx: &[usize]) -> Vec<ChangePoint> {
+    fn describe(&self, idx: &[usize], better: Better) -> Vec<ChangePoint> {
         let n = self.data.len();
         let mut meds = Vec::with_capacity(idx.len() + 1);
         let mut l = 0;
@@ -280,13 +269,10 @@ impl Detector {
                 let l = if k == 0 { 0 } else { idx[k - 1] };
                 let r = idx.get(k + 1).copied().unwrap_or(n);
                 let (before, after) = (meds[k], meds[k + 1]);
-                ChangePoint {
-                    index: c,
-                    before,
-                    after,
-                    change: (after - before) / before.abs(),
-                    p_value: t_test_p(self.moments(l, c), self.moments(c, r)),
-                }
+                // Relative to |before| so that the sign stays meaningful for negative values.
+                let change = (after - before) / before.abs();
+                let p_value = t_test_p(self.moments(l, c), self.moments(c, r));
+                ChangePoint::at(c, before, after, change, p_value, better)
             })
             .collect()
     }

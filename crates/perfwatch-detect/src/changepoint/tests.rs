@@ -34,7 +34,7 @@ fn noisy_steps(seed: u64, levels: &[(usize, f64)], sigma: f64) -> Vec<f64> {
 }
 
 fn indices(series: &[f64], opts: &Options) -> Vec<usize> {
-    detect(series, opts).into_iter().map(|c| c.index).collect()
+    detect(series, Better::Lower, opts).into_iter().map(|c| c.index).collect()
 }
 
 fn all_methods() -> [Options; 3] {
@@ -55,7 +55,7 @@ fn constant_series_has_no_change_point() {
 fn single_large_step_found_at_right_index() {
     let s = noisy_steps(1, &[(120, 100.0), (80, 110.0)], 0.01);
     for o in all_methods() {
-        let cps = detect(&s, &o);
+        let cps = detect(&s, Better::Lower, &o);
         assert_eq!(cps.iter().map(|c| c.index).collect::<Vec<_>>(), vec![120], "{:?}", o.method);
         let c = &cps[0];
         assert!((c.change - 0.10).abs() < 0.01, "{c:?}");

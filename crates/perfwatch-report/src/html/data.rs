@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 
 use perfwatch_model::{Better, CaseId, HistoryPoint, RunMeta};
 
-use super::{ChangeMark, escape_script_json, script_json};
+use perfwatch_model::ChangePoint;
+
+use super::{escape_script_json, script_json};
 
 /// One metric's history, ready to be written as columns.
 #[derive(Debug, Clone, Copy)]
@@ -20,7 +22,7 @@ pub struct SeriesColumns<'a> {
     /// Points, oldest first.
     pub points: &'a [HistoryPoint],
     /// Change points found in `points`.
-    pub change_points: &'a [ChangeMark],
+    pub change_points: &'a [ChangePoint],
 }
 
 /// Writes `v` with 6 significant digits and as few characters as possible (`1.5e-3`, `42`);
@@ -139,7 +141,7 @@ pub fn case_data_js(case: &CaseId, series: &[SeriesColumns<'_>], run_index: &Has
             write_exact_f64(o, c.change);
             o.push_str(",\"p\":");
             write_exact_f64(o, c.p_value);
-            let _ = write!(o, ",\"kind\":\"{}\"}}", c.kind);
+            let _ = write!(o, ",\"kind\":\"{}\"}}", c.kind.as_str());
         });
         out.push('}');
     }

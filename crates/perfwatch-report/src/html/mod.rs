@@ -32,7 +32,7 @@ mod svg;
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
-use perfwatch_model::{Better, CaseId, HistoryPoint, RunMeta, Verdict};
+use perfwatch_model::{Better, CaseId, ChangePoint, HistoryPoint, RunMeta, Verdict};
 use serde::Serialize;
 
 pub use data::{SeriesColumns, case_data_js, runs_js, series_api_json, write_compact_f64};
@@ -133,40 +133,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// A change point placed on a series' history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChangeMark {
-    /// 0-based index of the first point after the shift.
-    pub index: usize,
-    /// Run of that point.
-    pub run_id: String,
-    /// Commit of that point, when known.
-    pub commit: Option<String>,
-    /// Start time of that run.
-    pub time: Timestamp,
-    /// Median of the segment before.
-    pub before: f64,
-    /// Median of the segment after.
-    pub after: f64,
-    /// Relative change `after / before − 1`.
-    pub change: f64,
-    /// t-test p-value between the segments.
-    pub p_value: f64,
-    /// `regression` or `improvement`, by the metric's direction.
-    pub kind: &'static str,
-}
-
-impl ChangeMark {
-    /// `regression` if a change of sign `change` is bad for a metric where `better` is good.
-    pub fn kind_for(change: f64, better: Better) -> &'static str {
-        let worse = match better {
-            Better::Lower => change > 0.0,
-            Better::Higher => change < 0.0,
-        };
-        if worse { "regression" } else { "improvement" }
-    }
-}
-
 /// One line of the overview: a case × metric.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OverviewRow {
@@ -189,7 +155,7 @@ pub struct OverviewRow {
     /// Candidate/baseline ratio behind [`OverviewRow::verdict`].
     pub ratio: Option<f64>,
     /// Newest change point of the whole history.
-    pub change: Option<ChangeMark>,
+    pub change: Option<ChangePoint>,
 }
 
 /// A link with a label.

@@ -125,8 +125,8 @@ pub fn overview_page(o: &Overview) -> String {
             latest.map_or(String::new(), |p| p.median.to_string()),
             r.verdict.map_or("", |v| v.as_str()),
             verdict_rank(r.verdict),
-            r.change.as_ref().map_or("", |c| c.kind),
-            r.change.as_ref().map_or(0, |c| c.time.as_second()),
+            r.change.as_ref().map_or("", |c| c.kind.as_str()),
+            r.change.as_ref().and_then(|c| c.time).map_or(0, |t| t.as_second()),
             r.points
         );
         let _ = write!(
@@ -157,14 +157,15 @@ pub fn overview_page(o: &Overview) -> String {
         let _ = write!(b, "<td>{}</td>", verdict_badge(r.verdict, r.ratio));
         match &r.change {
             Some(c) => {
-                let at = c.commit.as_deref().map(short_commit).unwrap_or(&c.run_id[..c.run_id.len().min(8)]);
+                let run = c.run_id.as_deref().unwrap_or_default();
+                let at = c.commit.as_deref().map(short_commit).unwrap_or(&run[..run.len().min(8)]);
                 let _ = write!(
                     b,
                     "<td><span class=\"badge k-{}\">{}</span> at <code>{}</code> <span class=\"muted\">{}</span></td>",
-                    c.kind,
+                    c.kind.as_str(),
                     esc(&pct_change(1.0 + c.change)),
                     esc(at),
-                    esc(&fmt_time(&c.time))
+                    esc(&c.time.as_ref().map(fmt_time).unwrap_or_default())
                 );
             }
             None => b.push_str("<td class=\"muted\">none</td>"),
@@ -282,11 +283,11 @@ pub fn run_page(r: &RunReport, case_has_page: impl Fn(&CaseId) -> bool) -> Strin
          <th class=\"num\">Median</th><th class=\"num\">95% CI</th><th class=\"num\">p95</th><th>Caveats</th></tr></thead><tbody>",
     );
     for c in &r.benchmarks {
-        let id = c.case_id();
+        let id = &c.case;
         let name = id.to_string();
         let span = c.metrics.len().max(1);
-        let title = if case_has_page(&id) {
-            format!("<a href=\"{}\">{}</a>", esc(&case_href(&id)), esc(&name))
+        let title = if case_has_page(id) {
+            format!("<a href=\"{}\">{}</a>", esc(&case_href(id)), esc(&name))
         } else {
             esc(&name)
         };
@@ -340,7 +341,7 @@ pub fn run_page(r: &RunReport, case_has_page: impl Fn(&CaseId) -> bool) -> Strin
     if !r.budgets.is_empty() {
         b.push_str("<h2>Budgets</h2><table class=\"grid\"><thead><tr><th>Case</th><th>Budget</th><th class=\"num\">Measured</th><th>Status</th></tr></thead><tbody>");
         for bu in &r.budgets {
-            let id = CaseId { name: bu.name.clone(), params: bu.params.clone() };
+            let id = &bu.case;
             let _ = write!(
                 b,
                 "<tr><td>{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td>{}</td></tr>",
@@ -391,7 +392,7 @@ pub fn comparison_page(
     if !c.warnings.is_empty() {
         b.push_str("<ul class=\"warn\">");
         for w in &c.warnings {
-            let _ = write!(b, "<li>{}</li>", esc(w));
+            let _ = write!(b, "<li>{}</li>", esc(&w.to_string()));
         }
         b.push_str("</ul>");
     }
@@ -403,17 +404,17 @@ pub fn comparison_page(
          <th>Samples (B baseline, C candidate)</th></tr></thead><tbody>",
     );
     let samples = |r: Option<&RunReport>, id: &CaseId, metric: &str| -> Vec<f64> {
-        r.and_then(|r| r.benchmarks.iter().find(|b| b.name == id.name && b.params == id.params))
+        r.and_then(|r| r.benchmarks.iter().find(|b| &b.case == id))
             .and_then(|b| b.metrics.get(metric))
             .map(|s| s.samples.clone())
             .unwrap_or_default()
     };
     for cmp in &c.comparisons {
-        let id = CaseId { name: cmp.name.clone(), params: cmp.params.clone() };
+        let id = &cmp.case;
         let name = id.to_string();
         let unit = cmp.unit.clone();
         let plot =
-            distribution(&samples(baseline, &id, &cmp.metric), &samples(candidate, &id, &cmp.metric), |v| {
+            distribution(&samples(baseline, id, &cmp.metric), &samples(candidate, id, &cmp.metric), |v| {
                 human(v, &unit)
             });
         let _ = write!(
@@ -421,7 +422,7 @@ pub fn comparison_page(
             "<tr data-name=\"{}\"><td><a href=\"{}#metric={}\">{}</a></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{} <span class=\"muted\">[{}, {}]</span></td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
             esc(&name.to_lowercase()),
-            esc(&case_href(&id)),
+            esc(&case_href(id)),
             esc(&cmp.metric),
             esc(&name),
             esc(&cmp.metric),
