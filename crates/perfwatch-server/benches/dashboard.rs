@@ -33,9 +33,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{Driver, Fixture, fill_store, get};
+use perfwatch_app::site::{SiteOptions, write_site};
 use perfwatch_model::{Better, CaseId, HistoryPoint, RunMeta};
 use perfwatch_report::html::{self, CaseView, SeriesColumns, case_href};
-use perfwatch_server::{ServeOptions, SiteOptions, start, write_site};
+use perfwatch_server::{ServeOptions, start};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

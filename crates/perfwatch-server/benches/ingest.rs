@@ -157,10 +157,10 @@ fn main() {
         .unwrap();
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}schema={schema}");
-    let token = perfwatch_server::auth::generate_token().unwrap();
+    let token = perfwatch_app::team::generate_token().unwrap();
     perfwatch_store::open(&url)
         .unwrap()
-        .create_token("bench", TokenScope::Write, &perfwatch_server::auth::hash_token(&token))
+        .create_token("bench", TokenScope::Write, &perfwatch_app::team::hash_token(&token))
         .unwrap();
     let opts = ServeOptions { warm_up: false, rate_limit: None, ..ServeOptions::default() };
     let server = start(&url, "127.0.0.1:0".parse().unwrap(), opts).unwrap();

@@ -15,11 +15,13 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::LengthLimitError;
-use perfwatch_model::{RunReport, RunStatus, SCHEMA_VERSION};
+use perfwatch_model::{ApiError, PushReceipt, RunReport, RunStatus, SCHEMA_VERSION};
 use perfwatch_store::{Store, StoreError, TokenScope};
 
-use crate::auth::{Limiter, Presented, find_token, presented};
-use crate::server::App;
+use perfwatch_app::team::find_token;
+
+use crate::auth::{Limiter, Presented, presented};
+use crate::state::App;
 
 /// The committed schema of a run report (`perfwatch run --format json`), checked on ingest.
 const RUN_SCHEMA: &str = include_str!("../../../schemas/run.schema.json");
@@ -98,7 +100,7 @@ pub(crate) fn api_error(status: StatusCode, message: &str) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
-        serde_json::json!({ "error": message }).to_string(),
+        serde_json::to_string(&ApiError { error: message.to_string() }).unwrap_or_default(),
     )
         .into_response()
 }
@@ -255,7 +257,7 @@ pub(crate) async fn post_run(State(app): State<App>, headers: HeaderMap, body: B
             let mut r = (
                 status,
                 [(header::CONTENT_TYPE, "application/json")],
-                serde_json::json!({ "id": id, "created": created }).to_string(),
+                serde_json::to_string(&PushReceipt { id: id.clone(), created }).unwrap_or_default(),
             )
                 .into_response();
             if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/runs/{id}")) {

@@ -1,8 +1,9 @@
-//! The perfwatch dashboard: `perfwatch report --html DIR` ([`report_html`], [`write_site`]) and
-//! `perfwatch serve` ([`serve`], [`start`]).
-//!
-//! Both produce the same pages (rendered by `perfwatch_report::html`) over the same store; the
-//! server adds a read-only JSON API under `/api/v1/`:
+//! `perfwatch serve` ([`serve`], [`start`]): the dashboard's pages over a store, its read-only
+//! JSON API, and team-mode ingest. The static report (`perfwatch report --html`) writes the
+//! same pages to files; both take their data from `perfwatch_app::site` and
+//! `perfwatch_app::history`, so they show the same change points (those `perfwatch detect`
+//! stored) and the same comparisons. The API's documents are types in `perfwatch_model::api`
+//! with schemas under `schemas/api-*.schema.json`:
 //!
 //! | route | answer |
 //! |---|---|
@@ -47,14 +48,14 @@
 
 pub mod auth;
 mod ingest;
+mod routes;
 mod server;
-mod site;
+mod state;
 
 pub use auth::RateLimit;
 pub use server::{
     DEFAULT_ADDR, DEFAULT_MAX_BODY, DEFAULT_RATE_LIMIT, RunningServer, ServeOptions, serve, start,
 };
-pub use site::{Comparer, SiteOptions, SiteSummary, report_html, write_site};
 
 /// Errors of the dashboard.
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +75,4 @@ pub enum ServerError {
     /// The server's store thread has stopped.
     #[error("the store thread has stopped")]
     StoreGone,
-    /// A bug: a panic while building a page (the message was printed when it happened).
-    #[error("internal error: {0}")]
-    Internal(String),
 }

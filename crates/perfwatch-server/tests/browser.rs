@@ -13,8 +13,9 @@ use common::{Driver, artifacts_dir, fill_store, run_id, small_fixture};
 use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
+use perfwatch_app::site::{SiteOptions, write_site};
 use perfwatch_report::html::case_href;
-use perfwatch_server::{ServeOptions, SiteOptions, start, write_site};
+use perfwatch_server::{ServeOptions, start};
 use serde_json::Value;
 
 fn driver_or_skip() -> Option<Driver> {

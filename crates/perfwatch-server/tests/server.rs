@@ -6,8 +6,9 @@ mod common;
 use std::net::SocketAddr;
 
 use common::{fill_store, get, run_id, small_fixture};
+use perfwatch_app::site::{SiteOptions, write_site};
 use perfwatch_report::html::{case_data_href, case_href};
-use perfwatch_server::{DEFAULT_ADDR, ServeOptions, SiteOptions, start, write_site};
+use perfwatch_server::{DEFAULT_ADDR, ServeOptions, start};
 
 const XSS: &str = "<script>alert(1)</script>";
 
@@ -149,24 +150,6 @@ fn static_site_is_self_contained() {
     }
 }
 
-#[test]
-fn a_panic_while_answering_is_a_500_and_the_server_survives() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = fill_store(&dir.path().join("history.db"), &small_fixture());
-    let comparer: perfwatch_server::Comparer = std::sync::Arc::new(|_, _| panic!("comparer bug"));
-    let opts = ServeOptions {
-        site: SiteOptions { comparer: Some(comparer), ..SiteOptions::default() },
-        ..ServeOptions::default()
-    };
-    let server = start(&url, "127.0.0.1:0".parse().unwrap(), opts).unwrap();
-    let addr = server.addr();
-    assert_eq!(get(addr, "/api/v1/compare").status, 500);
-    assert_eq!(get(addr, "/compare-latest.html").status, 500);
-    assert_eq!(get(addr, "/api/v1/runs?limit=1").status, 200, "the store thread is still alive");
-    assert_eq!(get(addr, &format!("/run-{}.html", run_id(1))).status, 200);
-    server.shutdown();
-}
-
 /// `POST /api/v1/runs` raw, on a fresh connection: (status, body).
 fn post(addr: SocketAddr, token: &str, body: &[u8]) -> (u16, String) {
     use std::io::{Read, Write};
@@ -190,10 +173,10 @@ fn post(addr: SocketAddr, token: &str, body: &[u8]) -> (u16, String) {
 fn concurrent_pushes_into_an_sqlite_store() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("team.db").display());
-    let token = perfwatch_server::auth::generate_token().unwrap();
+    let token = perfwatch_app::team::generate_token().unwrap();
     perfwatch_store::open(&url)
         .unwrap()
-        .create_token("ci", perfwatch_store::TokenScope::Write, &perfwatch_server::auth::hash_token(&token))
+        .create_token("ci", perfwatch_store::TokenScope::Write, &perfwatch_app::team::hash_token(&token))
         .unwrap();
     let server = start(&url, "127.0.0.1:0".parse().unwrap(), ServeOptions::default()).unwrap();
     let addr = server.addr();

@@ -57,8 +57,7 @@ fn main() {
                         );
                     }
                     CaseReport {
-                        name: format!("case{c:03}"),
-                        params: BTreeMap::new(),
+                        case: CaseId { name: format!("case{c:03}"), params: BTreeMap::new() },
                         status: CaseStatus::Ok,
                         runs: 5,
                         caveats: vec![],

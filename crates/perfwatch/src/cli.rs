@@ -1,7 +1,9 @@
-//! Command-line types (clap). Nothing outside this file sees clap: each command converts
-//! its arguments into plain values before doing any work.
+//! Command-line types (clap). Values are parsed into their types here (durations, percentages,
+//! sizes, labels), so a bad one is a usage error before anything runs; nothing outside this
+//! file sees clap.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -9,7 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// and where?
 ///
 /// Exit codes: 0 success; 1 a gate failed (regression or budget breach); 2 usage or
-/// configuration error; 3 a benchmark run failed (the rest was measured and saved).
+/// configuration error (nothing was measured); 3 a benchmark run failed (the rest was measured
+/// and saved); 4 measured, but the store could not save the results (they were printed); 130
+/// interrupted by Ctrl-C.
 #[derive(Debug, Parser)]
 #[command(name = "perfwatch", version, max_term_width = 100)]
 pub struct Cli {
@@ -150,8 +154,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_save: bool,
     /// Attach a label to the run (repeatable), e.g. --label runner=gpu-1.
-    #[arg(long = "label", value_name = "KEY=VALUE")]
-    pub labels: Vec<String>,
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = label)]
+    pub labels: Vec<(String, String)>,
     /// Show the benchmarks' own output (it is discarded otherwise, but always scanned for
     /// perfwatch-metric lines).
     #[arg(long)]
@@ -172,11 +176,11 @@ pub struct RunArgs {
 #[derive(Debug, Args, Clone)]
 pub struct RetryArgs {
     /// Give up on a run after retrying for this long, e.g. 2m, 30s, 0s for no retries.
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub retry_for: String,
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = duration)]
+    pub retry_for: Duration,
     /// Time limit of one request (connect, send, answer).
-    #[arg(long, default_value = "30s", value_name = "DURATION")]
-    pub request_timeout: String,
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = duration)]
+    pub request_timeout: Duration,
 }
 
 /// `perfwatch compare`.
@@ -204,8 +208,11 @@ pub struct CompareArgs {
     #[arg(short = 'b', long = "bench", value_name = "PATTERN", requires = "rev")]
     pub bench: Vec<String>,
     /// With --rev: measuring time budget per case for the interleaved rounds.
-    #[arg(long, value_name = "DURATION", requires = "rev")]
-    pub max_time: Option<String>,
+    #[arg(long, value_name = "DURATION", requires = "rev", value_parser = duration)]
+    pub max_time: Option<Duration>,
+    /// With --rev: seed of the random round order (for reproducible schedules).
+    #[arg(long, value_name = "N", requires = "rev")]
+    pub seed: Option<u64>,
     /// When to exit 1.
     #[arg(long, value_enum, default_value_t = FailOnArg::Regression)]
     pub fail_on: FailOnArg,
@@ -223,20 +230,20 @@ pub struct AbArgs {
     #[arg(long)]
     pub shell: bool,
     /// Smallest relative change that counts as a regression or improvement.
-    #[arg(long, default_value = "1%", value_name = "PERCENT")]
-    pub threshold: String,
+    #[arg(long, default_value = "1%", value_name = "PERCENT", value_parser = percent)]
+    pub threshold: f64,
     /// Time budget for all rounds together.
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub max_time: String,
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = duration)]
+    pub max_time: Duration,
     /// Rounds always run before stopping early is considered.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub min_rounds: u32,
     /// Unmeasured runs of each command before the first round.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub warmup: u32,
-    /// Per-run timeout.
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub timeout: String,
+    /// Per-run timeout (0s: none).
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = duration)]
+    pub timeout: Duration,
     /// Metric whose verdict decides when to stop early and what --fail-on judges
     /// (wall, cpu, max_rss or a custom metric).
     #[arg(long, default_value = "wall", value_name = "METRIC")]
@@ -359,15 +366,15 @@ pub struct DetectArgs {
     /// Detector: combined (default; both must agree), edivisive (Hunter/Otava), potts (asv-style L1 fit).
     #[arg(long, value_enum, default_value_t = MethodArg::Combined)]
     pub method: MethodArg,
-    /// Window length of the split step.
-    #[arg(long, default_value_t = 50, value_name = "N")]
-    pub window: usize,
-    /// Largest p-value of a reported change point.
-    #[arg(long, default_value_t = 0.001, value_name = "P")]
+    /// Window length of the split step (at least 4).
+    #[arg(long, default_value_t = 50, value_name = "N", value_parser = clap::value_parser!(u32).range(4..))]
+    pub window: u32,
+    /// Largest p-value of a reported change point (between 0 and 1).
+    #[arg(long, default_value_t = 0.001, value_name = "P", value_parser = probability)]
     pub max_p_value: f64,
     /// Drop change points smaller than this relative change, e.g. 2%.
-    #[arg(long, default_value = "0%", value_name = "PERCENT")]
-    pub min_magnitude: String,
+    #[arg(long, default_value = "0%", value_name = "PERCENT", value_parser = percent)]
+    pub min_magnitude: f64,
     /// Suite file and store.
     #[command(flatten)]
     pub store: StoreArgs,
@@ -421,11 +428,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub private: bool,
     /// Largest request body accepted (a pushed run report); larger ones get 413.
-    #[arg(long, default_value = "32MiB", value_name = "SIZE")]
-    pub max_body: String,
+    #[arg(long, default_value = "32MiB", value_name = "SIZE", value_parser = size)]
+    pub max_body: usize,
     /// Requests per second allowed per token (sustained; 0 turns the limit off). Beyond it
     /// the answer is 429 with Retry-After.
-    #[arg(long, default_value_t = 50.0, value_name = "N")]
+    #[arg(long, default_value_t = 50.0, value_name = "N", value_parser = rate)]
     pub rate_limit: f64,
     /// Requests a token may send at once after a quiet spell.
     #[arg(long, default_value_t = 200, value_name = "N")]
@@ -495,9 +502,87 @@ pub struct PruneArgs {
     #[arg(long, value_name = "N", group = "policy")]
     pub keep_last: Option<usize>,
     /// Delete runs older than DURATION, e.g. 90d, 12h.
-    #[arg(long, value_name = "DURATION", group = "policy")]
-    pub older_than: Option<String>,
+    #[arg(long, value_name = "DURATION", group = "policy", value_parser = duration)]
+    pub older_than: Option<Duration>,
     /// Suite file and store.
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+// ------------------------------------------------------------------ typed value parsers
+
+/// A unit parser's error, with its hint.
+fn unit_message(e: perfwatch_config::UnitError) -> String {
+    match e.help {
+        Some(help) => format!("{} ({help})", e.message),
+        None => e.message,
+    }
+}
+
+/// `1.5s`, `200ms`, `2m`, `90d`.
+fn duration(text: &str) -> Result<Duration, String> {
+    perfwatch_config::parse_duration(text).map_err(unit_message)
+}
+
+/// `2%` or `0.02`, as a fraction.
+fn percent(text: &str) -> Result<f64, String> {
+    perfwatch_config::parse_percent_str(text).map_err(unit_message)
+}
+
+/// `32MiB`, `200MB`, `1024`: a whole number of bytes, at least 1.
+fn size(text: &str) -> Result<usize, String> {
+    let bytes = perfwatch_config::parse_size(text).map_err(unit_message)?;
+    if (1.0..=(usize::MAX as f64)).contains(&bytes) {
+        Ok(bytes as usize)
+    } else {
+        Err("must be at least 1 byte".into())
+    }
+}
+
+/// A p-value bound strictly between 0 and 1.
+fn probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if p > 0.0 && p < 1.0 => Ok(p),
+        _ => Err("expected a number between 0 and 1, e.g. 0.001".into()),
+    }
+}
+
+/// Requests per second: a finite number, 0 for no limit.
+fn rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(r) if r >= 0.0 && r.is_finite() => Ok(r),
+        _ => Err("expected requests per second, 0 for no limit".into()),
+    }
+}
+
+/// `KEY=VALUE` with a non-empty key.
+fn label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err("expected KEY=VALUE".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_parsed_into_their_types() {
+        assert_eq!(duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(duration("5").is_err());
+        assert_eq!(percent("2%"), Ok(0.02));
+        assert_eq!(size("1KiB"), Ok(1024));
+        assert!(size("0").is_err());
+        assert!(probability("1").is_err() && probability("0.01").is_ok());
+        assert!(rate("-1").is_err() && rate("0").is_ok());
+        assert_eq!(label("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert!(label("=x").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

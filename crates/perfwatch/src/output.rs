@@ -3,13 +3,54 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 
-use anyhow::Context;
-use perfwatch_report::{Format, RenderOptions};
+use perfwatch_app::AppError;
+use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunReport};
+use perfwatch_report::{Format, RenderOptions, Renderer};
 
 use crate::cli::{FormatArg, OutputArgs};
 
-/// The report format chosen on the command line.
-pub fn format(args: &OutputArgs) -> Format {
+/// A document perfwatch prints.
+pub enum Doc<'a> {
+    /// `run`, `baseline show`.
+    Run(&'a RunReport),
+    /// `compare`, `ab`.
+    Comparison(&'a ComparisonReport),
+    /// `history`.
+    History(&'a HistoryReport),
+    /// `detect`.
+    Detection(&'a DetectionReport),
+}
+
+/// Renders `doc` in the chosen format and writes it to `-o FILE` or stdout.
+pub fn emit(args: &OutputArgs, doc: Doc<'_>) -> Result<(), AppError> {
+    let renderer: Box<dyn Renderer> = perfwatch_report::renderer(format(args));
+    // Tables are fitted to the terminal when printing to one.
+    let width = (args.output.is_none() && io::stdout().is_terminal())
+        .then(|| terminal_size::terminal_size().map(|(w, _)| w.0))
+        .flatten();
+    let opts = RenderOptions { width };
+    let text = match doc {
+        Doc::Run(r) => renderer.run(r, &opts),
+        Doc::Comparison(c) => renderer.comparison(c, &opts),
+        Doc::History(h) => renderer.history(h, &opts),
+        Doc::Detection(d) => renderer.detection(d, &opts),
+    };
+    match &args.output {
+        Some(path) => write_file(path, &text),
+        None => {
+            let mut out = io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                // A closed pipe (`perfwatch run | head`) is not an error.
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    Err(AppError::io("writing to standard output", e))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+fn format(args: &OutputArgs) -> Format {
     match args.format {
         FormatArg::Table => Format::Table,
         FormatArg::Json => Format::Json,
@@ -18,35 +59,11 @@ pub fn format(args: &OutputArgs) -> Format {
     }
 }
 
-/// Tables are fitted to the terminal when printing to one.
-pub fn render_options(args: &OutputArgs) -> RenderOptions {
-    let width = if args.output.is_none() && io::stdout().is_terminal() {
-        terminal_size::terminal_size().map(|(w, _)| w.0)
-    } else {
-        None
-    };
-    RenderOptions { width }
-}
-
-/// Writes `text` to `-o FILE` (atomically: a temp file renamed into place) or stdout.
-/// A closed stdout pipe (`perfwatch run | head`) is not an error.
-pub fn emit(args: &OutputArgs, text: &str) -> anyhow::Result<()> {
-    match &args.output {
-        Some(path) => write_file(path, text),
-        None => {
-            let mut out = io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-                other => other.context("writing to standard output"),
-            }
-        }
-    }
-}
-
-fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Writes atomically: a temporary file beside `path`, renamed into place.
+fn write_file(path: &Path, text: &str) -> Result<(), AppError> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp =
-        dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("perfwatch-output")));
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("perfwatch-output");
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, text).map_err(|e| AppError::io(format!("writing {}", tmp.display()), e))?;
+    std::fs::rename(&tmp, path).map_err(|e| AppError::io(format!("writing {}", path.display()), e))
 }

@@ -117,8 +117,7 @@ pub fn report(f: &Fixture, i: usize) -> RunReport {
                 })
                 .collect();
             CaseReport {
-                name: case.name.clone(),
-                params: case.params.clone(),
+                case: CaseId { name: case.name.clone(), params: case.params.clone() },
                 status: CaseStatus::Ok,
                 runs: f.samples as u32,
                 caveats: vec![],

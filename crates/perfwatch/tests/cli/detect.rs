@@ -33,8 +33,7 @@ fn store_with_step(suite: &Suite) -> Vec<String> {
                 suite_hash: "x".into(),
             },
             benchmarks: vec![CaseReport {
-                name: "parse".into(),
-                params: BTreeMap::new(),
+                case: CaseId { name: "parse".into(), params: BTreeMap::new() },
                 status: CaseStatus::Ok,
                 runs: 9,
                 caveats: vec![],

@@ -1,0 +1,154 @@
+//! Measure a suite and save the run as it goes: the life of a run (begin → every case saved
+//! the moment it finishes → budgets → finish), so that a crash or kill keeps what finished.
+//!
+//! A store that fails after measuring has begun does not lose the measurements: the run
+//! report is still returned (the front end prints it) and [`Outcome::store_failed`] says the
+//! history is missing it. Such a run is never marked complete.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use perfwatch_model::{
+    BudgetStatus, CaseReport, CaseStatus, Caveat, GitInfo, Plan, RunMeta, RunReport, RunStatus,
+    SCHEMA_VERSION,
+};
+use perfwatch_runner::{Event, Executor, RunOptions, Sink, SuiteEnd};
+use perfwatch_store::Store;
+
+use crate::error::{AppError, Result, StoreContext};
+use crate::{Outcome, Ui};
+
+/// What to measure and how to label it.
+#[derive(Debug, Clone)]
+pub struct MeasureRequest {
+    /// The (selected) suite.
+    pub plan: Plan,
+    /// User labels of the run.
+    pub labels: BTreeMap<String, String>,
+    /// Git state of the suite's work tree.
+    pub git: Option<GitInfo>,
+    /// Forward the benchmarks' output to the [`Ui`].
+    pub show_output: bool,
+}
+
+/// A measured run.
+#[derive(Debug)]
+pub struct Measured {
+    /// The run report (also when saving failed: it holds every measurement).
+    pub report: RunReport,
+    /// Exit-code facts: failed runs, breached budgets, a failed store, Ctrl-C.
+    pub outcome: Outcome,
+    /// Why the store could not keep the run, when it could not.
+    pub store_error: Option<AppError>,
+    /// The executor broke and measuring stopped early (what finished is in the report).
+    pub aborted: Option<String>,
+}
+
+/// A new run's metadata: a time-ordered id, this machine, this perfwatch.
+pub fn new_run_meta(plan: &Plan, git: Option<GitInfo>, labels: BTreeMap<String, String>) -> RunMeta {
+    RunMeta {
+        id: uuid::Uuid::now_v7().to_string(),
+        started_at: jiff::Timestamp::now(),
+        ended_at: None,
+        status: RunStatus::Incomplete,
+        git,
+        host: perfwatch_runner::host_info(),
+        labels,
+        perfwatch_version: env!("CARGO_PKG_VERSION").to_string(),
+        suite_hash: plan.suite_hash.clone(),
+    }
+}
+
+/// Measures `req.plan` with `executor`, saving into `store` when given (each case as it
+/// finishes). `stop` ends measuring after the current run (Ctrl-C). Fails only when nothing
+/// could be measured (the store refused to record the run's start).
+pub fn measure<'s>(
+    req: &MeasureRequest,
+    executor: &mut dyn Executor,
+    mut store: Option<&mut (dyn Store + 's)>,
+    ui: &mut dyn Ui,
+    stop: &AtomicBool,
+) -> Result<Measured> {
+    let mut meta = new_run_meta(&req.plan, req.git.clone(), req.labels.clone());
+    if let Some(store) = store.as_deref_mut() {
+        store.begin_run(&meta).store_context(|| "recording the run in the history store".into())?;
+    }
+    // A busy machine at the start taints every case of the run; say so on each.
+    let load_caveat = perfwatch_runner::high_load_caveat(&meta.host);
+    let mut sink = SavingSink { ui, store: store.as_deref_mut(), run_id: &meta.id, load_caveat, error: None };
+    let opts = RunOptions { show_output: req.show_output };
+    let result = perfwatch_runner::run_plan(&req.plan, executor, &mut sink, stop, &opts);
+    let mut store_error = sink.error.take();
+    let load_caveat = sink.load_caveat.take();
+
+    meta.status = if stop.load(Ordering::SeqCst) { RunStatus::Interrupted } else { RunStatus::Complete };
+    meta.ended_at = Some(jiff::Timestamp::now());
+    let mut report =
+        RunReport { schema_version: SCHEMA_VERSION, run: meta, benchmarks: result.reports, budgets: vec![] };
+    if let Some(caveat) = load_caveat {
+        report.benchmarks.iter_mut().for_each(|c| c.caveats.push(caveat.clone()));
+    }
+    report.budgets = check_budgets(&req.plan, &report.benchmarks);
+    if let (Some(store), None) = (store, &store_error) {
+        store_error = finish(store, &report).err();
+    }
+    let outcome = Outcome {
+        gate_failed: report.budgets.iter().any(|b| b.status == BudgetStatus::Fail),
+        runs_failed: report.benchmarks.iter().any(|c| c.status != CaseStatus::Ok),
+        store_failed: store_error.is_some(),
+        interrupted: report.run.status == RunStatus::Interrupted,
+    };
+    let aborted = match result.end {
+        SuiteEnd::Aborted { message } => Some(message),
+        _ => None,
+    };
+    Ok(Measured { report, outcome, store_error, aborted })
+}
+
+/// The suite's budgets checked against the measured cases.
+pub fn check_budgets(plan: &Plan, cases: &[CaseReport]) -> Vec<perfwatch_model::BudgetResult> {
+    cases
+        .iter()
+        .filter_map(|c| plan.cases.iter().find(|p| p.id == c.case).map(|p| (c, p)))
+        .flat_map(|(c, p)| perfwatch_detect::budget::check_budgets(c, &p.budgets))
+        .collect()
+}
+
+/// Saves the budgets and marks the run finished. Only called when every case was saved: a
+/// run missing cases stays `incomplete` rather than pretend to be whole.
+fn finish(store: &mut dyn Store, report: &RunReport) -> Result<()> {
+    let id = &report.run.id;
+    if !report.budgets.is_empty() {
+        store.set_budgets(id, &report.budgets).store_context(|| "saving budget results".into())?;
+    }
+    let end = report.run.ended_at.unwrap_or(report.run.started_at);
+    store
+        .finish_run(id, report.run.status, end)
+        .store_context(|| "finishing the run in the history store".into())
+}
+
+/// Passes progress to the [`Ui`] and saves every finished case at once, so a crash keeps it.
+struct SavingSink<'a, 's> {
+    ui: &'a mut dyn Ui,
+    store: Option<&'a mut (dyn Store + 's)>,
+    run_id: &'a str,
+    load_caveat: Option<Caveat>,
+    /// The first failure to save; later cases are not attempted.
+    error: Option<AppError>,
+}
+
+impl Sink for SavingSink<'_, '_> {
+    fn event(&mut self, event: &Event<'_>) {
+        self.ui.suite_event(event);
+        let (Event::CaseFinished { report, .. }, Some(store), None) =
+            (event, self.store.as_deref_mut(), &self.error)
+        else {
+            return;
+        };
+        let mut report = (*report).clone();
+        report.caveats.extend(self.load_caveat.clone());
+        if let Err(e) = store.add_case(self.run_id, &report) {
+            self.error = Some(AppError::Store { context: format!("saving {}", report.case), source: e });
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! The routes of `perfwatch serve`: the dashboard's pages and data scripts (the files of the
+//! static report, rendered on request) and the read-only JSON API. Every answer is computed on
+//! the store thread ([`App::call`]).
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use perfwatch_app::site::{baseline_compare_href, case_view};
+use perfwatch_model::{
+    ApiError, BaselineList, CaseId, ChangePoint, RunList, SCHEMA_VERSION, SeriesEntry, SeriesList,
+};
+use perfwatch_report::html::{self, SeriesColumns, assets, case_href};
+use perfwatch_store::{ErrorKind, RunFilter, StoreError};
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::state::App;
+
+/// Every route, with the security headers and the team-mode gate in front.
+pub(crate) fn router(app: App) -> Router {
+    let csp = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+               connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    Router::new()
+        .route("/", get(index))
+        .route("/{page}", get(page))
+        .route("/assets/{file}", get(asset))
+        .route("/data/{file}", get(data))
+        .route("/api/v1/series", get(api_series))
+        .route("/api/v1/series/data", get(api_series_data))
+        .route("/api/v1/runs", get(api_runs).post(crate::ingest::post_run))
+        .route("/api/v1/runs/{id}", get(api_run))
+        .route("/api/v1/compare", get(api_compare))
+        .route("/api/v1/baselines", get(api_baselines))
+        .fallback(not_found)
+        .with_state(app.clone())
+        // Fastest: the default level costs ~0.3 s on a 2.4 MB case script, more than it saves on a LAN.
+        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .layer(axum::middleware::from_fn_with_state(app, crate::ingest::gate))
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const JSON: &str = "application/json";
+
+fn body(status: StatusCode, content_type: &'static str, body: impl Into<String>) -> Response {
+    (status, [(header::CONTENT_TYPE, content_type)], body.into()).into_response()
+}
+
+fn html_404() -> Response {
+    body(StatusCode::NOT_FOUND, HTML, html::notice_page("Not found", "There is no page at this address."))
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        api_error(StatusCode::NOT_FOUND, "no such endpoint")
+    } else {
+        html_404()
+    }
+}
+
+fn api_error(status: StatusCode, message: &str) -> Response {
+    body(status, JSON, serde_json::to_string(&ApiError { error: message.to_string() }).unwrap_or_default())
+}
+
+fn page_error(e: StoreError) -> Response {
+    if e.is_disconnected() {
+        return body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            HTML,
+            html::notice_page("Database unavailable", &format!("Retry in a moment: {e}")),
+        );
+    }
+    match e.kind() {
+        ErrorKind::NotFound | ErrorKind::Ambiguous | ErrorKind::Invalid => html_404(),
+        _ => body(StatusCode::INTERNAL_SERVER_ERROR, HTML, html::notice_page("Store error", &e.to_string())),
+    }
+}
+
+fn api_store_error(e: StoreError) -> Response {
+    if e.is_disconnected() {
+        return crate::ingest::store_failure(&e);
+    }
+    match e.kind() {
+        ErrorKind::NotFound => api_error(StatusCode::NOT_FOUND, &e.to_string()),
+        ErrorKind::Ambiguous | ErrorKind::Invalid => api_error(StatusCode::BAD_REQUEST, &e.to_string()),
+        _ => api_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn index(State(app): State<App>) -> Response {
+    match app.call(|db| db.overview()).await {
+        Ok(Ok(p)) => body(StatusCode::OK, HTML, p.as_str()),
+        Ok(Err(e)) => page_error(e),
+        Err(r) => r,
+    }
+}
+
+async fn page(
+    State(app): State<App>,
+    Path(page): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if page == "index.html" {
+        return index(State(app)).await;
+    }
+    let result = if let Some(slug) = page.strip_prefix("case-").and_then(|s| s.strip_suffix(".html")) {
+        let slug = slug.to_string();
+        app.call(move |db| {
+            Ok(db.case_by_slug(&slug)?.map(|(c, s)| html::case_page(&case_view(&c, &s, true))))
+        })
+        .await
+    } else if let Some(id) = page.strip_prefix("run-").and_then(|s| s.strip_suffix(".html")) {
+        if !html::is_safe_run_id(id) {
+            return html_404();
+        }
+        let id = id.to_string();
+        app.call(move |db| {
+            let cases = db.cases()?;
+            Ok(db.store.run(&id)?.map(|r| html::run_page(&r, |c| cases.contains_key(c))))
+        })
+        .await
+    } else if page == "compare-latest.html" || page == "compare.html" {
+        let (b, c) = if page == "compare.html" {
+            (q.get("baseline").cloned(), q.get("candidate").cloned())
+        } else {
+            (None, None)
+        };
+        app.call(move |db| {
+            let title = match (&b, &c) {
+                (None, None) => "Latest run vs the previous one".to_string(),
+                (b, c) => format!(
+                    "{} vs {}",
+                    c.as_deref().unwrap_or("latest run"),
+                    b.as_deref().unwrap_or("previous run")
+                ),
+            };
+            Ok(match db.comparison(b.as_deref(), c.as_deref())? {
+                Some((cmp, base, cand)) => {
+                    Some(html::comparison_page(&cmp, Some(&base), Some(&cand), &title))
+                }
+                None if page == "compare-latest.html" => Some(html::notice_page(
+                    "No comparison",
+                    "The store holds fewer than two runs on one machine.",
+                )),
+                None => None,
+            })
+        })
+        .await
+    } else if page.starts_with("compare-baseline-") && page.ends_with(".html") {
+        app.call(move |db| {
+            let Some(b) =
+                db.store.list_baselines()?.into_iter().find(|b| baseline_compare_href(&b.name) == page)
+            else {
+                return Ok(None);
+            };
+            let title = format!("Latest run vs baseline {}", b.name);
+            Ok(db
+                .comparison(Some(&b.name), None)?
+                .map(|(c, base, cand)| html::comparison_page(&c, Some(&base), Some(&cand), &title)))
+        })
+        .await
+    } else {
+        return html_404();
+    };
+    match result {
+        Ok(Ok(Some(p))) => body(StatusCode::OK, HTML, p),
+        Ok(Ok(None)) => html_404(),
+        Ok(Err(e)) => page_error(e),
+        Err(r) => r,
+    }
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match assets::get(&format!("assets/{file}")) {
+        Some((ct, content)) => {
+            let mut r = (StatusCode::OK, [(header::CONTENT_TYPE, ct)], content).into_response();
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+            r
+        }
+        None => html_404(),
+    }
+}
+
+async fn data(State(app): State<App>, Path(file): Path<String>) -> Response {
+    let result = if file == "runs.js" {
+        app.call(|db| db.runs_js().map(|r| Some(r.as_str().to_string()))).await
+    } else if let Some(slug) = file.strip_suffix(".js") {
+        let slug = slug.to_string();
+        app.call(move |db| match db.case_by_slug(&slug)? {
+            Some((case, infos)) => db.case_data(&case, &infos).map(Some),
+            None => Ok(None),
+        })
+        .await
+    } else {
+        return html_404();
+    };
+    match result {
+        Ok(Ok(Some(js))) => body(StatusCode::OK, JS, js),
+        Ok(Ok(None)) => html_404(),
+        Ok(Err(e)) => page_error(e),
+        Err(r) => r,
+    }
+}
+
+fn json_ok(value: &impl serde::Serialize) -> Response {
+    match serde_json::to_string(value) {
+        Ok(s) => body(StatusCode::OK, JSON, s),
+        Err(e) => api_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn api_series(State(app): State<App>) -> Response {
+    match app.call(|db| db.cases()).await {
+        Ok(Ok(cases)) => {
+            let series = cases
+                .iter()
+                .flat_map(|(c, infos)| {
+                    infos.iter().map(move |s| SeriesEntry {
+                        case: c.clone(),
+                        metric: s.metric.clone(),
+                        unit: s.unit.clone(),
+                        better: s.better,
+                        points: s.points,
+                        page: case_href(c),
+                    })
+                })
+                .collect();
+            json_ok(&SeriesList { schema_version: SCHEMA_VERSION, series })
+        }
+        Ok(Err(e)) => api_store_error(e),
+        Err(r) => r,
+    }
+}
+
+async fn api_series_data(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (Some(case), Some(metric)) = (q.get("case"), q.get("metric").cloned()) else {
+        return api_error(StatusCode::BAD_REQUEST, "query parameters `case` and `metric` are required");
+    };
+    let Some(case) = CaseId::parse(case) else {
+        return api_error(StatusCode::BAD_REQUEST, "`case` must look like name or name[k=v,…]");
+    };
+    let last = match q.get("last").map(|l| l.parse::<usize>()) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => return api_error(StatusCode::BAD_REQUEST, "`last` must be a count"),
+    };
+    let res = app
+        .call(move |db| -> Result<Option<String>, StoreError> {
+            let cases = db.cases()?;
+            let Some(info) = cases.get(&case).and_then(|v| v.iter().find(|s| s.metric == metric)).cloned()
+            else {
+                return Ok(None);
+            };
+            // The change points of the whole history (as stored by `detect`), those inside the
+            // newest `last` points re-indexed to that window.
+            let all = db.store.history(&case, &metric, None)?;
+            let marks = db.marks(&info, &all)?;
+            let from = last.map_or(0, |n| all.len().saturating_sub(n));
+            let marks: Vec<ChangePoint> = marks
+                .iter()
+                .filter(|c| c.index >= from)
+                .map(|c| ChangePoint { index: c.index - from, ..c.clone() })
+                .collect();
+            let cols = SeriesColumns {
+                metric: &info.metric,
+                unit: &info.unit,
+                better: info.better,
+                points: &all[from..],
+                change_points: &marks,
+            };
+            Ok(Some(html::series_api_json(&case, &cols)))
+        })
+        .await;
+    match res {
+        Ok(Ok(Some(json))) => body(StatusCode::OK, JSON, json),
+        Ok(Ok(None)) => api_error(StatusCode::NOT_FOUND, "no such series"),
+        Ok(Err(e)) => api_store_error(e),
+        Err(r) => r,
+    }
+}
+
+async fn api_runs(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => return api_error(StatusCode::BAD_REQUEST, "`limit` must be a count"),
+    };
+    match app.call(move |db| db.store.list_runs(&RunFilter { limit, ..RunFilter::default() })).await {
+        Ok(Ok(runs)) => json_ok(&RunList { schema_version: SCHEMA_VERSION, runs }),
+        Ok(Err(e)) => api_store_error(e),
+        Err(r) => r,
+    }
+}
+
+async fn api_run(State(app): State<App>, Path(id): Path<String>) -> Response {
+    match app.call(move |db| db.store.run(&id)).await {
+        Ok(Ok(Some(r))) => json_ok(&r),
+        Ok(Ok(None)) => api_error(StatusCode::NOT_FOUND, "no such run"),
+        Ok(Err(e)) => api_store_error(e),
+        Err(r) => r,
+    }
+}
+
+async fn api_compare(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (b, c) = (q.get("baseline").cloned(), q.get("candidate").cloned());
+    match app.call(move |db| db.comparison(b.as_deref(), c.as_deref())).await {
+        Ok(Ok(Some((cmp, _, _)))) => json_ok(&cmp),
+        Ok(Ok(None)) => api_error(StatusCode::NOT_FOUND, "no runs to compare"),
+        Ok(Err(e)) => api_store_error(e),
+        Err(r) => r,
+    }
+}
+
+async fn api_baselines(State(app): State<App>) -> Response {
+    match app.call(|db| db.store.list_baselines()).await {
+        Ok(Ok(baselines)) => json_ok(&BaselineList { schema_version: SCHEMA_VERSION, baselines }),
+        Ok(Err(e)) => api_store_error(e),
+        Err(r) => r,
+    }
+}
