@@ -321,8 +321,25 @@ fn insert_cases(
     }
     let case_rows: Vec<CaseRow> =
         cases.iter().enumerate().map(|(i, c)| CaseRow::from_report(first_ord + i as i64, c)).collect();
+    upsert_series(tx, st, &case_rows, cases)?;
+    insert_case_rows(tx, st, run_id, &case_rows)?;
+    let mut sums: Vec<(&CaseRow, SummaryRow)> = Vec::new();
+    for (row, case) in case_rows.iter().zip(cases) {
+        for (metric, s) in &case.metrics {
+            sums.push((row, SummaryRow::from_summary(row.ord, metric, s)));
+        }
+    }
+    insert_summary_rows(tx, st, run_id, started, &sums)
+}
 
-    // Series first, deduplicated and sorted (see `upsert_series`).
+/// Creates the series of the cases' metrics (or updates their units), deduplicated and
+/// sorted (see `upsert_series`).
+fn upsert_series(
+    tx: &mut Transaction<'_>,
+    st: &Statements,
+    case_rows: &[CaseRow],
+    cases: &[CaseReport],
+) -> Result<()> {
     let mut series: BTreeMap<(&str, &str, &str), (&str, &'static str)> = BTreeMap::new();
     for (row, case) in case_rows.iter().zip(cases) {
         for (metric, s) in &case.metrics {
@@ -332,19 +349,28 @@ fn insert_cases(
             );
         }
     }
-    if !series.is_empty() {
-        let (mut names, mut params, mut metrics, mut units, mut betters) =
-            (vec![], vec![], vec![], vec![], vec![]);
-        for ((n, p, m), (u, b)) in &series {
-            names.push(*n);
-            params.push(*p);
-            metrics.push(*m);
-            units.push(*u);
-            betters.push(*b);
-        }
-        tx.execute(&st.upsert_series, &[&names, &params, &metrics, &units, &betters])?;
+    if series.is_empty() {
+        return Ok(());
     }
+    let (mut names, mut params, mut metrics, mut units, mut betters) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for ((n, p, m), (u, b)) in &series {
+        names.push(*n);
+        params.push(*p);
+        metrics.push(*m);
+        units.push(*u);
+        betters.push(*b);
+    }
+    tx.execute(&st.upsert_series, &[&names, &params, &metrics, &units, &betters])?;
+    Ok(())
+}
 
+fn insert_case_rows(
+    tx: &mut Transaction<'_>,
+    st: &Statements,
+    run_id: &str,
+    case_rows: &[CaseRow],
+) -> Result<()> {
     let ords: Vec<i64> = case_rows.iter().map(|c| c.ord).collect();
     let names: Vec<&str> = case_rows.iter().map(|c| c.name.as_str()).collect();
     let params: Vec<&str> = case_rows.iter().map(|c| c.params.as_str()).collect();
@@ -357,13 +383,17 @@ fn insert_cases(
         &st.insert_cases,
         &[&run_id, &ords, &names, &params, &statuses, &runs, &caveats, &failures, &raws],
     )?;
+    Ok(())
+}
 
-    let mut sums: Vec<(&CaseRow, SummaryRow)> = Vec::new();
-    for (row, case) in case_rows.iter().zip(cases) {
-        for (metric, s) in &case.metrics {
-            sums.push((row, SummaryRow::from_summary(row.ord, metric, s)));
-        }
-    }
+/// Writes the summaries (with the case each belongs to), joined to their series.
+fn insert_summary_rows(
+    tx: &mut Transaction<'_>,
+    st: &Statements,
+    run_id: &str,
+    started: (i64, i32),
+    sums: &[(&CaseRow, SummaryRow)],
+) -> Result<()> {
     if sums.is_empty() {
         return Ok(());
     }
