@@ -159,14 +159,6 @@ impl TokenScope {
             TokenScope::Write => "write",
         }
     }
-
-    fn parse(s: &str) -> Result<TokenScope> {
-        match s {
-            "read" => Ok(TokenScope::Read),
-            "write" => Ok(TokenScope::Write),
-            other => Err(StoreError::Corrupt(format!("unknown token scope {other:?}"))),
-        }
-    }
 }
 
 /// An API token as the store knows it: its name and scope, never its secret.
@@ -209,15 +201,6 @@ impl PushState {
         match self {
             PushState::Unpushed => "unpushed",
             PushState::Pushed => "pushed",
-        }
-    }
-
-    fn parse(s: Option<&str>) -> Result<Option<PushState>> {
-        match s {
-            None => Ok(None),
-            Some("unpushed") => Ok(Some(PushState::Unpushed)),
-            Some("pushed") => Ok(Some(PushState::Pushed)),
-            Some(other) => Err(StoreError::Corrupt(format!("unknown push state {other:?}"))),
         }
     }
 }
@@ -462,7 +445,7 @@ pub(crate) fn run_filter_sql(filter: &RunFilter, ph: impl Fn(usize) -> String) -
 
 /// Rejects token names other than 1–64 characters of `A–Z a–z 0–9 . _ -` (they appear in
 /// request logs and in `token list`, so they stay plain) and hashes that are not SHA-256 hex.
-pub(crate) fn check_token(name: &str, hash: &str) -> Result<()> {
+fn check_token(name: &str, hash: &str) -> Result<()> {
     let ok_name = !name.is_empty()
         && name.len() <= 64
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
@@ -477,32 +460,11 @@ pub(crate) fn check_token(name: &str, hash: &str) -> Result<()> {
     Ok(())
 }
 
-/// A [`TokenInfo`] from its stored columns.
-pub(crate) fn token_info(
-    name: String,
-    scope: &str,
-    created: (i64, i32),
-    revoked: (Option<i64>, Option<i32>),
-) -> Result<TokenInfo> {
-    Ok(TokenInfo {
-        name,
-        scope: TokenScope::parse(scope)?,
-        created_at: rows::ts_join(created.0, created.1)?,
-        revoked_at: match revoked {
-            (Some(s), Some(ns)) => Some(rows::ts_join(s, ns)?),
-            _ => None,
-        },
-    })
-}
-
-/// A [`TokenHash`] from its stored columns.
-pub(crate) fn token_hash(name: String, scope: &str, hash: String) -> Result<TokenHash> {
-    Ok(TokenHash { name, scope: TokenScope::parse(scope)?, hash })
-}
-
-/// A [`PushState`] from its stored column.
-pub(crate) fn push_state_from(s: Option<&str>) -> Result<Option<PushState>> {
-    PushState::parse(s)
+/// The token [`Store::create_token`] is about to write, once `name` and `hash` pass
+/// [`check_token`]: created now, not revoked.
+pub(crate) fn new_token(name: &str, scope: TokenScope, hash: &str) -> Result<TokenInfo> {
+    check_token(name, hash)?;
+    Ok(TokenInfo { name: name.to_string(), scope, created_at: Timestamp::now(), revoked_at: None })
 }
 
 /// Rejects empty baseline names.
