@@ -61,6 +61,7 @@ mod migrations;
 mod pg;
 mod reconnect;
 mod rows;
+mod sql;
 mod sqlite;
 
 use jiff::Timestamp;
@@ -388,59 +389,6 @@ pub fn open_reconnecting(url: &str) -> Result<Box<dyn Store>> {
         return Ok(store);
     }
     Ok(Box::new(reconnect::Reconnecting::new(url, store)))
-}
-
-/// A parameter of a dynamically built query, mapped to each driver's own types.
-#[derive(Debug, Clone)]
-pub(crate) enum Param {
-    /// A BIGINT.
-    I64(i64),
-    /// An INTEGER (nanoseconds).
-    I32(i32),
-    /// A TEXT.
-    Text(String),
-}
-
-/// `WHERE … ORDER BY … LIMIT …` of [`Store::list_runs`], with placeholders made by `ph`
-/// (`?N` on SQLite, `$N` on PostgreSQL) and the parameters in placeholder order.
-pub(crate) fn run_filter_sql(filter: &RunFilter, ph: impl Fn(usize) -> String) -> (String, Vec<Param>) {
-    let mut clauses = Vec::new();
-    let mut params = Vec::new();
-    let next = |p: Param, params: &mut Vec<Param>| {
-        params.push(p);
-        ph(params.len())
-    };
-    if let Some(host) = &filter.host_fingerprint {
-        let p = next(Param::Text(host.clone()), &mut params);
-        clauses.push(format!("host_fingerprint = {p}"));
-    }
-    if let Some(status) = filter.status {
-        let p = next(Param::Text(status.as_str().into()), &mut params);
-        clauses.push(format!("status = {p}"));
-    }
-    if let Some(before) = filter.before {
-        let (s, ns) = rows::ts_split(before);
-        let ps = next(Param::I64(s), &mut params);
-        let pns = next(Param::I32(ns), &mut params);
-        clauses.push(format!("(started_s < {ps} OR (started_s = {ps} AND started_ns < {pns}))"));
-    }
-    if let Some(since) = filter.since {
-        let (s, ns) = rows::ts_split(since);
-        let ps = next(Param::I64(s), &mut params);
-        let pns = next(Param::I32(ns), &mut params);
-        clauses.push(format!("(started_s > {ps} OR (started_s = {ps} AND started_ns >= {pns}))"));
-    }
-    let mut sql = String::new();
-    if !clauses.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&clauses.join(" AND "));
-    }
-    sql.push_str(" ORDER BY started_s DESC, started_ns DESC, id DESC");
-    if let Some(limit) = filter.limit {
-        let p = next(Param::I64(i64::try_from(limit).unwrap_or(i64::MAX)), &mut params);
-        sql.push_str(&format!(" LIMIT {p}"));
-    }
-    (sql, params)
 }
 
 /// Rejects token names other than 1–64 characters of `A–Z a–z 0–9 . _ -` (they appear in

@@ -6,7 +6,8 @@
 //! case names, metrics, baseline names) use the `"C"` collation, so ordering and prefix
 //! matching are bytewise — the same as on SQLite — whatever the database's locale.
 //!
-//! The row mapping is in [`crate::rows`].
+//! The text of every statement shared with SQLite is in [`crate::sql`], the row mapping in
+//! [`crate::rows`].
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -19,13 +20,13 @@ use postgres::types::ToSql;
 use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use crate::error::{Result, StoreError};
-use crate::migrations::{CREATE_MIGRATIONS_TABLE, MIGRATIONS, latest_version};
+use crate::migrations::{self, CREATE_MIGRATIONS_TABLE, latest_version};
 use crate::rows::{
-    self, CASE_COLUMNS, CaseRow, Columns, RUN_COLUMNS, RunRow, SUMMARY_COLUMNS, SummaryRow, Value,
-    change_point_values, run_row_values, ts_split,
+    self, CaseRow, Columns, RunRow, SummaryRow, Value, change_point_values, run_row_values, ts_split,
 };
+use crate::sql::{self, Dialect, Param, Queries};
 use crate::{
-    Backend, BaselineInfo, HistoryPoint, Param, PrunePolicy, PushState, RunFilter, SeriesInfo, Store,
+    Backend, BaselineInfo, HistoryPoint, PrunePolicy, PushState, RunFilter, SeriesInfo, Store,
     StoredChangePoint, TokenHash, TokenInfo, TokenScope,
 };
 
@@ -125,6 +126,10 @@ fn lock_key(schema: Option<&str>) -> i64 {
     h as i64
 }
 
+fn q() -> &'static Queries {
+    sql::queries(Dialect::Postgres)
+}
+
 impl Columns for Row {
     fn col<T: Value>(&self, i: usize) -> Result<T> {
         Ok(self.try_get(i)?)
@@ -196,12 +201,7 @@ impl PgStore {
     }
 
     fn run_row(&mut self, id: &str) -> Result<Option<RunRow>> {
-        first(
-            &mut self.client,
-            &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"),
-            &[&id],
-            rows::read_run,
-        )
+        first(&mut self.client, &q().run_by_id, &[&id], rows::read_run)
     }
 
     /// The full id of a run given by id or unique prefix; [`StoreError::NotFound`] if none.
@@ -218,17 +218,10 @@ fn migrate(client: &mut Client, schema: Option<&str>) -> Result<()> {
         tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)))?;
     }
     tx.batch_execute(CREATE_MIGRATIONS_TABLE)?;
-    let current: i64 =
-        tx.query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM perfwatch_migrations", &[])?.get(0);
-    if current > latest_version() {
-        return Err(StoreError::TooNew { found: current, known: latest_version() });
-    }
-    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+    let current: i64 = tx.query_one(&q().schema_version, &[])?.try_get(0)?;
+    for m in migrations::pending(current)? {
         tx.batch_execute(m.postgres)?;
-        tx.execute(
-            "INSERT INTO perfwatch_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            &[&m.version, &m.name, &Timestamp::now().to_string()],
-        )?;
+        tx.execute(&q().record_migration, &[&m.version, &m.name, &Timestamp::now().to_string()])?;
     }
     tx.commit()?;
     Ok(())
@@ -236,13 +229,7 @@ fn migrate(client: &mut Client, schema: Option<&str>) -> Result<()> {
 
 fn prepare(client: &mut Client) -> Result<Statements> {
     Ok(Statements {
-        insert_run: client.prepare(
-            "INSERT INTO runs (id, started_s, started_ns, ended_s, ended_ns, status, git_commit, \
-             git_branch, git_dirty, host_fingerprint, hostname, cpu, cores, memory_bytes, os, \
-             kernel, load1, load5, load15, labels, perfwatch_version, suite_hash, budgets) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23) ON CONFLICT (id) DO NOTHING",
-        )?,
+        insert_run: client.prepare(&q().insert_run)?,
         // Rows go in sorted key order (the caller sorts), so two writers adding the same new
         // series lock them in the same order and cannot deadlock.
         upsert_series: client.prepare(
@@ -405,12 +392,7 @@ fn insert_summary_rows(
 /// The id of the series `case` × `metric`, if it was ever written.
 fn find_series(c: &mut impl GenericClient, case: &CaseId, metric: &str) -> Result<Option<i64>> {
     let params = rows::params_json(&case.params);
-    first(
-        c,
-        "SELECT id FROM series WHERE case_name = $1 AND case_params = $2 AND metric = $3",
-        &[&case.name, &params, &metric],
-        |r| r.col(0),
-    )
+    first(c, &q().series_id, &[&case.name, &params, &metric], |r| r.col(0))
 }
 
 impl Store for PgStore {
@@ -437,9 +419,7 @@ impl Store for PgStore {
             |r| Ok((r.col(0)?, r.col(1)?)),
         )?;
         let Some(started) = started else { return Err(StoreError::NotFound(run_id.to_string())) };
-        let ord: i64 = tx
-            .query_one("SELECT COALESCE(MAX(ord) + 1, 0)::BIGINT FROM cases WHERE run_id = $1", &[&run_id])?
-            .try_get(0)?;
+        let ord: i64 = tx.query_one(&q().next_case_ord, &[&run_id])?.try_get(0)?;
         insert_cases(&mut tx, &self.stmts, run_id, started, ord, std::slice::from_ref(case))?;
         tx.commit()?;
         Ok(())
@@ -447,19 +427,11 @@ impl Store for PgStore {
 
     fn finish_run(&mut self, run_id: &str, status: RunStatus, ended_at: Timestamp) -> Result<()> {
         let (s, ns) = ts_split(ended_at);
-        self.write_run(
-            run_id,
-            "UPDATE runs SET status = $2, ended_s = $3, ended_ns = $4 WHERE id = $1",
-            &[&run_id, &status.as_str(), &s, &ns],
-        )
+        self.write_run(run_id, &q().finish_run, &[&run_id, &status.as_str(), &s, &ns])
     }
 
     fn set_budgets(&mut self, run_id: &str, budgets: &[BudgetResult]) -> Result<()> {
-        self.write_run(
-            run_id,
-            "UPDATE runs SET budgets = $2 WHERE id = $1",
-            &[&run_id, &rows::budgets_json(budgets)],
-        )
+        self.write_run(run_id, &q().set_budgets, &[&run_id, &rows::budgets_json(budgets)])
     }
 
     fn insert_run(&mut self, report: &RunReport) -> Result<bool> {
@@ -478,9 +450,7 @@ impl Store for PgStore {
 
     fn resolve_run_id(&mut self, id_or_prefix: &str) -> Result<Option<String>> {
         crate::check_prefix(id_or_prefix)?;
-        if let Some(id) =
-            first(&mut self.client, "SELECT id FROM runs WHERE id = $1", &[&id_or_prefix], |r| r.col(0))?
-        {
+        if let Some(id) = first(&mut self.client, &q().run_id, &[&id_or_prefix], |r| r.col(0))? {
             return Ok(Some(id));
         }
         let ids = all(
@@ -501,30 +471,15 @@ impl Store for PgStore {
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()?;
-        let Some(run) =
-            first(&mut tx, &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"), &[&id], rows::read_run)?
-        else {
-            return Ok(None);
-        };
-        let cases = all(
-            &mut tx,
-            &format!("SELECT {CASE_COLUMNS} FROM cases WHERE run_id = $1 ORDER BY ord"),
-            &[&id],
-            rows::read_case,
-        )?;
-        let summaries = all(
-            &mut tx,
-            &format!("SELECT {SUMMARY_COLUMNS} FROM summaries WHERE run_id = $1 ORDER BY case_ord, metric"),
-            &[&id],
-            rows::read_summary,
-        )?;
+        let Some(run) = first(&mut tx, &q().run_by_id, &[&id], rows::read_run)? else { return Ok(None) };
+        let cases = all(&mut tx, &q().cases_of_run, &[&id], rows::read_case)?;
+        let summaries = all(&mut tx, &q().summaries_of_run, &[&id], rows::read_summary)?;
         tx.commit()?;
         run.into_report(cases, summaries).map(Some)
     }
 
     fn list_runs(&mut self, filter: &RunFilter) -> Result<Vec<RunMeta>> {
-        let (tail, params) = crate::run_filter_sql(filter, |i| format!("${i}"));
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs{tail}");
+        let (sql, params) = sql::list_runs(Dialect::Postgres, filter);
         all(&mut self.client, &sql, &dyn_params(&params), |r| rows::read_run(r)?.into_meta())
     }
 
@@ -533,14 +488,10 @@ impl Store for PgStore {
         let Some(this) = self.run_row(&id)? else {
             return Err(StoreError::NotFound(run_id.to_string()));
         };
-        let host = if same_host { "AND host_fingerprint = $4" } else { "AND $4::text IS NOT NULL" };
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE (started_s, started_ns, id) < ($1, $2, $3) \
-             {host} ORDER BY started_s DESC, started_ns DESC, id DESC LIMIT 1"
-        );
-        let params: &[&(dyn ToSql + Sync)] =
-            &[&this.started_s, &this.started_ns, &this.id, &this.host_fingerprint];
-        first(&mut self.client, &sql, params, |r| rows::read_run(r)?.into_meta())
+        let host = same_host.then_some(this.host_fingerprint.as_str());
+        let (sql, params) =
+            sql::previous_run(Dialect::Postgres, (this.started_s, this.started_ns), &id, host);
+        first(&mut self.client, &sql, &dyn_params(&params), |r| rows::read_run(r)?.into_meta())
     }
 
     fn set_baseline(&mut self, name: &str, run_id: &str) -> Result<BaselineInfo> {
@@ -548,58 +499,34 @@ impl Store for PgStore {
         let id = self.existing_run_id(run_id)?;
         let now = Timestamp::now();
         let (s, ns) = ts_split(now);
-        self.client
-            .execute(
-                "INSERT INTO baselines (name, run_id, set_s, set_ns) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (name) DO UPDATE SET run_id = EXCLUDED.run_id, \
-                 set_s = EXCLUDED.set_s, set_ns = EXCLUDED.set_ns",
-                &[&name, &id, &s, &ns],
-            )
-            .map_err(|e| {
-                if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
-                    // The run was pruned between resolving and writing.
-                    StoreError::NotFound(id.clone())
-                } else {
-                    e.into()
-                }
-            })?;
+        self.client.execute(&q().set_baseline, &[&name, &id, &s, &ns]).map_err(|e| {
+            if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
+                // The run was pruned between resolving and writing.
+                StoreError::NotFound(id.clone())
+            } else {
+                e.into()
+            }
+        })?;
         Ok(BaselineInfo { name: name.to_string(), run_id: id, set_at: now })
     }
 
     fn baseline(&mut self, name: &str) -> Result<Option<BaselineInfo>> {
-        first(
-            &mut self.client,
-            "SELECT name, run_id, set_s, set_ns FROM baselines WHERE name = $1",
-            &[&name],
-            rows::read_baseline,
-        )
+        first(&mut self.client, &q().baseline, &[&name], rows::read_baseline)
     }
 
     fn list_baselines(&mut self) -> Result<Vec<BaselineInfo>> {
-        all(
-            &mut self.client,
-            "SELECT name, run_id, set_s, set_ns FROM baselines ORDER BY name",
-            &[],
-            rows::read_baseline,
-        )
+        all(&mut self.client, &q().baselines, &[], rows::read_baseline)
     }
 
     fn delete_baseline(&mut self, name: &str) -> Result<bool> {
-        Ok(self.client.execute("DELETE FROM baselines WHERE name = $1", &[&name])? > 0)
+        Ok(self.client.execute(&q().delete_baseline, &[&name])? > 0)
     }
 
     fn history(&mut self, case: &CaseId, metric: &str, last: Option<usize>) -> Result<Vec<HistoryPoint>> {
         let Some(series) = find_series(&mut self.client, case, metric)? else { return Ok(Vec::new()) };
         // Newest first with a limit (NULL = none), reversed below.
         let limit: Option<i64> = last.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-        let mut points = all(
-            &mut self.client,
-            "SELECT s.run_id, s.started_s, s.started_ns, r.git_commit, s.median, s.ci_lo, \
-             s.ci_hi FROM summaries s JOIN runs r ON r.id = s.run_id WHERE s.series_id = $1 \
-             ORDER BY s.started_s DESC, s.started_ns DESC, s.run_id DESC LIMIT $2",
-            &[&series, &limit],
-            rows::read_history_point,
-        )?;
+        let mut points = all(&mut self.client, &q().history, &[&series, &limit], rows::read_history_point)?;
         points.reverse();
         Ok(points)
     }
@@ -630,11 +557,7 @@ impl Store for PgStore {
             &[&series, &keep],
         )?;
         for p in points {
-            tx.execute("INSERT INTO change_points (series_id, run_id, before_v, after_v, change, p_value, regression) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM runs WHERE id = $2) \
-                 ON CONFLICT (series_id, run_id) DO UPDATE SET before_v = excluded.before_v, \
-                 after_v = excluded.after_v, change = excluded.change, p_value = excluded.p_value, \
-                 regression = excluded.regression", &change_point_values!(series, p))?;
+            tx.execute(&q().upsert_change_point, &change_point_values!(series, p))?;
         }
         tx.commit()?;
         Ok(())
@@ -642,55 +565,21 @@ impl Store for PgStore {
 
     fn change_points(&mut self, case: &CaseId, metric: &str) -> Result<Vec<StoredChangePoint>> {
         let params = rows::params_json(&case.params);
-        all(
-            &mut self.client,
-            "SELECT c.run_id, c.before_v, c.after_v, c.change, c.p_value, c.regression, c.alerted \
-             FROM change_points c JOIN series s ON s.id = c.series_id JOIN runs r ON r.id = c.run_id \
-             WHERE s.case_name = $1 AND s.case_params = $2 AND s.metric = $3 \
-             ORDER BY r.started_s, r.started_ns, r.id",
-            &[&case.name, &params, &metric],
-            rows::read_change_point,
-        )
+        all(&mut self.client, &q().change_points, &[&case.name, &params, &metric], rows::read_change_point)
     }
 
     fn mark_alerted(&mut self, case: &CaseId, metric: &str, run_id: &str) -> Result<bool> {
         let params = rows::params_json(&case.params);
-        Ok(self.client.execute(
-            "UPDATE change_points SET alerted = TRUE WHERE NOT alerted AND run_id = $4 AND series_id = \
-             (SELECT id FROM series WHERE case_name = $1 AND case_params = $2 AND metric = $3)",
-            &[&case.name, &params, &metric, &run_id],
-        )? > 0)
+        Ok(self.client.execute(&q().mark_alerted, &[&case.name, &params, &metric, &run_id])? > 0)
     }
 
     fn prune(&mut self, policy: &PrunePolicy) -> Result<usize> {
         let mut tx = self.client.transaction()?;
         // FOR UPDATE locks the victims: a concurrent set_baseline on one of them waits and
         // then fails its foreign-key check instead of pointing at a deleted run.
-        let victims: Vec<String> = match policy {
-            PrunePolicy::KeepLast(n) => {
-                let keep = i64::try_from(*n).unwrap_or(i64::MAX);
-                all(
-                    &mut tx,
-                    "SELECT id FROM runs WHERE id IN (SELECT id FROM runs \
-                     ORDER BY started_s DESC, started_ns DESC, id DESC OFFSET $1) \
-                     AND id NOT IN (SELECT run_id FROM baselines) \
-                     AND push_state IS DISTINCT FROM 'unpushed' FOR UPDATE",
-                    &[&keep],
-                    |r| r.col(0),
-                )?
-            }
-            PrunePolicy::OlderThan(t) => {
-                let (s, ns) = ts_split(*t);
-                all(
-                    &mut tx,
-                    "SELECT id FROM runs WHERE (started_s < $1 OR (started_s = $1 AND \
-                     started_ns < $2)) AND id NOT IN (SELECT run_id FROM baselines) \
-                     AND push_state IS DISTINCT FROM 'unpushed' FOR UPDATE",
-                    &[&s, &ns],
-                    |r| r.col(0),
-                )?
-            }
-        };
+        let (sql, params) = sql::prune_victims(Dialect::Postgres, policy);
+        let victims: Vec<String> =
+            all(&mut tx, &format!("{sql} FOR UPDATE"), &dyn_params(&params), |r| r.col(0))?;
         if !victims.is_empty() {
             tx.execute("DELETE FROM summaries WHERE run_id = ANY($1)", &[&victims])?;
             tx.execute("DELETE FROM cases WHERE run_id = ANY($1)", &[&victims])?;
@@ -706,70 +595,36 @@ impl Store for PgStore {
     fn create_token(&mut self, name: &str, scope: TokenScope, hash: &str) -> Result<TokenInfo> {
         let token = crate::new_token(name, scope, hash)?;
         let (s, ns) = ts_split(token.created_at);
-        if self.client.execute(
-            "INSERT INTO tokens (name, hash, scope, created_s, created_ns) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (name) DO UPDATE SET hash = EXCLUDED.hash, scope = EXCLUDED.scope, \
-             created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns, revoked_s = NULL, \
-             revoked_ns = NULL WHERE tokens.revoked_s IS NOT NULL",
-            &[&name, &hash, &scope.as_str(), &s, &ns],
-        )? == 0
-        {
+        if self.client.execute(&q().create_token, &[&name, &hash, &scope.as_str(), &s, &ns])? == 0 {
             return Err(StoreError::TokenExists(token.name));
         }
         Ok(token)
     }
 
     fn list_tokens(&mut self) -> Result<Vec<TokenInfo>> {
-        all(
-            &mut self.client,
-            "SELECT name, scope, created_s, created_ns, revoked_s, revoked_ns FROM tokens ORDER BY name",
-            &[],
-            rows::read_token_info,
-        )
+        all(&mut self.client, &q().tokens, &[], rows::read_token_info)
     }
 
     fn active_tokens(&mut self) -> Result<Vec<TokenHash>> {
-        all(
-            &mut self.client,
-            "SELECT name, scope, hash FROM tokens WHERE revoked_s IS NULL ORDER BY name",
-            &[],
-            rows::read_token_hash,
-        )
+        all(&mut self.client, &q().active_tokens, &[], rows::read_token_hash)
     }
 
     fn revoke_token(&mut self, name: &str) -> Result<bool> {
         let (s, ns) = ts_split(Timestamp::now());
-        Ok(self.client.execute(
-            "UPDATE tokens SET revoked_s = $2, revoked_ns = $3 WHERE name = $1 AND revoked_s IS NULL",
-            &[&name, &s, &ns],
-        )? > 0)
+        Ok(self.client.execute(&q().revoke_token, &[&name, &s, &ns])? > 0)
     }
 
     fn set_push_state(&mut self, run_id: &str, state: Option<PushState>) -> Result<()> {
-        self.write_run(
-            run_id,
-            "UPDATE runs SET push_state = $2 WHERE id = $1",
-            &[&run_id, &state.map(PushState::as_str)],
-        )
+        self.write_run(run_id, &q().set_push_state, &[&run_id, &state.map(PushState::as_str)])
     }
 
     fn push_state(&mut self, run_id: &str) -> Result<Option<PushState>> {
-        first(
-            &mut self.client,
-            "SELECT push_state FROM runs WHERE id = $1",
-            &[&run_id],
-            rows::read_push_state,
-        )?
-        .ok_or_else(|| StoreError::NotFound(run_id.to_string()))
+        first(&mut self.client, &q().push_state, &[&run_id], rows::read_push_state)?
+            .ok_or_else(|| StoreError::NotFound(run_id.to_string()))
     }
 
     fn unpushed_runs(&mut self) -> Result<Vec<String>> {
-        all(
-            &mut self.client,
-            "SELECT id FROM runs WHERE push_state = 'unpushed' ORDER BY started_s, started_ns, id",
-            &[],
-            |r| r.col(0),
-        )
+        all(&mut self.client, &q().unpushed_runs, &[], |r| r.col(0))
     }
 
     fn compact(&mut self) -> Result<()> {
@@ -778,10 +633,7 @@ impl Store for PgStore {
     }
 
     fn integrity_check(&mut self) -> Result<()> {
-        let version: i64 = self
-            .client
-            .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM perfwatch_migrations", &[])?
-            .try_get(0)?;
+        let version: i64 = self.client.query_one(&q().schema_version, &[])?.try_get(0)?;
         if version != latest_version() {
             return Err(StoreError::Corrupt(format!(
                 "schema version {version}, expected {}",

@@ -1,8 +1,8 @@
 //! The SQLite backend: one file, WAL mode, writers queued by `BEGIN IMMEDIATE` and a 30 s busy
 //! timeout.
 //!
-//! Runs are written row by row (SQLite has no round trips to save); the row mapping is in
-//! [`crate::rows`].
+//! Runs are written row by row (SQLite has no round trips to save); the text of every
+//! statement shared with PostgreSQL is in [`crate::sql`], the row mapping in [`crate::rows`].
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,13 +15,13 @@ use rusqlite::{
 };
 
 use crate::error::{Result, StoreError};
-use crate::migrations::{CREATE_MIGRATIONS_TABLE, MIGRATIONS, latest_version};
+use crate::migrations::{self, CREATE_MIGRATIONS_TABLE};
 use crate::rows::{
-    self, CASE_COLUMNS, CaseRow, Columns, RUN_COLUMNS, RunRow, SUMMARY_COLUMNS, SummaryRow, Value,
-    change_point_values, run_row_values, ts_split,
+    self, CaseRow, Columns, RunRow, SummaryRow, Value, change_point_values, run_row_values, ts_split,
 };
+use crate::sql::{self, Dialect, Param, Queries};
 use crate::{
-    Backend, BaselineInfo, HistoryPoint, Param, PrunePolicy, PushState, RunFilter, SeriesInfo, Store,
+    Backend, BaselineInfo, HistoryPoint, PrunePolicy, PushState, RunFilter, SeriesInfo, Store,
     StoredChangePoint, TokenHash, TokenInfo, TokenScope,
 };
 
@@ -33,6 +33,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// A store in an SQLite file.
 pub(crate) struct SqliteStore {
     conn: Connection,
+}
+
+fn q() -> &'static Queries {
+    sql::queries(Dialect::Sqlite)
 }
 
 impl Columns for Row<'_> {
@@ -112,19 +116,12 @@ impl SqliteStore {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write_tx()?;
         tx.execute_batch(CREATE_MIGRATIONS_TABLE)?;
-        let current: i64 =
-            tx.query_row("SELECT COALESCE(MAX(version), 0) FROM perfwatch_migrations", [], |r| r.get(0))?;
-        if current > latest_version() {
-            return Err(StoreError::TooNew { found: current, known: latest_version() });
-        }
-        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let current: i64 = tx.query_row(&q().schema_version, [], |r| r.get(0))?;
+        for m in migrations::pending(current)? {
             tx.execute_batch(m.sqlite)?;
-            tx.execute(
-                "INSERT INTO perfwatch_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-                (m.version, m.name, Timestamp::now().to_string()),
-            )?;
+            tx.execute(&q().record_migration, (m.version, m.name, Timestamp::now().to_string()))?;
         }
         tx.commit()?;
         Ok(())
@@ -152,9 +149,7 @@ impl SqliteStore {
     }
 
     fn run_row(&self, id: &str) -> Result<Option<RunRow>> {
-        first(&self.conn, &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"), [id], |r| {
-            rows::read_run(r)
-        })
+        first(&self.conn, &q().run_by_id, [id], |r| rows::read_run(r))
     }
 
     /// The full id of a run given by id or unique prefix; [`StoreError::NotFound`] if none.
@@ -172,16 +167,7 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 
 fn insert_run_row(tx: &Transaction<'_>, row: &RunRow) -> Result<bool> {
     let values: &[&dyn ToSql] = &run_row_values!(row);
-    Ok(exec(
-        tx,
-        "INSERT INTO runs (id, started_s, started_ns, ended_s, ended_ns, status, git_commit, \
-         git_branch, git_dirty, host_fingerprint, hostname, cpu, cores, memory_bytes, os, kernel, \
-         load1, load5, load15, labels, perfwatch_version, suite_hash, budgets) VALUES (?1, ?2, \
-         ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
-         ?22, ?23) \
-         ON CONFLICT (id) DO NOTHING",
-        values,
-    )? == 1)
+    Ok(exec(tx, &q().insert_run, values)? == 1)
 }
 
 /// Writes one case with its summaries; the run's start time is copied into the summaries.
@@ -256,12 +242,7 @@ fn series_id(tx: &Transaction<'_>, name: &str, params: &str, s: &SummaryRow) -> 
 /// The id of the series `case` × `metric`, if it was ever written.
 fn find_series(conn: &Connection, case: &CaseId, metric: &str) -> Result<Option<i64>> {
     let params = rows::params_json(&case.params);
-    first(
-        conn,
-        "SELECT id FROM series WHERE case_name = ?1 AND case_params = ?2 AND metric = ?3",
-        (&case.name, &params, metric),
-        |r| r.col(0),
-    )
+    first(conn, &q().series_id, (&case.name, &params, metric), |r| r.col(0))
 }
 
 impl Store for SqliteStore {
@@ -284,9 +265,7 @@ impl Store for SqliteStore {
             Ok((r.col(0)?, r.col(1)?))
         })?;
         let started = started.ok_or_else(|| StoreError::NotFound(run_id.to_string()))?;
-        let ord: i64 = tx
-            .prepare_cached("SELECT COALESCE(MAX(ord) + 1, 0) FROM cases WHERE run_id = ?1")?
-            .query_row([run_id], |r| r.get(0))?;
+        let ord: i64 = tx.prepare_cached(&q().next_case_ord)?.query_row([run_id], |r| r.get(0))?;
         insert_case(&tx, run_id, started, ord, case)?;
         tx.commit()?;
         Ok(())
@@ -294,19 +273,11 @@ impl Store for SqliteStore {
 
     fn finish_run(&mut self, run_id: &str, status: RunStatus, ended_at: Timestamp) -> Result<()> {
         let (s, ns) = ts_split(ended_at);
-        self.write_run(
-            run_id,
-            "UPDATE runs SET status = ?2, ended_s = ?3, ended_ns = ?4 WHERE id = ?1",
-            (run_id, status.as_str(), s, ns),
-        )
+        self.write_run(run_id, &q().finish_run, (run_id, status.as_str(), s, ns))
     }
 
     fn set_budgets(&mut self, run_id: &str, budgets: &[BudgetResult]) -> Result<()> {
-        self.write_run(
-            run_id,
-            "UPDATE runs SET budgets = ?2 WHERE id = ?1",
-            (run_id, rows::budgets_json(budgets)),
-        )
+        self.write_run(run_id, &q().set_budgets, (run_id, rows::budgets_json(budgets)))
     }
 
     fn insert_run(&mut self, report: &RunReport) -> Result<bool> {
@@ -325,7 +296,7 @@ impl Store for SqliteStore {
 
     fn resolve_run_id(&mut self, id_or_prefix: &str) -> Result<Option<String>> {
         crate::check_prefix(id_or_prefix)?;
-        let exact = first(&self.conn, "SELECT id FROM runs WHERE id = ?1", [id_or_prefix], |r| r.col(0))?;
+        let exact = first(&self.conn, &q().run_id, [id_or_prefix], |r| r.col(0))?;
         if exact.is_some() {
             return Ok(exact);
         }
@@ -344,31 +315,17 @@ impl Store for SqliteStore {
         let Some(id) = self.resolve_run_id(id_or_prefix)? else { return Ok(None) };
         // One read transaction, so the run and its cases are a consistent snapshot.
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let Some(run) = first(&tx, &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"), [&id], |r| {
-            rows::read_run(r)
-        })?
-        else {
+        let Some(run) = first(&tx, &q().run_by_id, [&id], |r| rows::read_run(r))? else {
             return Ok(None);
         };
-        let cases = all(
-            &tx,
-            &format!("SELECT {CASE_COLUMNS} FROM cases WHERE run_id = ?1 ORDER BY ord"),
-            [&id],
-            |r| rows::read_case(r),
-        )?;
-        let summaries = all(
-            &tx,
-            &format!("SELECT {SUMMARY_COLUMNS} FROM summaries WHERE run_id = ?1 ORDER BY case_ord, metric"),
-            [&id],
-            |r| rows::read_summary(r),
-        )?;
+        let cases = all(&tx, &q().cases_of_run, [&id], |r| rows::read_case(r))?;
+        let summaries = all(&tx, &q().summaries_of_run, [&id], |r| rows::read_summary(r))?;
         drop(tx);
         run.into_report(cases, summaries).map(Some)
     }
 
     fn list_runs(&mut self, filter: &RunFilter) -> Result<Vec<RunMeta>> {
-        let (tail, params) = crate::run_filter_sql(filter, |i| format!("?{i}"));
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs{tail}");
+        let (sql, params) = sql::list_runs(Dialect::Sqlite, filter);
         all(&self.conn, &sql, dyn_params(params), |r| rows::read_run(r)?.into_meta())
     }
 
@@ -377,13 +334,9 @@ impl Store for SqliteStore {
         let Some(this) = self.run_row(&id)? else {
             return Err(StoreError::NotFound(run_id.to_string()));
         };
-        let host = if same_host { "AND host_fingerprint = ?4" } else { "AND ?4 IS NOT NULL" };
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE (started_s, started_ns, id) < (?1, ?2, ?3) \
-             {host} ORDER BY started_s DESC, started_ns DESC, id DESC LIMIT 1"
-        );
-        let params = (this.started_s, this.started_ns, &this.id, &this.host_fingerprint);
-        first(&self.conn, &sql, params, |r| rows::read_run(r)?.into_meta())
+        let host = same_host.then_some(this.host_fingerprint.as_str());
+        let (sql, params) = sql::previous_run(Dialect::Sqlite, (this.started_s, this.started_ns), &id, host);
+        first(&self.conn, &sql, dyn_params(params), |r| rows::read_run(r)?.into_meta())
     }
 
     fn set_baseline(&mut self, name: &str, run_id: &str) -> Result<BaselineInfo> {
@@ -391,13 +344,7 @@ impl Store for SqliteStore {
         let id = self.existing_run_id(run_id)?;
         let now = Timestamp::now();
         let (s, ns) = ts_split(now);
-        self.write(
-            "INSERT INTO baselines (name, run_id, set_s, set_ns) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id, set_s = excluded.set_s, \
-             set_ns = excluded.set_ns",
-            (name, &id, s, ns),
-        )
-        .map_err(|e| match &e {
+        self.write(&q().set_baseline, (name, &id, s, ns)).map_err(|e| match &e {
             // The run was pruned between resolving and writing.
             StoreError::Sqlite(se)
                 if se.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
@@ -410,34 +357,22 @@ impl Store for SqliteStore {
     }
 
     fn baseline(&mut self, name: &str) -> Result<Option<BaselineInfo>> {
-        first(&self.conn, "SELECT name, run_id, set_s, set_ns FROM baselines WHERE name = ?1", [name], |r| {
-            rows::read_baseline(r)
-        })
+        first(&self.conn, &q().baseline, [name], |r| rows::read_baseline(r))
     }
 
     fn list_baselines(&mut self) -> Result<Vec<BaselineInfo>> {
-        all(&self.conn, "SELECT name, run_id, set_s, set_ns FROM baselines ORDER BY name", [], |r| {
-            rows::read_baseline(r)
-        })
+        all(&self.conn, &q().baselines, [], |r| rows::read_baseline(r))
     }
 
     fn delete_baseline(&mut self, name: &str) -> Result<bool> {
-        Ok(self.write("DELETE FROM baselines WHERE name = ?1", [name])? > 0)
+        Ok(self.write(&q().delete_baseline, [name])? > 0)
     }
 
     fn history(&mut self, case: &CaseId, metric: &str, last: Option<usize>) -> Result<Vec<HistoryPoint>> {
         let Some(series) = find_series(&self.conn, case, metric)? else { return Ok(Vec::new()) };
         // Newest first with a limit (-1 = none), reversed below: one index range scan.
         let limit = last.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        let mut points = all(
-            &self.conn,
-            "SELECT s.run_id, s.started_s, s.started_ns, r.git_commit, s.median, s.ci_lo, \
-                 s.ci_hi FROM summaries s JOIN runs r ON r.id = s.run_id \
-                 WHERE s.series_id = ?1 \
-                 ORDER BY s.started_s DESC, s.started_ns DESC, s.run_id DESC LIMIT ?2",
-            (series, limit),
-            |r| rows::read_history_point(r),
-        )?;
+        let mut points = all(&self.conn, &q().history, (series, limit), |r| rows::read_history_point(r))?;
         points.reverse();
         Ok(points)
     }
@@ -480,15 +415,7 @@ impl Store for SqliteStore {
         }
         for p in points {
             let values: &[&dyn ToSql] = &change_point_values!(series, p);
-            exec(
-                &tx,
-                "INSERT INTO change_points (series_id, run_id, before_v, after_v, change, p_value, regression) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?2) \
-                 ON CONFLICT (series_id, run_id) DO UPDATE SET before_v = excluded.before_v, \
-                 after_v = excluded.after_v, change = excluded.change, p_value = excluded.p_value, \
-                 regression = excluded.regression",
-                values,
-            )?;
+            exec(&tx, &q().upsert_change_point, values)?;
         }
         tx.commit()?;
         Ok(())
@@ -496,53 +423,18 @@ impl Store for SqliteStore {
 
     fn change_points(&mut self, case: &CaseId, metric: &str) -> Result<Vec<StoredChangePoint>> {
         let params = rows::params_json(&case.params);
-        all(
-            &self.conn,
-            "SELECT c.run_id, c.before_v, c.after_v, c.change, c.p_value, c.regression, c.alerted \
-                 FROM change_points c JOIN series s ON s.id = c.series_id JOIN runs r ON r.id = c.run_id \
-                 WHERE s.case_name = ?1 AND s.case_params = ?2 AND s.metric = ?3 \
-                 ORDER BY r.started_s, r.started_ns, r.id",
-            (&case.name, &params, metric),
-            |r| rows::read_change_point(r),
-        )
+        all(&self.conn, &q().change_points, (&case.name, &params, metric), |r| rows::read_change_point(r))
     }
 
     fn mark_alerted(&mut self, case: &CaseId, metric: &str, run_id: &str) -> Result<bool> {
         let params = rows::params_json(&case.params);
-        Ok(self.write(
-            "UPDATE change_points SET alerted = 1 WHERE alerted = 0 AND run_id = ?4 AND series_id = \
-             (SELECT id FROM series WHERE case_name = ?1 AND case_params = ?2 AND metric = ?3)",
-            (&case.name, &params, metric, run_id),
-        )? > 0)
+        Ok(self.write(&q().mark_alerted, (&case.name, &params, metric, run_id))? > 0)
     }
 
     fn prune(&mut self, policy: &PrunePolicy) -> Result<usize> {
         let tx = self.write_tx()?;
-        let victims: Vec<String> = match policy {
-            PrunePolicy::KeepLast(n) => {
-                let keep = i64::try_from(*n).unwrap_or(i64::MAX);
-                all(
-                    &tx,
-                    "SELECT id FROM (SELECT id, push_state FROM runs \
-                     ORDER BY started_s DESC, started_ns DESC, id DESC LIMIT -1 OFFSET ?1) \
-                     WHERE id NOT IN (SELECT run_id FROM baselines) \
-                     AND push_state IS NOT 'unpushed'",
-                    [keep],
-                    |r| r.col(0),
-                )?
-            }
-            PrunePolicy::OlderThan(t) => {
-                let (s, ns) = ts_split(*t);
-                all(
-                    &tx,
-                    "SELECT id FROM runs WHERE (started_s < ?1 OR (started_s = ?1 AND \
-                     started_ns < ?2)) AND id NOT IN (SELECT run_id FROM baselines) \
-                     AND push_state IS NOT 'unpushed'",
-                    (s, ns),
-                    |r| r.col(0),
-                )?
-            }
-        };
+        let (sql, params) = sql::prune_victims(Dialect::Sqlite, policy);
+        let victims: Vec<String> = all(&tx, &sql, dyn_params(params), |r| r.col(0))?;
         for id in &victims {
             exec(&tx, "DELETE FROM summaries WHERE run_id = ?1", [id])?;
             exec(&tx, "DELETE FROM cases WHERE run_id = ?1", [id])?;
@@ -558,67 +450,36 @@ impl Store for SqliteStore {
     fn create_token(&mut self, name: &str, scope: TokenScope, hash: &str) -> Result<TokenInfo> {
         let token = crate::new_token(name, scope, hash)?;
         let (s, ns) = ts_split(token.created_at);
-        if self.write(
-            "INSERT INTO tokens (name, hash, scope, created_s, created_ns) VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (name) DO UPDATE SET hash = excluded.hash, scope = excluded.scope, \
-             created_s = excluded.created_s, created_ns = excluded.created_ns, revoked_s = NULL, \
-             revoked_ns = NULL WHERE tokens.revoked_s IS NOT NULL",
-            (name, hash, scope.as_str(), s, ns),
-        )? == 0
-        {
+        if self.write(&q().create_token, (name, hash, scope.as_str(), s, ns))? == 0 {
             return Err(StoreError::TokenExists(token.name));
         }
         Ok(token)
     }
 
     fn list_tokens(&mut self) -> Result<Vec<TokenInfo>> {
-        all(
-            &self.conn,
-            "SELECT name, scope, created_s, created_ns, revoked_s, revoked_ns FROM tokens ORDER BY name",
-            [],
-            |r| rows::read_token_info(r),
-        )
+        all(&self.conn, &q().tokens, [], |r| rows::read_token_info(r))
     }
 
     fn active_tokens(&mut self) -> Result<Vec<TokenHash>> {
-        all(
-            &self.conn,
-            "SELECT name, scope, hash FROM tokens WHERE revoked_s IS NULL ORDER BY name",
-            [],
-            |r| rows::read_token_hash(r),
-        )
+        all(&self.conn, &q().active_tokens, [], |r| rows::read_token_hash(r))
     }
 
     fn revoke_token(&mut self, name: &str) -> Result<bool> {
         let (s, ns) = ts_split(Timestamp::now());
-        Ok(self.write(
-            "UPDATE tokens SET revoked_s = ?2, revoked_ns = ?3 WHERE name = ?1 AND revoked_s IS NULL",
-            (name, s, ns),
-        )? > 0)
+        Ok(self.write(&q().revoke_token, (name, s, ns))? > 0)
     }
 
     fn set_push_state(&mut self, run_id: &str, state: Option<PushState>) -> Result<()> {
-        self.write_run(
-            run_id,
-            "UPDATE runs SET push_state = ?2 WHERE id = ?1",
-            (run_id, state.map(PushState::as_str)),
-        )
+        self.write_run(run_id, &q().set_push_state, (run_id, state.map(PushState::as_str)))
     }
 
     fn push_state(&mut self, run_id: &str) -> Result<Option<PushState>> {
-        first(&self.conn, "SELECT push_state FROM runs WHERE id = ?1", [run_id], |r| {
-            rows::read_push_state(r)
-        })?
-        .ok_or_else(|| StoreError::NotFound(run_id.to_string()))
+        first(&self.conn, &q().push_state, [run_id], |r| rows::read_push_state(r))?
+            .ok_or_else(|| StoreError::NotFound(run_id.to_string()))
     }
 
     fn unpushed_runs(&mut self) -> Result<Vec<String>> {
-        all(
-            &self.conn,
-            "SELECT id FROM runs WHERE push_state = 'unpushed' ORDER BY started_s, started_ns, id",
-            [],
-            |r| r.col(0),
-        )
+        all(&self.conn, &q().unpushed_runs, [], |r| r.col(0))
     }
 
     fn compact(&mut self) -> Result<()> {
