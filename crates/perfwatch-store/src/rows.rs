@@ -536,3 +536,266 @@ pub(crate) fn read_token_hash(r: &impl Columns) -> Result<TokenHash> {
 pub(crate) fn read_push_state(r: &impl Columns) -> Result<Option<PushState>> {
     push_state_from(r.col::<Option<String>>(0)?.as_deref())
 }
+
+#[cfg(test)]
+mod tests {
+    use perfwatch_model::{BudgetStatus, CaseFailure, Caveat, ExitKind, Sample};
+    use rusqlite::ToSql;
+    use rusqlite::types::{ToSqlOutput, Value as Cell, ValueRef};
+
+    use super::*;
+    use crate::ErrorKind;
+
+    /// A row as a driver would hand it over, built from SQLite values.
+    struct Fake(Vec<Cell>);
+
+    impl Columns for Fake {
+        fn col<T: Value>(&self, i: usize) -> Result<T> {
+            T::column_result(ValueRef::from(&self.0[i])).map_err(|e| StoreError::Corrupt(e.to_string()))
+        }
+    }
+
+    /// The row the backends would write for `values` (bound in statement order).
+    fn written(values: &[&dyn ToSql]) -> Fake {
+        Fake(
+            values
+                .iter()
+                .map(|v| match v.to_sql().expect("bindable") {
+                    ToSqlOutput::Borrowed(r) => Cell::try_from(r).expect("valid UTF-8"),
+                    ToSqlOutput::Owned(v) => v,
+                    other => panic!("unexpected {other:?}"),
+                })
+                .collect(),
+        )
+    }
+
+    fn text(s: &str) -> Cell {
+        Cell::Text(s.into())
+    }
+
+    fn summary(median: f64) -> Summary {
+        Summary {
+            unit: "s".into(),
+            better: Better::Higher,
+            n: 3,
+            median,
+            ci95: [median - 0.5, median + 0.25],
+            mean: median,
+            stddev: 0.1 / 3.0,
+            mad: 1e-300,
+            min: -0.0,
+            max: f64::INFINITY,
+            p95: median * 1.1,
+            p99: f64::MAX,
+            outliers: u32::MAX,
+            samples: vec![median, 0.1 + 0.2, f64::MIN_POSITIVE],
+        }
+    }
+
+    fn report() -> RunReport {
+        let case = CaseReport {
+            name: "sort \"quick\"".into(),
+            params: [("n".to_string(), "1 000".to_string())].into(),
+            status: CaseStatus::Timeout,
+            runs: 3,
+            caveats: vec![Caveat::HighNoise { cv: 0.123456789 }],
+            metrics: [("wall".to_string(), summary(1.5)), ("rss".to_string(), summary(9e9))].into(),
+            failure: Some(CaseFailure {
+                message: "timed out".into(),
+                exit: ExitKind::TimedOut,
+                stderr_tail: "…".into(),
+            }),
+            raw: vec![Sample {
+                wall: 1.5,
+                user: 1.0,
+                sys: 0.5,
+                max_rss: u64::MAX,
+                exit: ExitKind::Signaled { signal: 9 },
+                metrics: [("hits".to_string(), 0.5)].into(),
+            }],
+        };
+        RunReport {
+            schema_version: perfwatch_model::SCHEMA_VERSION,
+            run: RunMeta {
+                id: "0190b6a8-0000-7000-8000-000000000001".into(),
+                started_at: "2025-01-02T03:04:05.123456789Z".parse().unwrap(),
+                ended_at: Some("2025-01-02T03:05:00Z".parse().unwrap()),
+                status: RunStatus::Interrupted,
+                git: Some(GitInfo { commit: "c0ffee".into(), branch: None, dirty: true }),
+                host: HostInfo {
+                    fingerprint: "fp".into(),
+                    hostname: "h".into(),
+                    cpu: "c".into(),
+                    cores: u32::MAX,
+                    memory_bytes: u64::MAX,
+                    os: "linux".into(),
+                    kernel: "6".into(),
+                    load_avg: [0.25, 0.1 + 0.2, 1e-300],
+                },
+                labels: [("k=v".to_string(), "a,b".to_string())].into(),
+                perfwatch_version: "0.1.0".into(),
+                suite_hash: "sha256:ab".into(),
+            },
+            benchmarks: vec![case.clone(), CaseReport { metrics: BTreeMap::new(), ..case }],
+            budgets: vec![BudgetResult {
+                name: "sort".into(),
+                params: BTreeMap::new(),
+                budget: "wall.p95 < 2s".into(),
+                target: 2.0,
+                measured: Some(1.65),
+                achievement_pct: Some(82.5),
+                status: BudgetStatus::Pass,
+            }],
+        }
+    }
+
+    fn case_cells(c: &CaseRow) -> Fake {
+        written(&[&c.ord, &c.name, &c.params, &c.status, &c.runs, &c.caveats, &c.failure, &c.raw])
+    }
+
+    fn summary_cells(s: &SummaryRow) -> Fake {
+        let mut values: Vec<&dyn ToSql> = vec![&s.case_ord, &s.metric, &s.unit, &s.better, &s.n];
+        values.extend(s.stats.iter().map(|v| v as &dyn ToSql));
+        values.extend([&s.outliers as &dyn ToSql, &s.samples]);
+        written(&values)
+    }
+
+    #[test]
+    fn a_report_round_trips_through_the_rows_and_their_readers() {
+        let report = report();
+        let run = RunRow::from_report(&report);
+        let run_cells = written(&run_row_values!(run));
+        assert_eq!(run_cells.0.len(), RUN_COLUMNS.split(',').count());
+        let (mut cases, mut summaries) = (Vec::new(), Vec::new());
+        for (ord, c) in report.benchmarks.iter().enumerate() {
+            let row = CaseRow::from_report(ord as i64, c);
+            cases.push(read_case(&case_cells(&row)).unwrap());
+            for (metric, s) in &c.metrics {
+                let row = SummaryRow::from_summary(ord as i64, metric, s);
+                summaries.push(read_summary(&summary_cells(&row)).unwrap());
+            }
+        }
+        assert_eq!(SUMMARY_COLUMNS.split(',').count(), summary_cells(&summaries[0]).0.len());
+        let back = read_run(&run_cells).unwrap().into_report(cases, summaries).unwrap();
+        assert_eq!(back, report);
+    }
+
+    #[test]
+    fn begin_run_rows_are_incomplete_and_open() {
+        let meta = report().run;
+        let back = RunRow::incomplete(&meta).into_meta().unwrap();
+        assert_eq!(back, RunMeta { status: RunStatus::Incomplete, ended_at: None, ..meta });
+    }
+
+    #[test]
+    fn null_floats_read_as_nan() {
+        let mut row = SummaryRow::from_summary(0, "wall", &summary(1.0));
+        row.stats[0] = f64::NAN;
+        let mut cells = summary_cells(&row);
+        cells.0[5] = Cell::Null;
+        let (_, _, s) = read_summary(&cells).unwrap().into_summary().unwrap();
+        assert!(s.median.is_nan());
+        let point = Fake(vec![
+            text("r"),
+            Cell::Integer(1),
+            Cell::Integer(0),
+            Cell::Null,
+            Cell::Null,
+            Cell::Real(2.0),
+            Cell::Null,
+        ]);
+        let point = read_history_point(&point).unwrap();
+        assert!(
+            point.median.is_nan() && point.ci95[0] == 2.0 && point.ci95[1].is_nan() && point.commit.is_none()
+        );
+    }
+
+    #[test]
+    fn stored_text_reads_back_as_the_value_written() {
+        for v in [RunStatus::Complete, RunStatus::Interrupted, RunStatus::Incomplete] {
+            assert_eq!(status_from(v.as_str()).unwrap(), v);
+        }
+        for v in [CaseStatus::Ok, CaseStatus::Failed, CaseStatus::Timeout] {
+            assert_eq!(case_status_from(v.as_str()).unwrap(), v);
+        }
+        for v in [Better::Lower, Better::Higher] {
+            assert_eq!(better_from(v.as_str()).unwrap(), v);
+        }
+        for v in [TokenScope::Read, TokenScope::Write] {
+            assert_eq!(scope_from(v.as_str()).unwrap(), v);
+        }
+        for v in [PushState::Unpushed, PushState::Pushed] {
+            assert_eq!(push_state_from(Some(v.as_str())).unwrap(), Some(v));
+        }
+        assert_eq!(push_state_from(None).unwrap(), None);
+    }
+
+    #[test]
+    fn the_other_readers_map_their_columns() {
+        let t: Timestamp = "2025-01-02T03:04:05.5Z".parse().unwrap();
+        let (s, ns) = ts_split(t);
+        let (s, ns) = (Cell::Integer(s), Cell::Integer(ns.into()));
+        let b = read_baseline(&Fake(vec![text("main"), text("r1"), s.clone(), ns.clone()])).unwrap();
+        assert_eq!(b, BaselineInfo { name: "main".into(), run_id: "r1".into(), set_at: t });
+        let cells = [text("ci"), text("write"), s.clone(), ns.clone(), Cell::Null, Cell::Null];
+        let info = read_token_info(&Fake(cells.to_vec())).unwrap();
+        assert_eq!((info.scope, info.created_at, info.revoked_at), (TokenScope::Write, t, None));
+        let cells = [text("ci"), text("read"), s.clone(), ns.clone(), s, ns];
+        assert_eq!(read_token_info(&Fake(cells.to_vec())).unwrap().revoked_at, Some(t));
+        let hash = read_token_hash(&Fake(vec![text("ci"), text("read"), text("ab")])).unwrap();
+        assert_eq!(hash, TokenHash { name: "ci".into(), scope: TokenScope::Read, hash: "ab".into() });
+        let cells =
+            [text("sort"), text(r#"{"n":"1"}"#), text("wall"), text("s"), text("lower"), Cell::Integer(7)];
+        let series = read_series(&Fake(cells.to_vec())).unwrap();
+        assert_eq!(series.case, CaseId::new("sort", [("n", "1")]));
+        assert_eq!((series.better, series.points), (Better::Lower, 7));
+        assert_eq!(read_push_state(&Fake(vec![Cell::Null])).unwrap(), None);
+    }
+
+    #[test]
+    fn change_points_round_trip() {
+        let p = StoredChangePoint {
+            run_id: "r1".into(),
+            before: 1.0,
+            after: 1.25,
+            change: 0.25,
+            p_value: 1e-9,
+            regression: true,
+            alerted: false,
+        };
+        let series = 3_i64;
+        let mut cells = written(&change_point_values!(series, p));
+        assert_eq!(cells.0.remove(0), Cell::Integer(3));
+        cells.0.push(Cell::Integer(0));
+        assert_eq!(read_change_point(&cells).unwrap(), p);
+    }
+
+    fn corrupt<T: std::fmt::Debug>(what: &str, r: Result<T>) {
+        match r {
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Corrupt, "{what}: {e}"),
+            Ok(v) => panic!("{what}: read {v:?}"),
+        }
+    }
+
+    #[test]
+    fn corrupt_values_are_corrupt_errors() {
+        let run = RunRow::from_report(&report());
+        corrupt("status", RunRow { status: "done".into(), ..run.clone() }.into_meta());
+        corrupt("cores", RunRow { cores: -1, ..run.clone() }.into_meta());
+        corrupt("labels", RunRow { labels: "{".into(), ..run.clone() }.into_meta());
+        corrupt("nanoseconds", RunRow { started_ns: 1_000_000_000, ..run.clone() }.into_meta());
+        corrupt("budgets", RunRow { budgets: "[{}]".into(), ..run }.into_report(vec![], vec![]));
+        let case = CaseRow::from_report(0, &report().benchmarks[0]);
+        corrupt("case status", CaseRow { status: "meh".into(), ..case.clone() }.into_report(BTreeMap::new()));
+        corrupt("raw", CaseRow { raw: vec![1, 9], ..case.clone() }.into_report(BTreeMap::new()));
+        corrupt("runs", CaseRow { runs: i64::MAX, ..case }.into_report(BTreeMap::new()));
+        let s = SummaryRow::from_summary(0, "wall", &summary(1.0));
+        corrupt("better", SummaryRow { better: "sideways".into(), ..s.clone() }.into_summary());
+        corrupt("samples", SummaryRow { samples: vec![0; 7], ..s.clone() }.into_summary());
+        corrupt("outliers", SummaryRow { outliers: -3, ..s }.into_summary());
+        corrupt("scope", read_token_hash(&Fake(vec![text("ci"), text("admin"), text("ab")])));
+        corrupt("push state", read_push_state(&Fake(vec![text("maybe")])));
+        let cells = [text("sort"), text("[1]"), text("wall"), text("s"), text("lower"), Cell::Integer(7)];
+        corrupt("series params", read_series(&Fake(cells.to_vec())));
+    }
+}
