@@ -220,6 +220,14 @@ pub enum PrunePolicy {
 /// Run-id arguments of *readers* ([`Store::run`], [`Store::previous_run`],
 /// [`Store::set_baseline`]) accept a unique prefix of the id; writers ([`Store::add_case`],
 /// [`Store::finish_run`]) take the full id.
+///
+/// The methods come in groups, in this order: writing runs ([`Store::begin_run`] …
+/// [`Store::insert_run`]), reading them ([`Store::resolve_run_id`] … [`Store::previous_run`]),
+/// baselines, series histories and their change points, team mode (tokens, push state), and
+/// upkeep ([`Store::prune`], [`Store::compact`], [`Store::integrity_check`]). They stay one
+/// trait rather than one per group: callers hold a `Box<dyn Store>` and most use several
+/// groups, a `dyn Store` cannot be narrowed to one group at this crate's MSRV (no trait
+/// upcasting before Rust 1.86), and splitting would break implementors outside this crate.
 pub trait Store: Send {
     /// Which backend this is.
     fn backend(&self) -> Backend;
