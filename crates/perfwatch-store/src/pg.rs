@@ -146,7 +146,7 @@ fn all<T>(
     c.query(sql, params)?.iter().map(f).collect()
 }
 
-/// The row of a query, mapped by `f`; `None` if there is none.
+/// The row of a query that returns at most one, mapped by `f`; `None` if there is none.
 fn first<T>(
     c: &mut impl GenericClient,
     sql: &str,
