@@ -61,6 +61,7 @@ mod migrations;
 mod pg;
 mod reconnect;
 mod rows;
+mod sql;
 mod sqlite;
 
 use jiff::Timestamp;
@@ -150,14 +151,6 @@ impl TokenScope {
             TokenScope::Write => "write",
         }
     }
-
-    fn parse(s: &str) -> Result<TokenScope> {
-        match s {
-            "read" => Ok(TokenScope::Read),
-            "write" => Ok(TokenScope::Write),
-            other => Err(StoreError::Corrupt(format!("unknown token scope {other:?}"))),
-        }
-    }
 }
 
 /// An API token as the store knows it: its name and scope, never its secret.
@@ -202,15 +195,6 @@ impl PushState {
             PushState::Pushed => "pushed",
         }
     }
-
-    fn parse(s: Option<&str>) -> Result<Option<PushState>> {
-        match s {
-            None => Ok(None),
-            Some("unpushed") => Ok(Some(PushState::Unpushed)),
-            Some("pushed") => Ok(Some(PushState::Pushed)),
-            Some(other) => Err(StoreError::Corrupt(format!("unknown push state {other:?}"))),
-        }
-    }
 }
 
 /// Which runs [`Store::prune`] deletes. Runs a baseline points to are never deleted.
@@ -227,6 +211,14 @@ pub enum PrunePolicy {
 /// Run-id arguments of *readers* ([`Store::run`], [`Store::previous_run`],
 /// [`Store::set_baseline`]) accept a unique prefix of the id; writers ([`Store::add_case`],
 /// [`Store::finish_run`]) take the full id.
+///
+/// The methods come in groups, in this order: writing runs ([`Store::begin_run`] …
+/// [`Store::insert_run`]), reading them ([`Store::resolve_run_id`] … [`Store::previous_run`]),
+/// baselines, series histories and their change points, team mode (tokens, push state), and
+/// upkeep ([`Store::prune`], [`Store::compact`], [`Store::integrity_check`]). They stay one
+/// trait rather than one per group: callers hold a `Box<dyn Store>` and most use several
+/// groups, a `dyn Store` cannot be narrowed to one group at this crate's MSRV (no trait
+/// upcasting before Rust 1.86), and splitting would break implementors outside this crate.
 pub trait Store: Send {
     /// Which backend this is.
     fn backend(&self) -> Backend;
@@ -403,62 +395,9 @@ pub fn open_reconnecting(url: &str) -> Result<Box<dyn Store>> {
     Ok(Box::new(reconnect::Reconnecting::new(url, store)))
 }
 
-/// A parameter of a dynamically built query, mapped to each driver's own types.
-#[derive(Debug, Clone)]
-pub(crate) enum Param {
-    /// A BIGINT.
-    I64(i64),
-    /// An INTEGER (nanoseconds).
-    I32(i32),
-    /// A TEXT.
-    Text(String),
-}
-
-/// `WHERE … ORDER BY … LIMIT …` of [`Store::list_runs`], with placeholders made by `ph`
-/// (`?N` on SQLite, `$N` on PostgreSQL) and the parameters in placeholder order.
-pub(crate) fn run_filter_sql(filter: &RunFilter, ph: impl Fn(usize) -> String) -> (String, Vec<Param>) {
-    let mut clauses = Vec::new();
-    let mut params = Vec::new();
-    let next = |p: Param, params: &mut Vec<Param>| {
-        params.push(p);
-        ph(params.len())
-    };
-    if let Some(host) = &filter.host_fingerprint {
-        let p = next(Param::Text(host.clone()), &mut params);
-        clauses.push(format!("host_fingerprint = {p}"));
-    }
-    if let Some(status) = filter.status {
-        let p = next(Param::Text(status.as_str().into()), &mut params);
-        clauses.push(format!("status = {p}"));
-    }
-    if let Some(before) = filter.before {
-        let (s, ns) = rows::ts_split(before);
-        let ps = next(Param::I64(s), &mut params);
-        let pns = next(Param::I32(ns), &mut params);
-        clauses.push(format!("(started_s < {ps} OR (started_s = {ps} AND started_ns < {pns}))"));
-    }
-    if let Some(since) = filter.since {
-        let (s, ns) = rows::ts_split(since);
-        let ps = next(Param::I64(s), &mut params);
-        let pns = next(Param::I32(ns), &mut params);
-        clauses.push(format!("(started_s > {ps} OR (started_s = {ps} AND started_ns >= {pns}))"));
-    }
-    let mut sql = String::new();
-    if !clauses.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&clauses.join(" AND "));
-    }
-    sql.push_str(" ORDER BY started_s DESC, started_ns DESC, id DESC");
-    if let Some(limit) = filter.limit {
-        let p = next(Param::I64(i64::try_from(limit).unwrap_or(i64::MAX)), &mut params);
-        sql.push_str(&format!(" LIMIT {p}"));
-    }
-    (sql, params)
-}
-
 /// Rejects token names other than 1–64 characters of `A–Z a–z 0–9 . _ -` (they appear in
 /// request logs and in `token list`, so they stay plain) and hashes that are not SHA-256 hex.
-pub(crate) fn check_token(name: &str, hash: &str) -> Result<()> {
+fn check_token(name: &str, hash: &str) -> Result<()> {
     let ok_name = !name.is_empty()
         && name.len() <= 64
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
@@ -473,32 +412,11 @@ pub(crate) fn check_token(name: &str, hash: &str) -> Result<()> {
     Ok(())
 }
 
-/// A [`TokenInfo`] from its stored columns.
-pub(crate) fn token_info(
-    name: String,
-    scope: &str,
-    created: (i64, i32),
-    revoked: (Option<i64>, Option<i32>),
-) -> Result<TokenInfo> {
-    Ok(TokenInfo {
-        name,
-        scope: TokenScope::parse(scope)?,
-        created_at: rows::ts_join(created.0, created.1)?,
-        revoked_at: match revoked {
-            (Some(s), Some(ns)) => Some(rows::ts_join(s, ns)?),
-            _ => None,
-        },
-    })
-}
-
-/// A [`TokenHash`] from its stored columns.
-pub(crate) fn token_hash(name: String, scope: &str, hash: String) -> Result<TokenHash> {
-    Ok(TokenHash { name, scope: TokenScope::parse(scope)?, hash })
-}
-
-/// A [`PushState`] from its stored column.
-pub(crate) fn push_state_from(s: Option<&str>) -> Result<Option<PushState>> {
-    PushState::parse(s)
+/// The token [`Store::create_token`] is about to write, once `name` and `hash` pass
+/// [`check_token`]: created now, not revoked.
+pub(crate) fn new_token(name: &str, scope: TokenScope, hash: &str) -> Result<TokenInfo> {
+    check_token(name, hash)?;
+    Ok(TokenInfo { name: name.to_string(), scope, created_at: Timestamp::now(), revoked_at: None })
 }
 
 /// Rejects empty baseline names.

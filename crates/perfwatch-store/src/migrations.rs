@@ -31,6 +31,8 @@
 //!   `pushed` once it was, NULL for runs never meant to be pushed; a partial index finds the
 //!   unpushed ones.
 
+use crate::error::{Result, StoreError};
+
 /// One migration: a version, a name and its SQL for each backend.
 pub(crate) struct Migration {
     pub version: i64,
@@ -284,6 +286,15 @@ CREATE INDEX runs_unpushed ON runs (started_s, started_ns, id) WHERE push_state 
 "#,
     },
 ];
+
+/// The migrations a store at version `current` still needs, in order; [`StoreError::TooNew`]
+/// for a store written by a newer perfwatch, which this build must not write to.
+pub(crate) fn pending(current: i64) -> Result<impl Iterator<Item = &'static Migration>> {
+    if current > latest_version() {
+        return Err(StoreError::TooNew { found: current, known: latest_version() });
+    }
+    Ok(MIGRATIONS.iter().filter(move |m| m.version > current))
+}
 
 /// Highest version this build knows.
 pub(crate) fn latest_version() -> i64 {

@@ -5,6 +5,9 @@
 //! transaction-scoped advisory lock. Identifiers that are compared or ordered (`runs.id`,
 //! case names, metrics, baseline names) use the `"C"` collation, so ordering and prefix
 //! matching are bytewise — the same as on SQLite — whatever the database's locale.
+//!
+//! The text of every statement shared with SQLite is in [`crate::sql`], the row mapping in
+//! [`crate::rows`].
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -14,15 +17,16 @@ use jiff::Timestamp;
 use perfwatch_model::{BudgetResult, CaseId, CaseReport, RunMeta, RunReport, RunStatus};
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
+use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use crate::error::{Result, StoreError};
-use crate::migrations::{CREATE_MIGRATIONS_TABLE, MIGRATIONS, latest_version};
+use crate::migrations::{self, CREATE_MIGRATIONS_TABLE, latest_version};
 use crate::rows::{
-    self, CASE_COLUMNS, CaseRow, RUN_COLUMNS, RunRow, SUMMARY_COLUMNS, SummaryRow, ts_join, ts_split,
+    self, CaseRow, Columns, RunRow, SummaryRow, Value, change_point_values, run_row_values, ts_split,
 };
+use crate::sql::{self, Dialect, Param, Queries};
 use crate::{
-    Backend, BaselineInfo, HistoryPoint, Param, PrunePolicy, PushState, RunFilter, SeriesInfo, Store,
+    Backend, BaselineInfo, HistoryPoint, PrunePolicy, PushState, RunFilter, SeriesInfo, Store,
     StoredChangePoint, TokenHash, TokenInfo, TokenScope,
 };
 
@@ -122,6 +126,50 @@ fn lock_key(schema: Option<&str>) -> i64 {
     h as i64
 }
 
+fn q() -> &'static Queries {
+    sql::queries(Dialect::Postgres)
+}
+
+impl Columns for Row {
+    fn col<T: Value>(&self, i: usize) -> Result<T> {
+        Ok(self.try_get(i)?)
+    }
+}
+
+/// Every row of a query, mapped by `f`.
+fn all<T>(
+    c: &mut impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    f: impl FnMut(&Row) -> Result<T>,
+) -> Result<Vec<T>> {
+    c.query(sql, params)?.iter().map(f).collect()
+}
+
+/// The row of a query that returns at most one, mapped by `f`; `None` if there is none.
+fn first<T>(
+    c: &mut impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    f: impl FnOnce(&Row) -> Result<T>,
+) -> Result<Option<T>> {
+    c.query_opt(sql, params)?.as_ref().map(f).transpose()
+}
+
+/// The parameters of a dynamically built query, as the driver takes them.
+fn dyn_params(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| -> &(dyn ToSql + Sync) {
+            match p {
+                Param::I64(v) => v,
+                Param::I32(v) => v,
+                Param::Text(v) => v,
+            }
+        })
+        .collect()
+}
+
 impl PgStore {
     /// Connects, selects the schema if the URL names one, and migrates.
     pub(crate) fn open(url: &str) -> Result<Box<dyn Store>> {
@@ -143,6 +191,23 @@ impl PgStore {
         let stmts = prepare(&mut client)?;
         Ok(Box::new(PgStore { client, stmts }))
     }
+
+    /// Runs a write statement on one run: [`StoreError::NotFound`] if it changed nothing.
+    fn write_run(&mut self, run_id: &str, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<()> {
+        match self.client.execute(sql, params)? {
+            0 => Err(StoreError::NotFound(run_id.to_string())),
+            _ => Ok(()),
+        }
+    }
+
+    fn run_row(&mut self, id: &str) -> Result<Option<RunRow>> {
+        first(&mut self.client, &q().run_by_id, &[&id], rows::read_run)
+    }
+
+    /// The full id of a run given by id or unique prefix; [`StoreError::NotFound`] if none.
+    fn existing_run_id(&mut self, id_or_prefix: &str) -> Result<String> {
+        self.resolve_run_id(id_or_prefix)?.ok_or_else(|| StoreError::NotFound(id_or_prefix.to_string()))
+    }
 }
 
 fn migrate(client: &mut Client, schema: Option<&str>) -> Result<()> {
@@ -153,17 +218,10 @@ fn migrate(client: &mut Client, schema: Option<&str>) -> Result<()> {
         tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)))?;
     }
     tx.batch_execute(CREATE_MIGRATIONS_TABLE)?;
-    let current: i64 =
-        tx.query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM perfwatch_migrations", &[])?.get(0);
-    if current > latest_version() {
-        return Err(StoreError::TooNew { found: current, known: latest_version() });
-    }
-    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+    let current: i64 = tx.query_one(&q().schema_version, &[])?.try_get(0)?;
+    for m in migrations::pending(current)? {
         tx.batch_execute(m.postgres)?;
-        tx.execute(
-            "INSERT INTO perfwatch_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            &[&m.version, &m.name, &Timestamp::now().to_string()],
-        )?;
+        tx.execute(&q().record_migration, &[&m.version, &m.name, &Timestamp::now().to_string()])?;
     }
     tx.commit()?;
     Ok(())
@@ -171,13 +229,7 @@ fn migrate(client: &mut Client, schema: Option<&str>) -> Result<()> {
 
 fn prepare(client: &mut Client) -> Result<Statements> {
     Ok(Statements {
-        insert_run: client.prepare(
-            "INSERT INTO runs (id, started_s, started_ns, ended_s, ended_ns, status, git_commit, \
-             git_branch, git_dirty, host_fingerprint, hostname, cpu, cores, memory_bytes, os, \
-             kernel, load1, load5, load15, labels, perfwatch_version, suite_hash, budgets) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23) ON CONFLICT (id) DO NOTHING",
-        )?,
+        insert_run: client.prepare(&q().insert_run)?,
         // Rows go in sorted key order (the caller sorts), so two writers adding the same new
         // series lock them in the same order and cannot deadlock.
         upsert_series: client.prepare(
@@ -215,96 +267,8 @@ fn prepare(client: &mut Client) -> Result<Statements> {
     })
 }
 
-fn read_run(r: &Row) -> Result<RunRow> {
-    Ok(RunRow {
-        id: r.try_get(0)?,
-        started_s: r.try_get(1)?,
-        started_ns: r.try_get(2)?,
-        ended_s: r.try_get(3)?,
-        ended_ns: r.try_get(4)?,
-        status: r.try_get(5)?,
-        git_commit: r.try_get(6)?,
-        git_branch: r.try_get(7)?,
-        git_dirty: r.try_get(8)?,
-        host_fingerprint: r.try_get(9)?,
-        hostname: r.try_get(10)?,
-        cpu: r.try_get(11)?,
-        cores: r.try_get(12)?,
-        memory_bytes: r.try_get(13)?,
-        os: r.try_get(14)?,
-        kernel: r.try_get(15)?,
-        load: [
-            r.try_get::<_, Option<f64>>(16)?.unwrap_or(f64::NAN),
-            r.try_get::<_, Option<f64>>(17)?.unwrap_or(f64::NAN),
-            r.try_get::<_, Option<f64>>(18)?.unwrap_or(f64::NAN),
-        ],
-        labels: r.try_get(19)?,
-        perfwatch_version: r.try_get(20)?,
-        suite_hash: r.try_get(21)?,
-        budgets: r.try_get(22)?,
-    })
-}
-
-fn read_case(r: &Row) -> Result<CaseRow> {
-    Ok(CaseRow {
-        ord: r.try_get(0)?,
-        name: r.try_get(1)?,
-        params: r.try_get(2)?,
-        status: r.try_get(3)?,
-        runs: r.try_get(4)?,
-        caveats: r.try_get(5)?,
-        failure: r.try_get(6)?,
-        raw: r.try_get(7)?,
-    })
-}
-
-fn read_summary(r: &Row) -> Result<SummaryRow> {
-    let mut stats = [0.0; 10];
-    for (i, s) in stats.iter_mut().enumerate() {
-        *s = r.try_get::<_, Option<f64>>(5 + i)?.unwrap_or(f64::NAN);
-    }
-    Ok(SummaryRow {
-        case_ord: r.try_get(0)?,
-        metric: r.try_get(1)?,
-        unit: r.try_get(2)?,
-        better: r.try_get(3)?,
-        n: r.try_get(4)?,
-        stats,
-        outliers: r.try_get(15)?,
-        samples: r.try_get(16)?,
-    })
-}
-
 fn insert_run_row(tx: &mut Transaction<'_>, st: &Statements, row: &RunRow) -> Result<bool> {
-    let n = tx.execute(
-        &st.insert_run,
-        &[
-            &row.id,
-            &row.started_s,
-            &row.started_ns,
-            &row.ended_s,
-            &row.ended_ns,
-            &row.status,
-            &row.git_commit,
-            &row.git_branch,
-            &row.git_dirty,
-            &row.host_fingerprint,
-            &row.hostname,
-            &row.cpu,
-            &row.cores,
-            &row.memory_bytes,
-            &row.os,
-            &row.kernel,
-            &row.load[0],
-            &row.load[1],
-            &row.load[2],
-            &row.labels,
-            &row.perfwatch_version,
-            &row.suite_hash,
-            &row.budgets,
-        ],
-    )?;
-    Ok(n == 1)
+    Ok(tx.execute(&st.insert_run, &run_row_values!(row))? == 1)
 }
 
 /// Writes cases (numbered from `first_ord`) with their summaries in three statements.
@@ -321,8 +285,25 @@ fn insert_cases(
     }
     let case_rows: Vec<CaseRow> =
         cases.iter().enumerate().map(|(i, c)| CaseRow::from_report(first_ord + i as i64, c)).collect();
+    upsert_series(tx, st, &case_rows, cases)?;
+    insert_case_rows(tx, st, run_id, &case_rows)?;
+    let mut sums: Vec<(&CaseRow, SummaryRow)> = Vec::new();
+    for (row, case) in case_rows.iter().zip(cases) {
+        for (metric, s) in &case.metrics {
+            sums.push((row, SummaryRow::from_summary(row.ord, metric, s)));
+        }
+    }
+    insert_summary_rows(tx, st, run_id, started, &sums)
+}
 
-    // Series first, deduplicated and sorted (see `upsert_series`).
+/// Creates the series of the cases' metrics (or updates their units), deduplicated and
+/// sorted (see `upsert_series`).
+fn upsert_series(
+    tx: &mut Transaction<'_>,
+    st: &Statements,
+    case_rows: &[CaseRow],
+    cases: &[CaseReport],
+) -> Result<()> {
     let mut series: BTreeMap<(&str, &str, &str), (&str, &'static str)> = BTreeMap::new();
     for (row, case) in case_rows.iter().zip(cases) {
         for (metric, s) in &case.metrics {
@@ -332,19 +313,28 @@ fn insert_cases(
             );
         }
     }
-    if !series.is_empty() {
-        let (mut names, mut params, mut metrics, mut units, mut betters) =
-            (vec![], vec![], vec![], vec![], vec![]);
-        for ((n, p, m), (u, b)) in &series {
-            names.push(*n);
-            params.push(*p);
-            metrics.push(*m);
-            units.push(*u);
-            betters.push(*b);
-        }
-        tx.execute(&st.upsert_series, &[&names, &params, &metrics, &units, &betters])?;
+    if series.is_empty() {
+        return Ok(());
     }
+    let (mut names, mut params, mut metrics, mut units, mut betters) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for ((n, p, m), (u, b)) in &series {
+        names.push(*n);
+        params.push(*p);
+        metrics.push(*m);
+        units.push(*u);
+        betters.push(*b);
+    }
+    tx.execute(&st.upsert_series, &[&names, &params, &metrics, &units, &betters])?;
+    Ok(())
+}
 
+fn insert_case_rows(
+    tx: &mut Transaction<'_>,
+    st: &Statements,
+    run_id: &str,
+    case_rows: &[CaseRow],
+) -> Result<()> {
     let ords: Vec<i64> = case_rows.iter().map(|c| c.ord).collect();
     let names: Vec<&str> = case_rows.iter().map(|c| c.name.as_str()).collect();
     let params: Vec<&str> = case_rows.iter().map(|c| c.params.as_str()).collect();
@@ -357,13 +347,17 @@ fn insert_cases(
         &st.insert_cases,
         &[&run_id, &ords, &names, &params, &statuses, &runs, &caveats, &failures, &raws],
     )?;
+    Ok(())
+}
 
-    let mut sums: Vec<(&CaseRow, SummaryRow)> = Vec::new();
-    for (row, case) in case_rows.iter().zip(cases) {
-        for (metric, s) in &case.metrics {
-            sums.push((row, SummaryRow::from_summary(row.ord, metric, s)));
-        }
-    }
+/// Writes the summaries (with the case each belongs to), joined to their series.
+fn insert_summary_rows(
+    tx: &mut Transaction<'_>,
+    st: &Statements,
+    run_id: &str,
+    started: (i64, i32),
+    sums: &[(&CaseRow, SummaryRow)],
+) -> Result<()> {
     if sums.is_empty() {
         return Ok(());
     }
@@ -395,27 +389,10 @@ fn insert_cases(
     Ok(())
 }
 
-fn to_sql(p: Param) -> Box<dyn ToSql + Sync> {
-    match p {
-        Param::I64(v) => Box::new(v),
-        Param::I32(v) => Box::new(v),
-        Param::Text(v) => Box::new(v),
-    }
-}
-
-fn baseline_info(r: &Row) -> Result<BaselineInfo> {
-    Ok(BaselineInfo {
-        name: r.try_get(0)?,
-        run_id: r.try_get(1)?,
-        set_at: ts_join(r.try_get(2)?, r.try_get(3)?)?,
-    })
-}
-
-impl PgStore {
-    fn run_row(&mut self, id: &str) -> Result<Option<RunRow>> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1");
-        self.client.query_opt(&sql, &[&id])?.as_ref().map(read_run).transpose()
-    }
+/// The id of the series `case` × `metric`, if it was ever written.
+fn find_series(c: &mut impl GenericClient, case: &CaseId, metric: &str) -> Result<Option<i64>> {
+    let params = rows::params_json(&case.params);
+    first(c, &q().series_id, &[&case.name, &params, &metric], |r| r.col(0))
 }
 
 impl Store for PgStore {
@@ -424,12 +401,8 @@ impl Store for PgStore {
     }
 
     fn begin_run(&mut self, meta: &RunMeta) -> Result<()> {
-        let mut row = RunRow::from_meta(meta);
-        row.status = RunStatus::Incomplete.as_str().into();
-        row.ended_s = None;
-        row.ended_ns = None;
         let mut tx = self.client.transaction()?;
-        if !insert_run_row(&mut tx, &self.stmts, &row)? {
+        if !insert_run_row(&mut tx, &self.stmts, &RunRow::incomplete(meta))? {
             return Err(StoreError::AlreadyExists(meta.id.clone()));
         }
         tx.commit()?;
@@ -439,15 +412,14 @@ impl Store for PgStore {
     fn add_case(&mut self, run_id: &str, case: &CaseReport) -> Result<()> {
         let mut tx = self.client.transaction()?;
         // Locks the run row: concurrent add_case calls on one run number their cases in turn.
-        let row = tx.query_opt(
+        let started = first(
+            &mut tx,
             "SELECT started_s, started_ns FROM runs WHERE id = $1 FOR NO KEY UPDATE",
             &[&run_id],
+            |r| Ok((r.col(0)?, r.col(1)?)),
         )?;
-        let Some(row) = row else { return Err(StoreError::NotFound(run_id.to_string())) };
-        let started = (row.try_get(0)?, row.try_get(1)?);
-        let ord: i64 = tx
-            .query_one("SELECT COALESCE(MAX(ord) + 1, 0)::BIGINT FROM cases WHERE run_id = $1", &[&run_id])?
-            .try_get(0)?;
+        let Some(started) = started else { return Err(StoreError::NotFound(run_id.to_string())) };
+        let ord: i64 = tx.query_one(&q().next_case_ord, &[&run_id])?.try_get(0)?;
         insert_cases(&mut tx, &self.stmts, run_id, started, ord, std::slice::from_ref(case))?;
         tx.commit()?;
         Ok(())
@@ -455,30 +427,15 @@ impl Store for PgStore {
 
     fn finish_run(&mut self, run_id: &str, status: RunStatus, ended_at: Timestamp) -> Result<()> {
         let (s, ns) = ts_split(ended_at);
-        let n = self.client.execute(
-            "UPDATE runs SET status = $2, ended_s = $3, ended_ns = $4 WHERE id = $1",
-            &[&run_id, &status.as_str(), &s, &ns],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound(run_id.to_string()));
-        }
-        Ok(())
+        self.write_run(run_id, &q().finish_run, &[&run_id, &status.as_str(), &s, &ns])
     }
 
     fn set_budgets(&mut self, run_id: &str, budgets: &[BudgetResult]) -> Result<()> {
-        let n = self.client.execute(
-            "UPDATE runs SET budgets = $2 WHERE id = $1",
-            &[&run_id, &rows::budgets_json(budgets)],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound(run_id.to_string()));
-        }
-        Ok(())
+        self.write_run(run_id, &q().set_budgets, &[&run_id, &rows::budgets_json(budgets)])
     }
 
     fn insert_run(&mut self, report: &RunReport) -> Result<bool> {
-        let mut row = RunRow::from_meta(&report.run);
-        row.budgets = rows::budgets_json(&report.budgets);
+        let row = RunRow::from_report(report);
         let started = (row.started_s, row.started_ns);
         let mut tx = self.client.transaction()?;
         // Two ingesters racing on one id: the second waits for the first and then sees the
@@ -493,18 +450,15 @@ impl Store for PgStore {
 
     fn resolve_run_id(&mut self, id_or_prefix: &str) -> Result<Option<String>> {
         crate::check_prefix(id_or_prefix)?;
-        if let Some(row) = self.client.query_opt("SELECT id FROM runs WHERE id = $1", &[&id_or_prefix])? {
-            return Ok(Some(row.try_get(0)?));
+        if let Some(id) = first(&mut self.client, &q().run_id, &[&id_or_prefix], |r| r.col(0))? {
+            return Ok(Some(id));
         }
-        let ids = self
-            .client
-            .query(
-                "SELECT id FROM runs WHERE left(id, char_length($1::text)) = $1 ORDER BY id LIMIT 10",
-                &[&id_or_prefix],
-            )?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<Vec<String>, _>>()?;
+        let ids = all(
+            &mut self.client,
+            "SELECT id FROM runs WHERE left(id, char_length($1::text)) = $1 ORDER BY id LIMIT 10",
+            &[&id_or_prefix],
+            |r| r.col(0),
+        )?;
         crate::pick_unique(id_or_prefix, ids)
     }
 
@@ -517,136 +471,75 @@ impl Store for PgStore {
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()?;
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1");
-        let Some(run) = tx.query_opt(&sql, &[&id])? else { return Ok(None) };
-        let run = read_run(&run)?;
-        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE run_id = $1 ORDER BY ord");
-        let cases = tx.query(&sql, &[&id])?.iter().map(read_case).collect::<Result<Vec<_>>>()?;
-        let sql =
-            format!("SELECT {SUMMARY_COLUMNS} FROM summaries WHERE run_id = $1 ORDER BY case_ord, metric");
-        let summaries = tx.query(&sql, &[&id])?.iter().map(read_summary).collect::<Result<Vec<_>>>()?;
+        let Some(run) = first(&mut tx, &q().run_by_id, &[&id], rows::read_run)? else { return Ok(None) };
+        let cases = all(&mut tx, &q().cases_of_run, &[&id], rows::read_case)?;
+        let summaries = all(&mut tx, &q().summaries_of_run, &[&id], rows::read_summary)?;
         tx.commit()?;
-        Ok(Some(RunReport {
-            schema_version: perfwatch_model::SCHEMA_VERSION,
-            budgets: rows::budgets_from(&run.budgets)?,
-            run: run.into_meta()?,
-            benchmarks: rows::assemble_cases(cases, summaries)?,
-        }))
+        run.into_report(cases, summaries).map(Some)
     }
 
     fn list_runs(&mut self, filter: &RunFilter) -> Result<Vec<RunMeta>> {
-        let (tail, params) = crate::run_filter_sql(filter, |i| format!("${i}"));
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs{tail}");
-        let boxed: Vec<Box<dyn ToSql + Sync>> = params.into_iter().map(to_sql).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
-        let rows = self.client.query(&sql, &refs)?;
-        rows.iter().map(|r| read_run(r)?.into_meta()).collect()
+        let (sql, params) = sql::list_runs(Dialect::Postgres, filter);
+        all(&mut self.client, &sql, &dyn_params(&params), |r| rows::read_run(r)?.into_meta())
     }
 
     fn previous_run(&mut self, run_id: &str, same_host: bool) -> Result<Option<RunMeta>> {
-        let id = self.resolve_run_id(run_id)?.ok_or_else(|| StoreError::NotFound(run_id.to_string()))?;
+        let id = self.existing_run_id(run_id)?;
         let Some(this) = self.run_row(&id)? else {
             return Err(StoreError::NotFound(run_id.to_string()));
         };
-        let host = if same_host { "AND host_fingerprint = $4" } else { "AND $4::text IS NOT NULL" };
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE (started_s, started_ns, id) < ($1, $2, $3) \
-             {host} ORDER BY started_s DESC, started_ns DESC, id DESC LIMIT 1"
-        );
-        let row = self
-            .client
-            .query_opt(&sql, &[&this.started_s, &this.started_ns, &this.id, &this.host_fingerprint])?;
-        row.as_ref().map(|r| read_run(r)?.into_meta()).transpose()
+        let host = same_host.then_some(this.host_fingerprint.as_str());
+        let (sql, params) =
+            sql::previous_run(Dialect::Postgres, (this.started_s, this.started_ns), &id, host);
+        first(&mut self.client, &sql, &dyn_params(&params), |r| rows::read_run(r)?.into_meta())
     }
 
     fn set_baseline(&mut self, name: &str, run_id: &str) -> Result<BaselineInfo> {
         crate::check_baseline_name(name)?;
-        let id = self.resolve_run_id(run_id)?.ok_or_else(|| StoreError::NotFound(run_id.to_string()))?;
+        let id = self.existing_run_id(run_id)?;
         let now = Timestamp::now();
         let (s, ns) = ts_split(now);
-        self.client
-            .execute(
-                "INSERT INTO baselines (name, run_id, set_s, set_ns) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (name) DO UPDATE SET run_id = EXCLUDED.run_id, \
-                 set_s = EXCLUDED.set_s, set_ns = EXCLUDED.set_ns",
-                &[&name, &id, &s, &ns],
-            )
-            .map_err(|e| {
-                if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
-                    // The run was pruned between resolving and writing.
-                    StoreError::NotFound(id.clone())
-                } else {
-                    e.into()
-                }
-            })?;
+        self.client.execute(&q().set_baseline, &[&name, &id, &s, &ns]).map_err(|e| {
+            if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
+                // The run was pruned between resolving and writing.
+                StoreError::NotFound(id.clone())
+            } else {
+                e.into()
+            }
+        })?;
         Ok(BaselineInfo { name: name.to_string(), run_id: id, set_at: now })
     }
 
     fn baseline(&mut self, name: &str) -> Result<Option<BaselineInfo>> {
-        self.client
-            .query_opt("SELECT name, run_id, set_s, set_ns FROM baselines WHERE name = $1", &[&name])?
-            .as_ref()
-            .map(baseline_info)
-            .transpose()
+        first(&mut self.client, &q().baseline, &[&name], rows::read_baseline)
     }
 
     fn list_baselines(&mut self) -> Result<Vec<BaselineInfo>> {
-        self.client
-            .query("SELECT name, run_id, set_s, set_ns FROM baselines ORDER BY name", &[])?
-            .iter()
-            .map(baseline_info)
-            .collect()
+        all(&mut self.client, &q().baselines, &[], rows::read_baseline)
     }
 
     fn delete_baseline(&mut self, name: &str) -> Result<bool> {
-        Ok(self.client.execute("DELETE FROM baselines WHERE name = $1", &[&name])? > 0)
+        Ok(self.client.execute(&q().delete_baseline, &[&name])? > 0)
     }
 
     fn history(&mut self, case: &CaseId, metric: &str, last: Option<usize>) -> Result<Vec<HistoryPoint>> {
-        let params = rows::params_json(&case.params);
-        let series = self.client.query_opt(
-            "SELECT id FROM series WHERE case_name = $1 AND case_params = $2 AND metric = $3",
-            &[&case.name, &params, &metric],
-        )?;
-        let Some(series) = series else { return Ok(Vec::new()) };
-        let series: i64 = series.try_get(0)?;
-        // LIMIT NULL means no limit.
+        let Some(series) = find_series(&mut self.client, case, metric)? else { return Ok(Vec::new()) };
+        // Newest first with a limit (NULL = none), reversed below.
         let limit: Option<i64> = last.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-        let rows = self.client.query(
-            "SELECT s.run_id, s.started_s, s.started_ns, r.git_commit, s.median, s.ci_lo, \
-             s.ci_hi FROM summaries s JOIN runs r ON r.id = s.run_id WHERE s.series_id = $1 \
-             ORDER BY s.started_s DESC, s.started_ns DESC, s.run_id DESC LIMIT $2",
-            &[&series, &limit],
-        )?;
-        let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
-        rows.iter()
-            .rev()
-            .map(|r| {
-                Ok(HistoryPoint {
-                    run_id: r.try_get(0)?,
-                    time: ts_join(r.try_get(1)?, r.try_get(2)?)?,
-                    commit: r.try_get(3)?,
-                    median: nan(r.try_get(4)?),
-                    ci95: [nan(r.try_get(5)?), nan(r.try_get(6)?)],
-                })
-            })
-            .collect()
+        let mut points = all(&mut self.client, &q().history, &[&series, &limit], rows::read_history_point)?;
+        points.reverse();
+        Ok(points)
     }
 
     fn list_series(&mut self) -> Result<Vec<SeriesInfo>> {
-        let rows = self.client.query(
+        all(
+            &mut self.client,
             "SELECT s.case_name, s.case_params, s.metric, s.unit, s.better, COUNT(*)::BIGINT \
              FROM series s JOIN summaries x ON x.series_id = s.id GROUP BY s.id \
              ORDER BY s.case_name, s.case_params, s.metric",
             &[],
-        )?;
-        let raw = rows
-            .iter()
-            .map(|r| {
-                Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        crate::sqlite::series_infos(raw)
+            rows::read_series,
+        )
     }
 
     fn replace_change_points(
@@ -655,31 +548,16 @@ impl Store for PgStore {
         metric: &str,
         points: &[StoredChangePoint],
     ) -> Result<()> {
-        let params = rows::params_json(&case.params);
         let mut tx = self.client.transaction()?;
-        let Some(series) = tx.query_opt(
-            "SELECT id FROM series WHERE case_name = $1 AND case_params = $2 AND metric = $3",
-            &[&case.name, &params, &metric],
-        )?
-        else {
-            return Ok(());
-        };
-        let series: i64 = series.try_get(0)?;
+        let Some(series) = find_series(&mut tx, case, metric)? else { return Ok(()) };
         // Points that moved or vanished are dropped; the alerted flag of the rest survives.
-        let keep: Vec<String> = points.iter().map(|p| p.run_id.clone()).collect();
+        let keep: Vec<&str> = points.iter().map(|p| p.run_id.as_str()).collect();
         tx.execute(
             "DELETE FROM change_points WHERE series_id = $1 AND NOT (run_id = ANY($2))",
             &[&series, &keep],
         )?;
         for p in points {
-            tx.execute(
-                "INSERT INTO change_points (series_id, run_id, before_v, after_v, change, p_value, regression) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM runs WHERE id = $2) \
-                 ON CONFLICT (series_id, run_id) DO UPDATE SET before_v = excluded.before_v, \
-                 after_v = excluded.after_v, change = excluded.change, p_value = excluded.p_value, \
-                 regression = excluded.regression",
-                &[&series, &p.run_id, &p.before, &p.after, &p.change, &p.p_value, &p.regression],
-            )?;
+            tx.execute(&q().upsert_change_point, &change_point_values!(series, p))?;
         }
         tx.commit()?;
         Ok(())
@@ -687,64 +565,21 @@ impl Store for PgStore {
 
     fn change_points(&mut self, case: &CaseId, metric: &str) -> Result<Vec<StoredChangePoint>> {
         let params = rows::params_json(&case.params);
-        let rows = self.client.query(
-            "SELECT c.run_id, c.before_v, c.after_v, c.change, c.p_value, c.regression, c.alerted \
-             FROM change_points c JOIN series s ON s.id = c.series_id JOIN runs r ON r.id = c.run_id \
-             WHERE s.case_name = $1 AND s.case_params = $2 AND s.metric = $3 \
-             ORDER BY r.started_s, r.started_ns, r.id",
-            &[&case.name, &params, &metric],
-        )?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredChangePoint {
-                    run_id: r.try_get(0)?,
-                    before: r.try_get(1)?,
-                    after: r.try_get(2)?,
-                    change: r.try_get(3)?,
-                    p_value: r.try_get(4)?,
-                    regression: r.try_get(5)?,
-                    alerted: r.try_get(6)?,
-                })
-            })
-            .collect()
+        all(&mut self.client, &q().change_points, &[&case.name, &params, &metric], rows::read_change_point)
     }
 
     fn mark_alerted(&mut self, case: &CaseId, metric: &str, run_id: &str) -> Result<bool> {
         let params = rows::params_json(&case.params);
-        let n = self.client.execute(
-            "UPDATE change_points SET alerted = TRUE WHERE NOT alerted AND run_id = $4 AND series_id = \
-             (SELECT id FROM series WHERE case_name = $1 AND case_params = $2 AND metric = $3)",
-            &[&case.name, &params, &metric, &run_id],
-        )?;
-        Ok(n > 0)
+        Ok(self.client.execute(&q().mark_alerted, &[&case.name, &params, &metric, &run_id])? > 0)
     }
 
     fn prune(&mut self, policy: &PrunePolicy) -> Result<usize> {
         let mut tx = self.client.transaction()?;
         // FOR UPDATE locks the victims: a concurrent set_baseline on one of them waits and
         // then fails its foreign-key check instead of pointing at a deleted run.
-        let rows = match policy {
-            PrunePolicy::KeepLast(n) => {
-                let keep = i64::try_from(*n).unwrap_or(i64::MAX);
-                tx.query(
-                    "SELECT id FROM runs WHERE id IN (SELECT id FROM runs \
-                     ORDER BY started_s DESC, started_ns DESC, id DESC OFFSET $1) \
-                     AND id NOT IN (SELECT run_id FROM baselines) \
-                     AND push_state IS DISTINCT FROM 'unpushed' FOR UPDATE",
-                    &[&keep],
-                )?
-            }
-            PrunePolicy::OlderThan(t) => {
-                let (s, ns) = ts_split(*t);
-                tx.query(
-                    "SELECT id FROM runs WHERE (started_s < $1 OR (started_s = $1 AND \
-                     started_ns < $2)) AND id NOT IN (SELECT run_id FROM baselines) \
-                     AND push_state IS DISTINCT FROM 'unpushed' FOR UPDATE",
-                    &[&s, &ns],
-                )?
-            }
-        };
-        let victims = rows.iter().map(|r| r.try_get(0)).collect::<Result<Vec<String>, _>>()?;
+        let (sql, params) = sql::prune_victims(Dialect::Postgres, policy);
+        let victims: Vec<String> =
+            all(&mut tx, &format!("{sql} FOR UPDATE"), &dyn_params(&params), |r| r.col(0))?;
         if !victims.is_empty() {
             tx.execute("DELETE FROM summaries WHERE run_id = ANY($1)", &[&victims])?;
             tx.execute("DELETE FROM cases WHERE run_id = ANY($1)", &[&victims])?;
@@ -758,91 +593,38 @@ impl Store for PgStore {
     }
 
     fn create_token(&mut self, name: &str, scope: TokenScope, hash: &str) -> Result<TokenInfo> {
-        crate::check_token(name, hash)?;
-        let now = Timestamp::now();
-        let (s, ns) = ts_split(now);
-        // A revoked token of the same name is replaced; an active one is kept.
-        let n = self.client.execute(
-            "INSERT INTO tokens (name, hash, scope, created_s, created_ns) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (name) DO UPDATE SET hash = EXCLUDED.hash, scope = EXCLUDED.scope, \
-             created_s = EXCLUDED.created_s, created_ns = EXCLUDED.created_ns, revoked_s = NULL, \
-             revoked_ns = NULL WHERE tokens.revoked_s IS NOT NULL",
-            &[&name, &hash, &scope.as_str(), &s, &ns],
-        )?;
-        if n == 0 {
-            return Err(StoreError::TokenExists(name.to_string()));
+        let token = crate::new_token(name, scope, hash)?;
+        let (s, ns) = ts_split(token.created_at);
+        if self.client.execute(&q().create_token, &[&name, &hash, &scope.as_str(), &s, &ns])? == 0 {
+            return Err(StoreError::TokenExists(token.name));
         }
-        Ok(TokenInfo { name: name.to_string(), scope, created_at: now, revoked_at: None })
+        Ok(token)
     }
 
     fn list_tokens(&mut self) -> Result<Vec<TokenInfo>> {
-        self.client
-            .query(
-                "SELECT name, scope, created_s, created_ns, revoked_s, revoked_ns FROM tokens ORDER BY name",
-                &[],
-            )?
-            .iter()
-            .map(|r| {
-                let scope: String = r.try_get(1)?;
-                crate::token_info(
-                    r.try_get(0)?,
-                    &scope,
-                    (r.try_get(2)?, r.try_get(3)?),
-                    (r.try_get(4)?, r.try_get(5)?),
-                )
-            })
-            .collect()
+        all(&mut self.client, &q().tokens, &[], rows::read_token_info)
     }
 
     fn active_tokens(&mut self) -> Result<Vec<TokenHash>> {
-        self.client
-            .query("SELECT name, scope, hash FROM tokens WHERE revoked_s IS NULL ORDER BY name", &[])?
-            .iter()
-            .map(|r| {
-                let scope: String = r.try_get(1)?;
-                crate::token_hash(r.try_get(0)?, &scope, r.try_get(2)?)
-            })
-            .collect()
+        all(&mut self.client, &q().active_tokens, &[], rows::read_token_hash)
     }
 
     fn revoke_token(&mut self, name: &str) -> Result<bool> {
         let (s, ns) = ts_split(Timestamp::now());
-        let n = self.client.execute(
-            "UPDATE tokens SET revoked_s = $2, revoked_ns = $3 WHERE name = $1 AND revoked_s IS NULL",
-            &[&name, &s, &ns],
-        )?;
-        Ok(n > 0)
+        Ok(self.client.execute(&q().revoke_token, &[&name, &s, &ns])? > 0)
     }
 
     fn set_push_state(&mut self, run_id: &str, state: Option<PushState>) -> Result<()> {
-        let n = self.client.execute(
-            "UPDATE runs SET push_state = $2 WHERE id = $1",
-            &[&run_id, &state.map(PushState::as_str)],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound(run_id.to_string()));
-        }
-        Ok(())
+        self.write_run(run_id, &q().set_push_state, &[&run_id, &state.map(PushState::as_str)])
     }
 
     fn push_state(&mut self, run_id: &str) -> Result<Option<PushState>> {
-        let Some(row) = self.client.query_opt("SELECT push_state FROM runs WHERE id = $1", &[&run_id])?
-        else {
-            return Err(StoreError::NotFound(run_id.to_string()));
-        };
-        let raw: Option<String> = row.try_get(0)?;
-        crate::push_state_from(raw.as_deref())
+        first(&mut self.client, &q().push_state, &[&run_id], rows::read_push_state)?
+            .ok_or_else(|| StoreError::NotFound(run_id.to_string()))
     }
 
     fn unpushed_runs(&mut self) -> Result<Vec<String>> {
-        self.client
-            .query(
-                "SELECT id FROM runs WHERE push_state = 'unpushed' ORDER BY started_s, started_ns, id",
-                &[],
-            )?
-            .iter()
-            .map(|r| Ok(r.try_get(0)?))
-            .collect()
+        all(&mut self.client, &q().unpushed_runs, &[], |r| r.col(0))
     }
 
     fn compact(&mut self) -> Result<()> {
@@ -851,10 +633,7 @@ impl Store for PgStore {
     }
 
     fn integrity_check(&mut self) -> Result<()> {
-        let version: i64 = self
-            .client
-            .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM perfwatch_migrations", &[])?
-            .try_get(0)?;
+        let version: i64 = self.client.query_one(&q().schema_version, &[])?.try_get(0)?;
         if version != latest_version() {
             return Err(StoreError::Corrupt(format!(
                 "schema version {version}, expected {}",

@@ -1,17 +1,41 @@
 //! Backend-neutral rows: model types flattened into SQL-friendly primitives and back.
 //!
 //! Both backends store exactly these columns, so the conversions (and their checks) live once,
-//! here; the backends only move the primitives in and out of their drivers.
+//! here; the backends only move the primitives in and out of their drivers. Reading goes
+//! through [`Columns`], which each backend implements for its driver's row type; writing
+//! goes through the row structs' fields (or `run_row_values!` / `change_point_values!`,
+//! which list them in column order).
 
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use perfwatch_model::{
-    Better, BudgetResult, CaseId, CaseReport, CaseStatus, GitInfo, HostInfo, RunMeta, RunStatus, Summary,
+    Better, BudgetResult, CaseId, CaseReport, CaseStatus, GitInfo, HistoryPoint, HostInfo, RunMeta,
+    RunReport, RunStatus, Summary,
 };
 
 use crate::codec;
 use crate::error::{Result, StoreError};
+use crate::{BaselineInfo, PushState, SeriesInfo, StoredChangePoint, TokenHash, TokenInfo, TokenScope};
+
+/// A primitive that both drivers can read out of a column (`i64`, `f64`, `String`, `bool`,
+/// `Vec<u8>` and their `Option`s).
+pub(crate) trait Value: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a> {}
+
+impl<T> Value for T where T: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a> {}
+
+/// A result row of either driver, read by column index: what lets every `read_*` below
+/// exist once.
+pub(crate) trait Columns {
+    /// Column `i`; the driver's own error for a type mismatch or a NULL read as non-`Option`.
+    fn col<T: Value>(&self, i: usize) -> Result<T>;
+
+    /// A floating-point column where NULL means NaN: SQLite stores NaN as NULL, and reading
+    /// it the same way on PostgreSQL keeps the backends alike.
+    fn real(&self, i: usize) -> Result<f64> {
+        Ok(self.col::<Option<f64>>(i)?.unwrap_or(f64::NAN))
+    }
+}
 
 /// A timestamp as `(seconds since the epoch, nanoseconds)`: exact, and ordered the same way
 /// as the timestamp when compared as a pair.
@@ -20,34 +44,43 @@ pub(crate) fn ts_split(t: Timestamp) -> (i64, i32) {
 }
 
 /// The inverse of [`ts_split`].
-pub(crate) fn ts_join(s: i64, ns: i32) -> Result<Timestamp> {
+fn ts_join(s: i64, ns: i32) -> Result<Timestamp> {
     Timestamp::new(s, ns).map_err(|e| StoreError::Corrupt(format!("timestamp ({s}, {ns}): {e}")))
 }
 
-pub(crate) fn status_from(s: &str) -> Result<RunStatus> {
-    match s {
-        "complete" => Ok(RunStatus::Complete),
-        "interrupted" => Ok(RunStatus::Interrupted),
-        "incomplete" => Ok(RunStatus::Incomplete),
-        other => Err(StoreError::Corrupt(format!("unknown run status {other:?}"))),
-    }
+/// The one of `values` stored as `s`. Being the inverse of their `as_str`, which is what the
+/// backends write, a value reads back as exactly what was written; other text is
+/// [`StoreError::Corrupt`].
+fn from_text<T: Copy>(what: &str, s: &str, values: &[T], as_str: fn(T) -> &'static str) -> Result<T> {
+    values
+        .iter()
+        .copied()
+        .find(|v| as_str(*v) == s)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown {what} {s:?}")))
+}
+
+fn status_from(s: &str) -> Result<RunStatus> {
+    let all = [RunStatus::Complete, RunStatus::Interrupted, RunStatus::Incomplete];
+    from_text("run status", s, &all, RunStatus::as_str)
 }
 
 fn case_status_from(s: &str) -> Result<CaseStatus> {
-    match s {
-        "ok" => Ok(CaseStatus::Ok),
-        "failed" => Ok(CaseStatus::Failed),
-        "timeout" => Ok(CaseStatus::Timeout),
-        other => Err(StoreError::Corrupt(format!("unknown case status {other:?}"))),
-    }
+    let all = [CaseStatus::Ok, CaseStatus::Failed, CaseStatus::Timeout];
+    from_text("case status", s, &all, CaseStatus::as_str)
 }
 
 fn better_from(s: &str) -> Result<Better> {
-    match s {
-        "lower" => Ok(Better::Lower),
-        "higher" => Ok(Better::Higher),
-        other => Err(StoreError::Corrupt(format!("unknown direction {other:?}"))),
-    }
+    from_text("direction", s, &[Better::Lower, Better::Higher], Better::as_str)
+}
+
+fn scope_from(s: &str) -> Result<TokenScope> {
+    from_text("token scope", s, &[TokenScope::Read, TokenScope::Write], TokenScope::as_str)
+}
+
+/// A run's push state from its column (NULL: never meant to be pushed).
+fn push_state_from(s: Option<&str>) -> Result<Option<PushState>> {
+    let states = [PushState::Unpushed, PushState::Pushed];
+    s.map(|s| from_text("push state", s, &states, PushState::as_str)).transpose()
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {
@@ -71,21 +104,22 @@ pub(crate) fn budgets_json(b: &[BudgetResult]) -> String {
 }
 
 /// Reads budget results back.
-pub(crate) fn budgets_from(s: &str) -> Result<Vec<BudgetResult>> {
+fn budgets_from(s: &str) -> Result<Vec<BudgetResult>> {
     from_json("budgets", s)
 }
 
-pub(crate) fn params_from(s: &str) -> Result<BTreeMap<String, String>> {
+/// Reads a case's parameters back.
+fn params_from(s: &str) -> Result<BTreeMap<String, String>> {
     from_json("case parameters", s)
 }
 
 /// Converts a count to a BIGINT column.
-pub(crate) fn i64_of(n: u32) -> i64 {
+fn i64_of(n: u32) -> i64 {
     i64::from(n)
 }
 
 /// Reads a count back, refusing values a `u32` cannot hold.
-pub(crate) fn u32_of(what: &str, n: i64) -> Result<u32> {
+fn u32_of(what: &str, n: i64) -> Result<u32> {
     u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("{what} = {n} is out of range")))
 }
 
@@ -144,6 +178,32 @@ impl RunRow {
             suite_hash: m.suite_hash.clone(),
             budgets: "[]".to_string(),
         }
+    }
+
+    /// The row [`crate::Store::begin_run`] writes: `incomplete` and without an end time,
+    /// whatever `m` says.
+    pub(crate) fn incomplete(m: &RunMeta) -> RunRow {
+        RunRow {
+            status: RunStatus::Incomplete.as_str().into(),
+            ended_s: None,
+            ended_ns: None,
+            ..RunRow::from_meta(m)
+        }
+    }
+
+    /// The row of a whole report, its budget results included.
+    pub(crate) fn from_report(r: &RunReport) -> RunRow {
+        RunRow { budgets: budgets_json(&r.budgets), ..RunRow::from_meta(&r.run) }
+    }
+
+    /// The report made of this run row and its case and summary rows.
+    pub(crate) fn into_report(self, cases: Vec<CaseRow>, summaries: Vec<SummaryRow>) -> Result<RunReport> {
+        Ok(RunReport {
+            schema_version: perfwatch_model::SCHEMA_VERSION,
+            budgets: budgets_from(&self.budgets)?,
+            benchmarks: assemble_cases(cases, summaries)?,
+            run: self.into_meta()?,
+        })
     }
 
     pub(crate) fn into_meta(self) -> Result<RunMeta> {
@@ -270,7 +330,7 @@ impl SummaryRow {
 }
 
 /// Groups summary rows (ordered by case) under their case rows, rebuilding the reports.
-pub(crate) fn assemble_cases(cases: Vec<CaseRow>, summaries: Vec<SummaryRow>) -> Result<Vec<CaseReport>> {
+fn assemble_cases(cases: Vec<CaseRow>, summaries: Vec<SummaryRow>) -> Result<Vec<CaseReport>> {
     let mut by_case: BTreeMap<i64, BTreeMap<String, Summary>> = BTreeMap::new();
     for row in summaries {
         let (ord, metric, summary) = row.into_summary()?;
@@ -285,14 +345,454 @@ pub(crate) fn assemble_cases(cases: Vec<CaseRow>, summaries: Vec<SummaryRow>) ->
         .collect()
 }
 
-/// The run columns in the order every `SELECT` of a run uses (both backends).
+// ---------------------------------------------------------------------------------------------
+// Column lists and the readers of their rows: each reader takes the columns in the order of
+// the list or statement named in its docs.
+
+/// The columns of `runs`, in the order [`read_run`] reads and `run_row_values!` binds them.
 pub(crate) const RUN_COLUMNS: &str = "id, started_s, started_ns, ended_s, ended_ns, status, \
      git_commit, git_branch, git_dirty, host_fingerprint, hostname, cpu, cores, memory_bytes, \
      os, kernel, load1, load5, load15, labels, perfwatch_version, suite_hash, budgets";
 
-/// The summary columns in the order every `SELECT` of summaries uses (both backends).
+/// The fields of a [`RunRow`] in [`RUN_COLUMNS`] order, as an array of references that each
+/// backend coerces to its driver's parameter type.
+macro_rules! run_row_values {
+    ($row:ident) => {
+        [
+            &$row.id,
+            &$row.started_s,
+            &$row.started_ns,
+            &$row.ended_s,
+            &$row.ended_ns,
+            &$row.status,
+            &$row.git_commit,
+            &$row.git_branch,
+            &$row.git_dirty,
+            &$row.host_fingerprint,
+            &$row.hostname,
+            &$row.cpu,
+            &$row.cores,
+            &$row.memory_bytes,
+            &$row.os,
+            &$row.kernel,
+            &$row.load[0],
+            &$row.load[1],
+            &$row.load[2],
+            &$row.labels,
+            &$row.perfwatch_version,
+            &$row.suite_hash,
+            &$row.budgets,
+        ]
+    };
+}
+pub(crate) use run_row_values;
+
+/// A row of [`RUN_COLUMNS`].
+pub(crate) fn read_run(r: &impl Columns) -> Result<RunRow> {
+    Ok(RunRow {
+        id: r.col(0)?,
+        started_s: r.col(1)?,
+        started_ns: r.col(2)?,
+        ended_s: r.col(3)?,
+        ended_ns: r.col(4)?,
+        status: r.col(5)?,
+        git_commit: r.col(6)?,
+        git_branch: r.col(7)?,
+        git_dirty: r.col(8)?,
+        host_fingerprint: r.col(9)?,
+        hostname: r.col(10)?,
+        cpu: r.col(11)?,
+        cores: r.col(12)?,
+        memory_bytes: r.col(13)?,
+        os: r.col(14)?,
+        kernel: r.col(15)?,
+        load: [r.real(16)?, r.real(17)?, r.real(18)?],
+        labels: r.col(19)?,
+        perfwatch_version: r.col(20)?,
+        suite_hash: r.col(21)?,
+        budgets: r.col(22)?,
+    })
+}
+
+/// The columns of `cases` (but `run_id`), in the order [`read_case`] reads them.
+pub(crate) const CASE_COLUMNS: &str = "ord, name, params, status, runs, caveats, failure, raw";
+
+/// A row of [`CASE_COLUMNS`].
+pub(crate) fn read_case(r: &impl Columns) -> Result<CaseRow> {
+    Ok(CaseRow {
+        ord: r.col(0)?,
+        name: r.col(1)?,
+        params: r.col(2)?,
+        status: r.col(3)?,
+        runs: r.col(4)?,
+        caveats: r.col(5)?,
+        failure: r.col(6)?,
+        raw: r.col(7)?,
+    })
+}
+
+/// The columns of `summaries` that make a [`Summary`], in the order [`read_summary`] reads
+/// them.
 pub(crate) const SUMMARY_COLUMNS: &str = "case_ord, metric, unit, better, n, median, ci_lo, \
      ci_hi, mean, stddev, mad, min_v, max_v, p95, p99, outliers, samples";
 
-/// The case columns in the order every `SELECT` of cases uses (both backends).
-pub(crate) const CASE_COLUMNS: &str = "ord, name, params, status, runs, caveats, failure, raw";
+/// A row of [`SUMMARY_COLUMNS`].
+pub(crate) fn read_summary(r: &impl Columns) -> Result<SummaryRow> {
+    let mut stats = [0.0; 10];
+    for (i, s) in stats.iter_mut().enumerate() {
+        *s = r.real(5 + i)?;
+    }
+    Ok(SummaryRow {
+        case_ord: r.col(0)?,
+        metric: r.col(1)?,
+        unit: r.col(2)?,
+        better: r.col(3)?,
+        n: r.col(4)?,
+        stats,
+        outliers: r.col(15)?,
+        samples: r.col(16)?,
+    })
+}
+
+/// A row of `name, run_id, set_s, set_ns` of `baselines`.
+pub(crate) fn read_baseline(r: &impl Columns) -> Result<BaselineInfo> {
+    Ok(BaselineInfo { name: r.col(0)?, run_id: r.col(1)?, set_at: ts_join(r.col(2)?, r.col(3)?)? })
+}
+
+/// A row of `run_id, started_s, started_ns, git_commit, median, ci_lo, ci_hi` (the `history`
+/// statement).
+pub(crate) fn read_history_point(r: &impl Columns) -> Result<HistoryPoint> {
+    Ok(HistoryPoint {
+        run_id: r.col(0)?,
+        time: ts_join(r.col(1)?, r.col(2)?)?,
+        commit: r.col(3)?,
+        median: r.real(4)?,
+        ci95: [r.real(5)?, r.real(6)?],
+    })
+}
+
+/// A row of `case_name, case_params, metric, unit, better, points` (each backend's
+/// `list_series` query).
+pub(crate) fn read_series(r: &impl Columns) -> Result<SeriesInfo> {
+    let params: String = r.col(1)?;
+    let better: String = r.col(4)?;
+    let points: i64 = r.col(5)?;
+    Ok(SeriesInfo {
+        case: CaseId { name: r.col(0)?, params: params_from(&params)? },
+        metric: r.col(2)?,
+        unit: r.col(3)?,
+        better: better_from(&better)?,
+        points: u64::try_from(points).unwrap_or(0),
+    })
+}
+
+/// The fields of a [`StoredChangePoint`] as the `upsert_change_point` statement binds them
+/// after the series id (`?1`): the one place, with [`read_change_point`], that knows how a
+/// change point is stored.
+macro_rules! change_point_values {
+    ($series:ident, $p:ident) => {
+        [&$series, &$p.run_id, &$p.before, &$p.after, &$p.change, &$p.p_value, &$p.regression]
+    };
+}
+pub(crate) use change_point_values;
+
+/// A row of `run_id, before_v, after_v, change, p_value, regression, alerted` of
+/// `change_points`.
+pub(crate) fn read_change_point(r: &impl Columns) -> Result<StoredChangePoint> {
+    Ok(StoredChangePoint {
+        run_id: r.col(0)?,
+        before: r.col(1)?,
+        after: r.col(2)?,
+        change: r.col(3)?,
+        p_value: r.col(4)?,
+        regression: r.col(5)?,
+        alerted: r.col(6)?,
+    })
+}
+
+/// A row of `name, scope, created_s, created_ns, revoked_s, revoked_ns` of `tokens`.
+pub(crate) fn read_token_info(r: &impl Columns) -> Result<TokenInfo> {
+    let scope: String = r.col(1)?;
+    let revoked_at = match (r.col(4)?, r.col(5)?) {
+        (Some(s), Some(ns)) => Some(ts_join(s, ns)?),
+        _ => None,
+    };
+    Ok(TokenInfo {
+        name: r.col(0)?,
+        scope: scope_from(&scope)?,
+        created_at: ts_join(r.col(2)?, r.col(3)?)?,
+        revoked_at,
+    })
+}
+
+/// A row of `name, scope, hash` of `tokens`.
+pub(crate) fn read_token_hash(r: &impl Columns) -> Result<TokenHash> {
+    let scope: String = r.col(1)?;
+    Ok(TokenHash { name: r.col(0)?, scope: scope_from(&scope)?, hash: r.col(2)? })
+}
+
+/// A row of `push_state` of `runs`.
+pub(crate) fn read_push_state(r: &impl Columns) -> Result<Option<PushState>> {
+    push_state_from(r.col::<Option<String>>(0)?.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use perfwatch_model::{BudgetStatus, CaseFailure, Caveat, ExitKind, Sample};
+    use rusqlite::ToSql;
+    use rusqlite::types::{ToSqlOutput, Value as Cell, ValueRef};
+
+    use super::*;
+    use crate::ErrorKind;
+
+    /// A row as a driver would hand it over, built from SQLite values.
+    struct Fake(Vec<Cell>);
+
+    impl Columns for Fake {
+        fn col<T: Value>(&self, i: usize) -> Result<T> {
+            T::column_result(ValueRef::from(&self.0[i])).map_err(|e| StoreError::Corrupt(e.to_string()))
+        }
+    }
+
+    /// The row the backends would write for `values` (bound in statement order).
+    fn written(values: &[&dyn ToSql]) -> Fake {
+        Fake(
+            values
+                .iter()
+                .map(|v| match v.to_sql().expect("bindable") {
+                    ToSqlOutput::Borrowed(r) => Cell::try_from(r).expect("valid UTF-8"),
+                    ToSqlOutput::Owned(v) => v,
+                    other => panic!("unexpected {other:?}"),
+                })
+                .collect(),
+        )
+    }
+
+    fn text(s: &str) -> Cell {
+        Cell::Text(s.into())
+    }
+
+    fn summary(median: f64) -> Summary {
+        Summary {
+            unit: "s".into(),
+            better: Better::Higher,
+            n: 3,
+            median,
+            ci95: [median - 0.5, median + 0.25],
+            mean: median,
+            stddev: 0.1 / 3.0,
+            mad: 1e-300,
+            min: -0.0,
+            max: f64::INFINITY,
+            p95: median * 1.1,
+            p99: f64::MAX,
+            outliers: u32::MAX,
+            samples: vec![median, 0.1 + 0.2, f64::MIN_POSITIVE],
+        }
+    }
+
+    fn report() -> RunReport {
+        let case = CaseReport {
+            case: CaseId { name: "sort \"quick\"".into(), params: [("n".to_string(), "1 000".to_string())].into() },
+            status: CaseStatus::Timeout,
+            runs: 3,
+            caveats: vec![Caveat::HighNoise { cv: 0.123456789 }],
+            metrics: [("wall".to_string(), summary(1.5)), ("rss".to_string(), summary(9e9))].into(),
+            failure: Some(CaseFailure {
+                message: "timed out".into(),
+                exit: ExitKind::TimedOut,
+                stderr_tail: "…".into(),
+            }),
+            raw: vec![Sample {
+                wall: 1.5,
+                user: 1.0,
+                sys: 0.5,
+                max_rss: u64::MAX,
+                exit: ExitKind::Signaled { signal: 9 },
+                metrics: [("hits".to_string(), 0.5)].into(),
+            }],
+        };
+        RunReport {
+            schema_version: perfwatch_model::SCHEMA_VERSION,
+            run: RunMeta {
+                id: "0190b6a8-0000-7000-8000-000000000001".into(),
+                started_at: "2025-01-02T03:04:05.123456789Z".parse().unwrap(),
+                ended_at: Some("2025-01-02T03:05:00Z".parse().unwrap()),
+                status: RunStatus::Interrupted,
+                git: Some(GitInfo { commit: "c0ffee".into(), branch: None, dirty: true }),
+                host: HostInfo {
+                    fingerprint: "fp".into(),
+                    hostname: "h".into(),
+                    cpu: "c".into(),
+                    cores: u32::MAX,
+                    memory_bytes: u64::MAX,
+                    os: "linux".into(),
+                    kernel: "6".into(),
+                    load_avg: [0.25, 0.1 + 0.2, 1e-300],
+                },
+                labels: [("k=v".to_string(), "a,b".to_string())].into(),
+                perfwatch_version: "0.1.0".into(),
+                suite_hash: "sha256:ab".into(),
+            },
+            benchmarks: vec![case.clone(), CaseReport { metrics: BTreeMap::new(), ..case }],
+            budgets: vec![BudgetResult {
+                case: CaseId { name: "sort".into(), params: BTreeMap::new() },
+                budget: "wall.p95 < 2s".into(),
+                target: 2.0,
+                measured: Some(1.65),
+                achievement_pct: Some(82.5),
+                status: BudgetStatus::Pass,
+            }],
+        }
+    }
+
+    fn case_cells(c: &CaseRow) -> Fake {
+        written(&[&c.ord, &c.name, &c.params, &c.status, &c.runs, &c.caveats, &c.failure, &c.raw])
+    }
+
+    fn summary_cells(s: &SummaryRow) -> Fake {
+        let mut values: Vec<&dyn ToSql> = vec![&s.case_ord, &s.metric, &s.unit, &s.better, &s.n];
+        values.extend(s.stats.iter().map(|v| v as &dyn ToSql));
+        values.extend([&s.outliers as &dyn ToSql, &s.samples]);
+        written(&values)
+    }
+
+    #[test]
+    fn a_report_round_trips_through_the_rows_and_their_readers() {
+        let report = report();
+        let run = RunRow::from_report(&report);
+        let run_cells = written(&run_row_values!(run));
+        assert_eq!(run_cells.0.len(), RUN_COLUMNS.split(',').count());
+        let (mut cases, mut summaries) = (Vec::new(), Vec::new());
+        for (ord, c) in report.benchmarks.iter().enumerate() {
+            let row = CaseRow::from_report(ord as i64, c);
+            cases.push(read_case(&case_cells(&row)).unwrap());
+            for (metric, s) in &c.metrics {
+                let row = SummaryRow::from_summary(ord as i64, metric, s);
+                summaries.push(read_summary(&summary_cells(&row)).unwrap());
+            }
+        }
+        assert_eq!(SUMMARY_COLUMNS.split(',').count(), summary_cells(&summaries[0]).0.len());
+        let back = read_run(&run_cells).unwrap().into_report(cases, summaries).unwrap();
+        assert_eq!(back, report);
+    }
+
+    #[test]
+    fn begin_run_rows_are_incomplete_and_open() {
+        let meta = report().run;
+        let back = RunRow::incomplete(&meta).into_meta().unwrap();
+        assert_eq!(back, RunMeta { status: RunStatus::Incomplete, ended_at: None, ..meta });
+    }
+
+    #[test]
+    fn null_floats_read_as_nan() {
+        let mut row = SummaryRow::from_summary(0, "wall", &summary(1.0));
+        row.stats[0] = f64::NAN;
+        let mut cells = summary_cells(&row);
+        cells.0[5] = Cell::Null;
+        let (_, _, s) = read_summary(&cells).unwrap().into_summary().unwrap();
+        assert!(s.median.is_nan());
+        let point = Fake(vec![
+            text("r"),
+            Cell::Integer(1),
+            Cell::Integer(0),
+            Cell::Null,
+            Cell::Null,
+            Cell::Real(2.0),
+            Cell::Null,
+        ]);
+        let point = read_history_point(&point).unwrap();
+        assert!(
+            point.median.is_nan() && point.ci95[0] == 2.0 && point.ci95[1].is_nan() && point.commit.is_none()
+        );
+    }
+
+    #[test]
+    fn stored_text_reads_back_as_the_value_written() {
+        for v in [RunStatus::Complete, RunStatus::Interrupted, RunStatus::Incomplete] {
+            assert_eq!(status_from(v.as_str()).unwrap(), v);
+        }
+        for v in [CaseStatus::Ok, CaseStatus::Failed, CaseStatus::Timeout] {
+            assert_eq!(case_status_from(v.as_str()).unwrap(), v);
+        }
+        for v in [Better::Lower, Better::Higher] {
+            assert_eq!(better_from(v.as_str()).unwrap(), v);
+        }
+        for v in [TokenScope::Read, TokenScope::Write] {
+            assert_eq!(scope_from(v.as_str()).unwrap(), v);
+        }
+        for v in [PushState::Unpushed, PushState::Pushed] {
+            assert_eq!(push_state_from(Some(v.as_str())).unwrap(), Some(v));
+        }
+        assert_eq!(push_state_from(None).unwrap(), None);
+    }
+
+    #[test]
+    fn the_other_readers_map_their_columns() {
+        let t: Timestamp = "2025-01-02T03:04:05.5Z".parse().unwrap();
+        let (s, ns) = ts_split(t);
+        let (s, ns) = (Cell::Integer(s), Cell::Integer(ns.into()));
+        let b = read_baseline(&Fake(vec![text("main"), text("r1"), s.clone(), ns.clone()])).unwrap();
+        assert_eq!(b, BaselineInfo { name: "main".into(), run_id: "r1".into(), set_at: t });
+        let cells = [text("ci"), text("write"), s.clone(), ns.clone(), Cell::Null, Cell::Null];
+        let info = read_token_info(&Fake(cells.to_vec())).unwrap();
+        assert_eq!((info.scope, info.created_at, info.revoked_at), (TokenScope::Write, t, None));
+        let cells = [text("ci"), text("read"), s.clone(), ns.clone(), s, ns];
+        assert_eq!(read_token_info(&Fake(cells.to_vec())).unwrap().revoked_at, Some(t));
+        let hash = read_token_hash(&Fake(vec![text("ci"), text("read"), text("ab")])).unwrap();
+        assert_eq!(hash, TokenHash { name: "ci".into(), scope: TokenScope::Read, hash: "ab".into() });
+        let cells =
+            [text("sort"), text(r#"{"n":"1"}"#), text("wall"), text("s"), text("lower"), Cell::Integer(7)];
+        let series = read_series(&Fake(cells.to_vec())).unwrap();
+        assert_eq!(series.case, CaseId::new("sort", [("n", "1")]));
+        assert_eq!((series.better, series.points), (Better::Lower, 7));
+        assert_eq!(read_push_state(&Fake(vec![Cell::Null])).unwrap(), None);
+    }
+
+    #[test]
+    fn change_points_round_trip() {
+        let p = StoredChangePoint {
+            run_id: "r1".into(),
+            before: 1.0,
+            after: 1.25,
+            change: 0.25,
+            p_value: 1e-9,
+            regression: true,
+            alerted: false,
+        };
+        let series = 3_i64;
+        let mut cells = written(&change_point_values!(series, p));
+        assert_eq!(cells.0.remove(0), Cell::Integer(3));
+        cells.0.push(Cell::Integer(0));
+        assert_eq!(read_change_point(&cells).unwrap(), p);
+    }
+
+    fn corrupt<T: std::fmt::Debug>(what: &str, r: Result<T>) {
+        match r {
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Corrupt, "{what}: {e}"),
+            Ok(v) => panic!("{what}: read {v:?}"),
+        }
+    }
+
+    #[test]
+    fn corrupt_values_are_corrupt_errors() {
+        let run = RunRow::from_report(&report());
+        corrupt("status", RunRow { status: "done".into(), ..run.clone() }.into_meta());
+        corrupt("cores", RunRow { cores: -1, ..run.clone() }.into_meta());
+        corrupt("labels", RunRow { labels: "{".into(), ..run.clone() }.into_meta());
+        corrupt("nanoseconds", RunRow { started_ns: 1_000_000_000, ..run.clone() }.into_meta());
+        corrupt("budgets", RunRow { budgets: "[{}]".into(), ..run }.into_report(vec![], vec![]));
+        let case = CaseRow::from_report(0, &report().benchmarks[0]);
+        corrupt("case status", CaseRow { status: "meh".into(), ..case.clone() }.into_report(BTreeMap::new()));
+        corrupt("raw", CaseRow { raw: vec![1, 9], ..case.clone() }.into_report(BTreeMap::new()));
+        corrupt("runs", CaseRow { runs: i64::MAX, ..case }.into_report(BTreeMap::new()));
+        let s = SummaryRow::from_summary(0, "wall", &summary(1.0));
+        corrupt("better", SummaryRow { better: "sideways".into(), ..s.clone() }.into_summary());
+        corrupt("samples", SummaryRow { samples: vec![0; 7], ..s.clone() }.into_summary());
+        corrupt("outliers", SummaryRow { outliers: -3, ..s }.into_summary());
+        corrupt("scope", read_token_hash(&Fake(vec![text("ci"), text("admin"), text("ab")])));
+        corrupt("push state", read_push_state(&Fake(vec![text("maybe")])));
+        let cells = [text("sort"), text("[1]"), text("wall"), text("s"), text("lower"), Cell::Integer(7)];
+        corrupt("series params", read_series(&Fake(cells.to_vec())));
+    }
+}
