@@ -28,6 +28,8 @@ pub mod assets;
 mod data;
 mod pages;
 mod svg;
+#[cfg(test)]
+mod tests;
 
 use std::fmt::Write as _;
 
