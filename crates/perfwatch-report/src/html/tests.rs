@@ -1,4 +1,5 @@
-//! Every page type rendered from the fixed fixtures of `crate::fixtures`.
+//! Every page type rendered from the fixed fixtures of `crate::fixtures`: one insta snapshot per
+//! page (`snapshots/`), so any change of markup, escaping or formatting shows up in review.
 
 use super::{case_page, comparison_page, notice_page, overview_page, run_page};
 use crate::fixtures::*;
@@ -10,9 +11,21 @@ fn has_page(c: &CaseId) -> bool {
     !c.name.starts_with("broken")
 }
 
-/// Every page of the fixtures, by a file-name-safe name.
-fn all_pages() -> Vec<(&'static str, String)> {
+fn comparison_full() -> String {
     let (base, cand) = comparison_sides();
+    comparison_page(&full_comparison_report(), Some(&base), Some(&cand), "Candidate <b> vs \"main\"")
+}
+
+fn comparison_empty() -> String {
+    comparison_page(&empty_comparison_report(), None, None, "Latest run vs the previous one")
+}
+
+fn notice_not_found() -> String {
+    notice_page("Not <found>", "There is no page at \"/x?<script>\" & that's that.")
+}
+
+/// Every page of the fixtures, by snapshot name.
+fn all_pages() -> Vec<(&'static str, String)> {
     vec![
         ("overview_static", overview_page(&overview(false))),
         ("overview_live", overview_page(&overview(true))),
@@ -23,16 +36,81 @@ fn all_pages() -> Vec<(&'static str, String)> {
         ("run_ok", run_page(&ok_run_report(), has_page)),
         ("run_troubled", run_page(&troubled_run_report(), has_page)),
         ("run_bare", run_page(&bare_run_report(), has_page)),
-        (
-            "comparison_full",
-            comparison_page(&full_comparison_report(), Some(&base), Some(&cand), "Candidate <b> vs \"main\""),
-        ),
-        (
-            "comparison_empty",
-            comparison_page(&empty_comparison_report(), None, None, "Latest run vs the previous one"),
-        ),
-        ("notice", notice_page("Not <found>", "There is no page at \"/x?<script>\" & that's that.")),
+        ("comparison_full", comparison_full()),
+        ("comparison_empty", comparison_empty()),
+        ("notice", notice_not_found()),
     ]
+}
+
+#[test]
+fn overview_static() {
+    insta::assert_snapshot!(overview_page(&overview(false)));
+}
+
+#[test]
+fn overview_live() {
+    insta::assert_snapshot!(overview_page(&overview(true)));
+}
+
+#[test]
+fn overview_empty_static() {
+    insta::assert_snapshot!(overview_page(&empty_overview(false)));
+}
+
+#[test]
+fn overview_empty_live() {
+    insta::assert_snapshot!(overview_page(&empty_overview(true)));
+}
+
+#[test]
+fn case() {
+    insta::assert_snapshot!(case_page(&case_view()));
+}
+
+#[test]
+fn case_empty() {
+    insta::assert_snapshot!(case_page(&empty_case_view()));
+}
+
+#[test]
+fn run_ok() {
+    insta::assert_snapshot!(run_page(&ok_run_report(), has_page));
+}
+
+#[test]
+fn run_troubled() {
+    insta::assert_snapshot!(run_page(&troubled_run_report(), has_page));
+}
+
+#[test]
+fn run_bare() {
+    insta::assert_snapshot!(run_page(&bare_run_report(), has_page));
+}
+
+#[test]
+fn comparison_with_every_verdict() {
+    insta::assert_snapshot!(comparison_full());
+}
+
+#[test]
+fn comparison_without_rows() {
+    insta::assert_snapshot!(comparison_empty());
+}
+
+#[test]
+fn notice() {
+    insta::assert_snapshot!(notice_not_found());
+}
+
+/// The fixtures' hostile names reach no page as markup: every page shows them escaped.
+#[test]
+fn no_fixture_name_escapes() {
+    for (name, html) in all_pages() {
+        for raw in ["<script>alert", "<b>wall", "<i>hits", "<b> vs", "<script>x", "<found>", "<k>", "<60>"] {
+            assert!(!html.contains(raw), "{name}: {raw}");
+        }
+        assert_eq!(html.matches("<script").count(), html.matches("<script src=\"").count(), "{name}");
+    }
 }
 
 /// Writes every fixture page to the directory in `PERFWATCH_PAGE_DUMP`, to compare two versions
