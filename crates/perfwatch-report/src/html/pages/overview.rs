@@ -22,10 +22,36 @@ struct OverviewPage<'a> {
     made: Option<String>,
     /// Every metric name once, sorted: the metric filter's options.
     metrics: Vec<&'a str>,
-    rows: Vec<RowView<'a>>,
+    rows: Rows<'a>,
     /// The newest runs, each with its status.
     recent: Vec<(LinkOr, &'static str)>,
     comparisons: &'a [Link],
+}
+
+/// The overview's rows, each made into a [`RowView`] only when the template reaches it.
+///
+/// With thousands of rows, making every view first and writing the page after kept all their
+/// strings (mostly sparkline SVG) alive at once and then copied them; made one at a time, a
+/// row's strings are written while still in the cache and freed before the next row.
+struct Rows<'a>(&'a [OverviewRow]);
+
+impl<'a> Rows<'a> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &Rows<'a> {
+    type Item = RowView<'a>;
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, OverviewRow>, fn(&'a OverviewRow) -> RowView<'a>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(RowView::new)
+    }
 }
 
 /// One row of the overview table.
@@ -157,7 +183,7 @@ pub fn overview_page(o: &Overview) -> String {
             .generated_at
             .map(|t| format!("{} {}", if o.live { "live, as of" } else { "report made" }, fmt_time(&t))),
         metrics: metrics.into_iter().collect(),
-        rows: o.rows.iter().map(RowView::new).collect(),
+        rows: Rows(&o.rows),
         recent: o.recent_runs.iter().map(|(run, page)| recent_run(run, *page)).collect(),
         comparisons: &o.comparisons,
     };
