@@ -204,6 +204,292 @@ pub(crate) fn history_report() -> HistoryReport {
     }
 }
 
+// ---------------------------------------------------------------- HTML pages
+// Fixed ids, times and values so the page snapshots are deterministic; names carry `<script>`,
+// quotes and ampersands so the snapshots show the escaping.
+
+use crate::html::{CaseView, Link, Overview, OverviewRow};
+
+/// A case name that must never reach a page unescaped.
+pub(crate) fn evil_case() -> CaseId {
+    CaseId::new("<script>alert(\"x\")</script>", [("k\"", "'&")])
+}
+
+fn ts(s: &str) -> jiff::Timestamp {
+    s.parse().expect("fixture timestamps are valid")
+}
+
+fn point(run: &str, time: &str, commit: Option<&str>, median: f64) -> HistoryPoint {
+    HistoryPoint {
+        run_id: run.into(),
+        time: ts(time),
+        commit: commit.map(Into::into),
+        median,
+        ci95: [median * 0.99, median * 1.01],
+    }
+}
+
+/// A change point of a lower-is-better series at run `index` (run ids end in the index).
+fn change_mark(index: usize, commit: Option<&str>, time: &str, before: f64, after: f64) -> ChangePoint {
+    let mut cp = ChangePoint::at(index, before, after, after / before - 1.0, 0.0001, Better::Lower);
+    cp.run_id = Some(format!("0190f5a2-0000-7000-8000-{index:012}"));
+    cp.commit = commit.map(Into::into);
+    cp.time = Some(ts(time));
+    cp
+}
+
+fn overview_rows() -> Vec<OverviewRow> {
+    let sort = CaseId::new("sort", [("n", "1000")]);
+    let spark = vec![0.100, 0.101, 0.099, 0.100, 0.102, 0.120, 0.121, 0.119];
+    vec![
+        OverviewRow {
+            case: sort.clone(),
+            metric: "wall".into(),
+            unit: "s".into(),
+            better: Better::Lower,
+            points: 60,
+            latest: Some(point("run-60", "2026-11-22T06:00:00Z", Some("0123456789abcdef0123"), 0.119)),
+            spark,
+            verdict: Some(Verdict::Regressed),
+            ratio: Some(1.19),
+            change: Some(change_mark(40, Some("abcdef0123456789abcdef"), "2026-11-21T06:00:00Z", 0.1, 0.12)),
+        },
+        OverviewRow {
+            case: sort,
+            metric: "max_rss".into(),
+            unit: "bytes".into(),
+            better: Better::Lower,
+            points: 60,
+            latest: Some(point("run-60", "2026-11-22T06:00:00Z", None, 94_371_840.0)),
+            spark: vec![104_857_600.0, 104_857_600.0, 94_371_840.0],
+            verdict: Some(Verdict::Improved),
+            ratio: Some(0.9),
+            change: Some(change_mark(58, None, "2026-11-21T18:00:00Z", 104_857_600.0, 94_371_840.0)),
+        },
+        OverviewRow {
+            case: evil_case(),
+            metric: "<b>wall</b>".into(),
+            unit: "s".into(),
+            better: Better::Lower,
+            points: 2,
+            latest: Some(point("run-60", "2026-11-22T06:00:00Z", Some("<img src=x>"), 0.0000042)),
+            spark: vec![0.0000042],
+            verdict: Some(Verdict::Unchanged),
+            ratio: Some(1.001),
+            change: None,
+        },
+        OverviewRow {
+            case: CaseId::new("fetch 'quoted' & more", Vec::<(String, String)>::new()),
+            metric: "cpu".into(),
+            unit: "s".into(),
+            better: Better::Lower,
+            points: 0,
+            latest: None,
+            spark: vec![],
+            verdict: Some(Verdict::Inconclusive),
+            ratio: None,
+            change: None,
+        },
+        OverviewRow {
+            case: CaseId::new("parse", [("format", "json")]),
+            metric: "throughput".into(),
+            unit: "1/s".into(),
+            better: Better::Higher,
+            points: 1,
+            latest: Some(point("run-60", "2026-11-22T06:00:00Z", None, 5_350_455.0)),
+            spark: vec![5_000_000.0, f64::NAN, 5_350_455.0],
+            verdict: None,
+            ratio: None,
+            change: None,
+        },
+    ]
+}
+
+fn recent_runs() -> Vec<(RunMeta, bool)> {
+    let newest = meta();
+    let mut detached = meta();
+    detached.id = "0190f5a2-0000-7000-8000-000000000002".into();
+    detached.started_at = ts("2026-11-21T18:00:00Z");
+    detached.git = Some(GitInfo { commit: "fedcba9876543210".into(), branch: None, dirty: true });
+    let mut no_git = meta();
+    no_git.id = "imported/<run> \"3\"".into();
+    no_git.started_at = ts("2026-11-21T06:00:00Z");
+    no_git.status = RunStatus::Interrupted;
+    no_git.git = None;
+    vec![(newest, true), (detached, false), (no_git, true)]
+}
+
+/// An overview of a small store; `live` chooses `perfwatch serve` over the static report.
+pub(crate) fn overview(live: bool) -> Overview {
+    Overview {
+        rows: overview_rows(),
+        recent_runs: recent_runs(),
+        run_count: 60,
+        comparisons: vec![
+            Link { href: "compare-latest.html".into(), label: "Latest run vs the previous one".into() },
+            Link {
+                href: "compare-baseline-v1.0-1a2b3c4d.html".into(),
+                label: "Baseline \"v1.0\" <b>".into(),
+            },
+        ],
+        generated_at: Some(ts("2026-11-22T07:00:00Z")),
+        live,
+    }
+}
+
+/// The overview of an empty store.
+pub(crate) fn empty_overview(live: bool) -> Overview {
+    Overview { generated_at: live.then(|| ts("2026-11-22T07:00:00Z")), live, ..Overview::default() }
+}
+
+/// A case page's view with a hostile name and a custom metric.
+pub(crate) fn case_view() -> CaseView {
+    CaseView {
+        case: evil_case(),
+        metrics: vec![
+            ("wall".into(), "s".into(), 60),
+            ("max_rss".into(), "bytes".into(), 60),
+            ("<i>hits</i>".into(), "\"ratio\"".into(), 3),
+        ],
+        live: true,
+    }
+}
+
+/// A case without stored points.
+pub(crate) fn empty_case_view() -> CaseView {
+    CaseView { case: CaseId::new("sort", [("n", "10")]), metrics: vec![], live: false }
+}
+
+/// A run where everything went well: one case, no caveats, no budgets.
+pub(crate) fn ok_run_report() -> RunReport {
+    let mut r = run_report();
+    r.benchmarks.truncate(1);
+    r.benchmarks[0].caveats.clear();
+    r.budgets.clear();
+    r
+}
+
+/// A run with every kind of trouble: an interrupted run on a dirty detached work tree, labels,
+/// a failed case with its stderr tail, a timed-out case without metrics, caveats, and budgets
+/// that pass, fail and miss.
+pub(crate) fn troubled_run_report() -> RunReport {
+    let mut r = run_report();
+    r.run.id = "0190f5a2-0000-7000-8000-00000000<b>".into();
+    r.run.ended_at = None;
+    r.run.status = RunStatus::Interrupted;
+    r.run.git = Some(GitInfo { commit: "fedcba9876543210fedcba98".into(), branch: None, dirty: true });
+    r.run.labels =
+        [("os".to_string(), "linux".to_string()), ("<k>".to_string(), "\"v\" & 'w'".to_string())].into();
+    r.benchmarks[0].caveats.extend([
+        Caveat::HighNoise { cv: 0.123 },
+        Caveat::Outliers { count: 2, of: 7 },
+        Caveat::HighLoad { load: 3.5, cores: 2 },
+    ]);
+    r.benchmarks.push(CaseReport {
+        case: CaseId {
+            name: "hang".into(),
+            params: [("secs", "<60>")].map(|(k, v)| (k.to_string(), v.to_string())).into(),
+        },
+        status: CaseStatus::Timeout,
+        runs: 0,
+        caveats: vec![],
+        metrics: BTreeMap::new(),
+        failure: None,
+        raw: vec![],
+    });
+    r.budgets.push(BudgetResult {
+        case: CaseId { name: "sort".into(), params: [("n".to_string(), "1000".to_string())].into() },
+        budget: "wall.p95 < 500ms".into(),
+        target: 0.5,
+        measured: Some(0.0504),
+        achievement_pct: Some(10.1),
+        status: BudgetStatus::Pass,
+    });
+    r.budgets.push(BudgetResult {
+        case: CaseId { name: "broken, \"quoted\" <b>".into(), params: BTreeMap::new() },
+        budget: "wall.median < 1s & more".into(),
+        target: 1.0,
+        measured: None,
+        achievement_pct: None,
+        status: BudgetStatus::Missing,
+    });
+    r
+}
+
+/// A run outside git with a single case that timed out.
+pub(crate) fn bare_run_report() -> RunReport {
+    let mut r = troubled_run_report();
+    r.run.id = "0190f5a2-0000-7000-8000-000000000009".into();
+    r.run.git = None;
+    r.run.labels.clear();
+    r.benchmarks.drain(..2);
+    r.budgets.clear();
+    r
+}
+
+fn side_report(id: &str, scale: f64) -> RunReport {
+    let mut r = run_report();
+    r.run.id = id.into();
+    let wall: Vec<f64> = (0..30).map(|i| 0.1 * scale * (1.0 + f64::from(i % 7) * 0.002)).collect();
+    let cpu: Vec<f64> = (0..30).map(|i| 0.09 * scale * (1.0 + f64::from(i % 5) * 0.003)).collect();
+    let case = |name: &str, metrics: &[(&str, &[f64])]| CaseReport {
+        case: CaseId { name: name.into(), params: BTreeMap::new() },
+        status: CaseStatus::Ok,
+        runs: 30,
+        caveats: vec![],
+        metrics: metrics.iter().map(|(m, s)| (m.to_string(), summary("s", Better::Lower, s))).collect(),
+        failure: None,
+        raw: vec![],
+    };
+    r.benchmarks =
+        vec![case("fast", &[("wall", &wall), ("cpu", &cpu)]), case("slow|pipe", &[("wall", &wall)])];
+    r
+}
+
+/// The two runs behind [`comparison_report`] (`run-a`, `run-b`), whose samples the comparison
+/// page plots.
+pub(crate) fn comparison_sides() -> (RunReport, RunReport) {
+    (side_report("run-a", 1.0), side_report("run-b", 1.05))
+}
+
+/// A comparison with every verdict, two warnings (one with markup) and budgets.
+pub(crate) fn full_comparison_report() -> ComparisonReport {
+    let mut c = comparison_report();
+    c.baseline.name = Some("v1.0 <\"rc\">".into());
+    c.candidate.commit = Some("0123456789abcdef0123456789abcdef01234567".into());
+    c.comparisons.push(comparison("slow|pipe", "cpu", 0.8, [0.78, 0.82], Verdict::Improved));
+    c.comparisons.push(comparison(
+        "<script>x</script>",
+        "wall",
+        f64::NAN,
+        [f64::NAN, f64::NAN],
+        Verdict::Inconclusive,
+    ));
+    c.summary = VerdictCounts::tally(&c.comparisons);
+    c.warnings
+        .push(ComparisonWarning::MissingCase { case: CaseId::new("case `<script>` & co", [("k", "v")]) });
+    c.budgets.push(BudgetResult {
+        case: CaseId { name: "slow|pipe".into(), params: BTreeMap::new() },
+        budget: "wall.p95 < 100ms".into(),
+        target: 0.1,
+        measured: Some(0.12),
+        achievement_pct: Some(120.0),
+        status: BudgetStatus::Fail,
+    });
+    c
+}
+
+/// A comparison with nothing in common, one side imported under an id that is no file name.
+pub(crate) fn empty_comparison_report() -> ComparisonReport {
+    let mut c = comparison_report();
+    c.candidate.run_id = "imported/<7>".into();
+    c.comparisons.clear();
+    c.summary = VerdictCounts::default();
+    c.budgets.clear();
+    c.warnings.clear();
+    c
+}
+
 mod snapshots {
     use super::*;
     use crate::{Format, RenderOptions, renderer};

@@ -593,7 +593,10 @@ mod tests {
 
     fn report() -> RunReport {
         let case = CaseReport {
-            case: CaseId { name: "sort \"quick\"".into(), params: [("n".to_string(), "1 000".to_string())].into() },
+            case: CaseId {
+                name: "sort \"quick\"".into(),
+                params: [("n".to_string(), "1 000".to_string())].into(),
+            },
             status: CaseStatus::Timeout,
             runs: 3,
             caveats: vec![Caveat::HighNoise { cv: 0.123456789 }],

@@ -15,12 +15,15 @@
 //! | `assets/…` | uPlot (vendored, MIT) and the dashboard's own script and style ([`assets`]) |
 //!
 //! Data reach the pages as classic `<script src>` files, not `fetch`, because browsers refuse
-//! `fetch` of `file://` URLs. Every name is escaped: [`escape_html`] in markup, [`script_json`]
-//! inside scripts (`<`, `>`, `&`, U+2028 and U+2029 become `\uXXXX`).
+//! `fetch` of `file://` URLs. The pages are askama templates (`templates/*.html`, filled by view
+//! models in `pages/`; see there why askama). Every name is escaped: in markup by the templates'
+//! escaper, which writes the same entities as [`escape_html`]; inside scripts by [`script_json`]
+//! (`<`, `>`, `&`, U+2028 and U+2029 become `\uXXXX`).
 //!
 //! ```
 //! use perfwatch_report::html::{escape_html, script_json};
 //! assert_eq!(escape_html("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
+//! assert_eq!(escape_html("«é» <ü>"), "«é» &lt;ü&gt;");
 //! assert_eq!(script_json(&"</script>"), r#""\u003c/script\u003e""#);
 //! ```
 
@@ -28,9 +31,12 @@ pub mod assets;
 mod data;
 mod pages;
 mod svg;
+#[cfg(test)]
+mod tests;
 
 use std::fmt::Write as _;
 
+use askama::filters::Escaper as _;
 use jiff::Timestamp;
 use perfwatch_model::{Better, CaseId, ChangePoint, HistoryPoint, RunMeta, Verdict};
 use serde::Serialize;
@@ -44,17 +50,38 @@ pub const SITE_NAME: &str = "perfwatch";
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    PageEscaper.write_escaped_str(&mut out, s).expect("writing to a String cannot fail");
     out
+}
+
+/// The escaper of every page template (configured in `askama.toml`) and of [`escape_html`]:
+/// `&`, `<`, `>`, `"` and `'` become `&amp;`, `&lt;`, `&gt;`, `&quot;` and `&#39;`.
+///
+/// Askama's own HTML escaper is as safe but writes numeric entities (`&#60;`); this one keeps the
+/// named entities the pages have always had, so the escaped form of a name is the same in every
+/// page, in the SVG pictures and in what the server's tests look for.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PageEscaper;
+
+impl askama::filters::Escaper for PageEscaper {
+    fn write_escaped_str<W: std::fmt::Write>(&self, mut dest: W, s: &str) -> std::fmt::Result {
+        let mut plain = 0;
+        for (i, b) in s.bytes().enumerate() {
+            let entity = match b {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                b'\'' => "&#39;",
+                _ => continue,
+            };
+            // The five characters are ASCII, so `i` is a char boundary.
+            dest.write_str(&s[plain..i])?;
+            dest.write_str(entity)?;
+            plain = i + 1;
+        }
+        dest.write_str(&s[plain..])
+    }
 }
 
 /// Serializes `value` as JSON that is safe inside a `<script>` element or a `.js` file:
