@@ -11,7 +11,7 @@ use perfwatch_model::{
     Better, CaseId, ChangePoint, DetectedSeries, DetectionReport, HistoryPoint, HistoryReport, HistorySeries,
     SCHEMA_VERSION,
 };
-use perfwatch_store::{SeriesInfo, Store, StoredChangePoint};
+use perfwatch_store::{SeriesInfo, Store};
 
 use crate::error::{AppError, Result, StoreContext};
 use crate::{Outcome, project::resolve_run};
@@ -145,15 +145,16 @@ fn settle_series(
     }
     let n_points = if points.is_empty() { analysed } else { points.len() };
     place(&mut found, &points);
-    let fresh: Vec<StoredChangePoint> = found.iter().map(to_stored).collect();
-    // Rewrite the stored points only when the answer changed: on a scheduled job most series
-    // did not move, and this keeps a re-run of `detect` read-only.
+    // Rewrite the stored points only when the answer changed (or the series was never
+    // analysed): on a scheduled job most series did not move, and this keeps a re-run of
+    // `detect` read-only.
     let mut stored = store.change_points(&info.case, &info.metric).store_context(context)?;
-    if !same_points(&stored, &fresh) {
-        store.replace_change_points(&info.case, &info.metric, &fresh).store_context(context)?;
+    if stored.as_deref().is_none_or(|s| !same_points(s, &found)) {
+        store.replace_change_points(&info.case, &info.metric, n_points, &found).store_context(context)?;
         stored = store.change_points(&info.case, &info.metric).store_context(context)?;
     }
-    let was_alerted: HashMap<String, bool> = stored.into_iter().map(|c| (c.run_id, c.alerted)).collect();
+    let was_alerted: HashMap<String, bool> =
+        stored.unwrap_or_default().into_iter().filter_map(|c| Some((c.run_id?, !c.new))).collect();
     let mut alert = false;
     found.retain(|cp| since.is_none_or(|t| cp.time.is_some_and(|time| time >= t)));
     for cp in &mut found {
@@ -186,18 +187,6 @@ fn place(found: &mut [ChangePoint], points: &[HistoryPoint]) {
     }
 }
 
-fn to_stored(cp: &ChangePoint) -> StoredChangePoint {
-    StoredChangePoint {
-        run_id: cp.run_id.clone().unwrap_or_default(),
-        before: cp.before,
-        after: cp.after,
-        change: cp.change,
-        p_value: cp.p_value,
-        regression: cp.is_regression(),
-        alerted: false,
-    }
-}
-
 /// Change points of every history, computed on all cores (the detector is pure).
 fn detect_all(histories: &[Vec<f64>], infos: &[&SeriesInfo], opts: &Options) -> Vec<Vec<ChangePoint>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(histories.len().max(1));
@@ -222,10 +211,11 @@ fn detect_all(histories: &[Vec<f64>], infos: &[&SeriesInfo], opts: &Options) -> 
     })
 }
 
-/// Whether the stored points equal the fresh ones (ignoring the alerted flags).
-fn same_points(stored: &[StoredChangePoint], fresh: &[StoredChangePoint]) -> bool {
-    stored.len() == fresh.len()
-        && stored.iter().zip(fresh).all(|(a, b)| StoredChangePoint { alerted: b.alerted, ..a.clone() } == *b)
+/// Whether the stored points are the fresh ones: same runs, same statistics (alert state
+/// aside).
+fn same_points(stored: &[ChangePoint], fresh: &[ChangePoint]) -> bool {
+    let key = |c: &ChangePoint| (c.run_id.clone(), c.before, c.after, c.change, c.p_value, c.kind);
+    stored.len() == fresh.len() && stored.iter().zip(fresh).all(|(a, b)| key(a) == key(b))
 }
 
 /// `--since`: a date, an RFC 3339 time, or a run id (prefix).
@@ -317,40 +307,24 @@ fn read_column(
 }
 
 /// What `perfwatch detect` stored for a series, for [`marks`]: `None` when it has not analysed
-/// the series (nothing stored).
-pub fn stored_marks(store: &mut dyn Store, info: &SeriesInfo) -> Result<Option<Vec<StoredChangePoint>>> {
-    let stored = store
+/// the series.
+pub fn stored_marks(store: &mut dyn Store, info: &SeriesInfo) -> Result<Option<Vec<ChangePoint>>> {
+    store
         .change_points(&info.case, &info.metric)
-        .store_context(|| format!("reading the change points of {} {}", info.case, info.metric))?;
-    Ok(Some(stored).filter(|s| !s.is_empty()))
+        .store_context(|| format!("reading the change points of {} {}", info.case, info.metric))
 }
 
 /// The change points the dashboard marks on a series whose whole history is `points` (oldest
-/// first): the ones `perfwatch detect` stored ([`stored_marks`]), placed on their runs, so the
-/// pages show exactly what `detect` reported; a series `detect` never analysed is analysed here
-/// with `opts`, and nothing is written.
+/// first): the ones `perfwatch detect` stored ([`stored_marks`], already placed on their runs
+/// by the store), so the pages show exactly what `detect` reported; a series `detect` never
+/// analysed is analysed here with `opts`, and nothing is written.
 pub fn marks(
-    stored: Option<Vec<StoredChangePoint>>,
+    stored: Option<Vec<ChangePoint>>,
     better: Better,
     points: &[HistoryPoint],
     opts: &Options,
 ) -> Vec<ChangePoint> {
-    let Some(stored) = stored else {
-        return computed_marks(better, points, opts);
-    };
-    let index: HashMap<&str, usize> =
-        points.iter().enumerate().map(|(i, p)| (p.run_id.as_str(), i)).collect();
-    let mut marks: Vec<ChangePoint> = stored
-        .into_iter()
-        .filter_map(|s| {
-            let i = *index.get(s.run_id.as_str())?;
-            let mut cp = ChangePoint::at(i, s.before, s.after, s.change, s.p_value, better);
-            cp.new = !s.alerted;
-            Some(cp)
-        })
-        .collect();
-    place(&mut marks, points);
-    marks
+    stored.unwrap_or_else(|| computed_marks(better, points, opts))
 }
 
 /// Change points of a history computed now (not stored), placed on its runs.

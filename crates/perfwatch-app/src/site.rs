@@ -15,7 +15,7 @@ use perfwatch_report::html::{
     self, CaseView, Link, Overview, OverviewRow, SeriesColumns, assets, case_data_href, case_href, case_slug,
     run_href,
 };
-use perfwatch_store::{RunFilter, SeriesInfo, Store, StoredChangePoint};
+use perfwatch_store::{RunFilter, SeriesInfo, Store};
 
 use crate::error::{AppError, Result, StoreContext};
 use crate::history;
@@ -180,7 +180,7 @@ pub fn run_index(runs: &[RunMeta]) -> HashMap<&str, usize> {
 /// worker.
 struct CaseJob {
     case: CaseId,
-    series: Vec<(SeriesInfo, Vec<HistoryPoint>, Option<Vec<StoredChangePoint>>)>,
+    series: Vec<(SeriesInfo, Vec<HistoryPoint>, Option<Vec<ChangePoint>>)>,
 }
 
 /// What the case workers of [`write_site`] produced.

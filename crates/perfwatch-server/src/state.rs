@@ -132,13 +132,16 @@ impl Db {
     }
 
     /// The change points of a series whose whole history is `points`: those `perfwatch
-    /// detect` stored (computed here only for a series it never analysed), cached until the
-    /// history grows.
+    /// detect` stored (read afresh: a `detect` may have run since), else computed here and
+    /// cached until the history grows.
     pub(crate) fn marks(
         &mut self,
         info: &SeriesInfo,
         points: &[HistoryPoint],
     ) -> Result<Arc<Vec<ChangePoint>>, StoreError> {
+        if let Some(stored) = history::stored_marks(self.store.as_mut(), info).map_err(app_store_error)? {
+            return Ok(Arc::new(stored));
+        }
         let key = (info.case.clone(), info.metric.clone());
         let last = points.last().map(|p| p.run_id.clone()).unwrap_or_default();
         if let Some((n, l, m)) = self.marks.get(&key)
@@ -147,19 +150,22 @@ impl Db {
         {
             return Ok(m.clone());
         }
-        let stored = history::stored_marks(self.store.as_mut(), info).map_err(app_store_error)?;
-        let m = Arc::new(history::marks(stored, info.better, points, &self.opts.detect));
+        let m = Arc::new(history::computed_marks(info.better, points, &self.opts.detect));
         self.marks.insert(key, (points.len(), last, m.clone()));
         Ok(m)
     }
 
     /// The change points of a series whose newest points are `recent` (and whose length is
-    /// `info.points`): from the cache when it is current, else from the whole history.
+    /// `info.points`): stored ones, or computed ones from the cache when it is current, else
+    /// from the whole history.
     fn cached_marks(
         &mut self,
         info: &SeriesInfo,
         recent: &[HistoryPoint],
     ) -> Result<Arc<Vec<ChangePoint>>, StoreError> {
+        if let Some(stored) = history::stored_marks(self.store.as_mut(), info).map_err(app_store_error)? {
+            return Ok(Arc::new(stored));
+        }
         let last = recent.last().map(|p| p.run_id.as_str()).unwrap_or_default();
         if let Some((n, l, m)) = self.marks.get(&(info.case.clone(), info.metric.clone()))
             && *n as u64 == info.points

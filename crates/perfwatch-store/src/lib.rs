@@ -65,7 +65,7 @@ mod sql;
 mod sqlite;
 
 use jiff::Timestamp;
-use perfwatch_model::{Better, BudgetResult, CaseId, CaseReport, RunMeta, RunReport, RunStatus};
+use perfwatch_model::{Better, BudgetResult, CaseId, CaseReport, ChangePoint, RunMeta, RunReport, RunStatus};
 
 pub use perfwatch_model::HistoryPoint;
 use serde::{Deserialize, Serialize};
@@ -111,26 +111,6 @@ pub struct SeriesInfo {
     pub better: Better,
     /// Number of stored points.
     pub points: u64,
-}
-
-/// A change point of one series as stored by `perfwatch detect`: where the shift starts
-/// (the run), by how much, and whether an alert was raised for it already.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredChangePoint {
-    /// The first run after the shift.
-    pub run_id: String,
-    /// Median of the segment before.
-    pub before: f64,
-    /// Median of the segment after.
-    pub after: f64,
-    /// Relative change, after / before − 1.
-    pub change: f64,
-    /// Significance of the shift.
-    pub p_value: f64,
-    /// True when the shift is for the worse in the metric's direction.
-    pub regression: bool,
-    /// True once an alert was raised for it (a run never alerts twice).
-    pub alerted: bool,
 }
 
 /// What an API token of `perfwatch serve` may do.
@@ -291,18 +271,23 @@ pub trait Store: Send {
         Ok(self.history(case, metric, None)?.into_iter().map(|p| p.median).collect())
     }
 
-    /// Replaces the stored change points of one series with `points` (the detector's latest
-    /// answer), keeping the `alerted` flag of points that were already stored for the same
-    /// run. Unknown series or runs are ignored.
+    /// Replaces the stored change points of one series with `points` — the detector's answer
+    /// over the series' first `analysed` points, each placed on its run (`run_id`) — keeping
+    /// the alerted state of points that were already stored for the same run (`new` of the
+    /// given points is ignored). The series is marked analysed even when `points` is empty.
+    /// Unknown series or runs are ignored.
     fn replace_change_points(
         &mut self,
         case: &CaseId,
         metric: &str,
-        points: &[StoredChangePoint],
+        analysed: usize,
+        points: &[ChangePoint],
     ) -> Result<()>;
 
-    /// The stored change points of one series, oldest run first.
-    fn change_points(&mut self, case: &CaseId, metric: &str) -> Result<Vec<StoredChangePoint>>;
+    /// The stored change points of one series, oldest run first, each placed on the series'
+    /// current history (`index`, `commit`, `time`; `new` is false once alerted); `None` when
+    /// `perfwatch detect` has not analysed the series.
+    fn change_points(&mut self, case: &CaseId, metric: &str) -> Result<Option<Vec<ChangePoint>>>;
 
     /// Marks the change point of `case` × `metric` at `run_id` as alerted; returns whether it
     /// was not alerted before (so the caller raises each alert once).

@@ -285,6 +285,14 @@ ALTER TABLE runs ADD COLUMN push_state TEXT;
 CREATE INDEX runs_unpushed ON runs (started_s, started_ns, id) WHERE push_state = 'unpushed';
 "#,
     },
+    Migration {
+        version: 4,
+        name: "series analysed by detect",
+        // NULL until `perfwatch detect` stores an answer for the series (even "no change
+        // points"): the dashboard then shows that answer instead of computing its own.
+        sqlite: "ALTER TABLE series ADD COLUMN analysed_points INTEGER;",
+        postgres: "ALTER TABLE series ADD COLUMN analysed_points BIGINT;",
+    },
 ];
 
 /// The migrations a store at version `current` still needs, in order; [`StoreError::TooNew`]

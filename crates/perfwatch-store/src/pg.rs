@@ -14,7 +14,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use perfwatch_model::{BudgetResult, CaseId, CaseReport, RunMeta, RunReport, RunStatus};
+use perfwatch_model::{BudgetResult, CaseId, CaseReport, ChangePoint, RunMeta, RunReport, RunStatus};
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement, Transaction};
@@ -26,8 +26,8 @@ use crate::rows::{
 };
 use crate::sql::{self, Dialect, Param, Queries};
 use crate::{
-    Backend, BaselineInfo, HistoryPoint, PrunePolicy, PushState, RunFilter, SeriesInfo, Store,
-    StoredChangePoint, TokenHash, TokenInfo, TokenScope,
+    Backend, BaselineInfo, HistoryPoint, PrunePolicy, PushState, RunFilter, SeriesInfo, Store, TokenHash,
+    TokenInfo, TokenScope,
 };
 
 /// A store in a PostgreSQL database (optionally in one schema of it).
@@ -546,26 +546,34 @@ impl Store for PgStore {
         &mut self,
         case: &CaseId,
         metric: &str,
-        points: &[StoredChangePoint],
+        analysed: usize,
+        points: &[ChangePoint],
     ) -> Result<()> {
         let mut tx = self.client.transaction()?;
         let Some(series) = find_series(&mut tx, case, metric)? else { return Ok(()) };
         // Points that moved or vanished are dropped; the alerted flag of the rest survives.
-        let keep: Vec<&str> = points.iter().map(|p| p.run_id.as_str()).collect();
+        let keep: Vec<&str> = points.iter().map(|p| rows::change_point_key(p).0).collect();
         tx.execute(
             "DELETE FROM change_points WHERE series_id = $1 AND NOT (run_id = ANY($2))",
             &[&series, &keep],
         )?;
         for p in points {
-            tx.execute(&q().upsert_change_point, &change_point_values!(series, p))?;
+            let (run_id, regression) = rows::change_point_key(p);
+            tx.execute(&q().upsert_change_point, &change_point_values!(series, run_id, regression, p))?;
         }
+        tx.execute(&q().mark_analysed, &[&series, &rows::count(analysed)])?;
         tx.commit()?;
         Ok(())
     }
 
-    fn change_points(&mut self, case: &CaseId, metric: &str) -> Result<Vec<StoredChangePoint>> {
+    fn change_points(&mut self, case: &CaseId, metric: &str) -> Result<Option<Vec<ChangePoint>>> {
         let params = rows::params_json(&case.params);
-        all(&mut self.client, &q().change_points, &[&case.name, &params, &metric], rows::read_change_point)
+        let analysis: Option<(i64, Option<i64>)> =
+            first(&mut self.client, &q().series_analysis, &[&case.name, &params, &metric], |r| {
+                Ok((r.col(0)?, r.col(1)?))
+            })?;
+        let Some((series, Some(_))) = analysis else { return Ok(None) };
+        all(&mut self.client, &q().change_points, &[&series], rows::read_change_point).map(Some)
     }
 
     fn mark_alerted(&mut self, case: &CaseId, metric: &str, run_id: &str) -> Result<bool> {

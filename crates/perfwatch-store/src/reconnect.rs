@@ -1,12 +1,12 @@
 //! A store that survives a PostgreSQL restart: see [`crate::open_reconnecting`].
 
 use jiff::Timestamp;
-use perfwatch_model::{BudgetResult, CaseId, CaseReport, RunMeta, RunReport, RunStatus};
+use perfwatch_model::{BudgetResult, CaseId, CaseReport, ChangePoint, RunMeta, RunReport, RunStatus};
 
 use crate::error::Result;
 use crate::{
-    Backend, BaselineInfo, HistoryPoint, PrunePolicy, PushState, RunFilter, SeriesInfo, Store,
-    StoredChangePoint, TokenHash, TokenInfo, TokenScope,
+    Backend, BaselineInfo, HistoryPoint, PrunePolicy, PushState, RunFilter, SeriesInfo, Store, TokenHash,
+    TokenInfo, TokenScope,
 };
 
 /// Wraps the store at `url`, reopening it when its connection broke.
@@ -108,11 +108,12 @@ impl Store for Reconnecting {
         &mut self,
         case: &CaseId,
         metric: &str,
-        points: &[StoredChangePoint],
+        analysed: usize,
+        points: &[ChangePoint],
     ) -> Result<()> {
-        self.call(|s| s.replace_change_points(case, metric, points))
+        self.call(|s| s.replace_change_points(case, metric, analysed, points))
     }
-    fn change_points(&mut self, case: &CaseId, metric: &str) -> Result<Vec<StoredChangePoint>> {
+    fn change_points(&mut self, case: &CaseId, metric: &str) -> Result<Option<Vec<ChangePoint>>> {
         self.call(|s| s.change_points(case, metric))
     }
     fn mark_alerted(&mut self, case: &CaseId, metric: &str, run_id: &str) -> Result<bool> {

@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use perfwatch_model::{
-    Better, BudgetResult, CaseId, CaseReport, CaseStatus, GitInfo, HistoryPoint, HostInfo, RunMeta,
-    RunReport, RunStatus, Summary,
+    Better, BudgetResult, CaseId, CaseReport, CaseStatus, ChangePoint, GitInfo, HistoryPoint, HostInfo,
+    RunMeta, RunReport, RunStatus, ShiftKind, Summary,
 };
 
 use crate::codec;
 use crate::error::{Result, StoreError};
-use crate::{BaselineInfo, PushState, SeriesInfo, StoredChangePoint, TokenHash, TokenInfo, TokenScope};
+use crate::{BaselineInfo, PushState, SeriesInfo, TokenHash, TokenInfo, TokenScope};
 
 /// A primitive that both drivers can read out of a column (`i64`, `f64`, `String`, `bool`,
 /// `Vec<u8>` and their `Option`s).
@@ -119,6 +119,15 @@ fn i64_of(n: u32) -> i64 {
 }
 
 /// Reads a count back, refusing values a `u32` cannot hold.
+/// A count (of points) as a BIGINT column.
+pub(crate) fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn usize_of(what: &str, n: i64) -> Result<usize> {
+    usize::try_from(n).map_err(|_| StoreError::Corrupt(format!("{what} {n} is out of range")))
+}
+
 fn u32_of(what: &str, n: i64) -> Result<u32> {
     u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("{what} = {n} is out of range")))
 }
@@ -486,27 +495,40 @@ pub(crate) fn read_series(r: &impl Columns) -> Result<SeriesInfo> {
     })
 }
 
-/// The fields of a [`StoredChangePoint`] as the `upsert_change_point` statement binds them
-/// after the series id (`?1`): the one place, with [`read_change_point`], that knows how a
-/// change point is stored.
+/// The fields of a [`ChangePoint`] as the `upsert_change_point` statement binds them after the
+/// series id (`?1`), given its run id and whether it is a regression (the store keeps the
+/// kind as a flag): the one place, with [`read_change_point`], that knows how a change point
+/// is stored.
 macro_rules! change_point_values {
-    ($series:ident, $p:ident) => {
-        [&$series, &$p.run_id, &$p.before, &$p.after, &$p.change, &$p.p_value, &$p.regression]
+    ($series:ident, $run_id:ident, $regression:ident, $p:ident) => {
+        [&$series, &$run_id, &$p.before, &$p.after, &$p.change, &$p.p_value, &$regression]
     };
 }
 pub(crate) use change_point_values;
 
-/// A row of `run_id, before_v, after_v, change, p_value, regression, alerted` of
-/// `change_points`.
-pub(crate) fn read_change_point(r: &impl Columns) -> Result<StoredChangePoint> {
-    Ok(StoredChangePoint {
-        run_id: r.col(0)?,
+/// The run id and regression flag that [`change_point_values`] binds.
+pub(crate) fn change_point_key(p: &ChangePoint) -> (&str, bool) {
+    (p.run_id.as_deref().unwrap_or_default(), p.is_regression())
+}
+
+/// A row of `run_id, before_v, after_v, change, p_value, regression, alerted, index, commit,
+/// started_s, started_ns` (the `change_points` query): a change point placed on the series'
+/// current history.
+pub(crate) fn read_change_point(r: &impl Columns) -> Result<ChangePoint> {
+    let regression: bool = r.col(5)?;
+    let alerted: bool = r.col(6)?;
+    Ok(ChangePoint {
+        index: usize_of("change point index", r.col(7)?)?,
+        run_id: Some(r.col(0)?),
+        commit: r.col(8)?,
+        time: Some(ts_join(r.col(9)?, r.col(10)?)?),
+        label: None,
         before: r.col(1)?,
         after: r.col(2)?,
         change: r.col(3)?,
         p_value: r.col(4)?,
-        regression: r.col(5)?,
-        alerted: r.col(6)?,
+        kind: if regression { ShiftKind::Regression } else { ShiftKind::Improvement },
+        new: !alerted,
     })
 }
 
@@ -754,20 +776,29 @@ mod tests {
 
     #[test]
     fn change_points_round_trip() {
-        let p = StoredChangePoint {
-            run_id: "r1".into(),
-            before: 1.0,
-            after: 1.25,
-            change: 0.25,
-            p_value: 1e-9,
-            regression: true,
-            alerted: false,
+        let t = Timestamp::from_second(1_790_000_000).unwrap();
+        let p = ChangePoint {
+            run_id: Some("r1".into()),
+            commit: Some("abc".into()),
+            time: Some(t),
+            ..ChangePoint::at(4, 1.0, 1.25, 0.25, 1e-9, Better::Lower)
         };
         let series = 3_i64;
-        let mut cells = written(&change_point_values!(series, p));
+        let (run_id, regression) = change_point_key(&p);
+        let mut cells = written(&change_point_values!(series, run_id, regression, p));
         assert_eq!(cells.0.remove(0), Cell::Integer(3));
-        cells.0.push(Cell::Integer(0));
+        // What the query adds: alerted, the index on the history, the run's commit and time.
+        let (s, ns) = ts_split(t);
+        cells.0.extend([
+            Cell::Integer(0),
+            Cell::Integer(4),
+            text("abc"),
+            Cell::Integer(s),
+            Cell::Integer(ns.into()),
+        ]);
         assert_eq!(read_change_point(&cells).unwrap(), p);
+        cells.0[6] = Cell::Integer(1);
+        assert!(!read_change_point(&cells).unwrap().new, "an alerted point is not new");
     }
 
     fn corrupt<T: std::fmt::Debug>(what: &str, r: Result<T>) {

@@ -120,13 +120,21 @@ queries! {
          ON CONFLICT (series_id, run_id) DO UPDATE SET before_v = excluded.before_v, \
          after_v = excluded.after_v, change = excluded.change, p_value = excluded.p_value, \
          regression = excluded.regression";
-    /// `?1` case name, `?2` case parameters JSON, `?3` metric → `rows::read_change_point`
-    /// rows, oldest run first.
+    /// `?1` series id → `rows::read_change_point` rows, oldest run first, each with its
+    /// position in the series' history (the order of `history`), its commit and start time.
     change_points = "SELECT c.run_id, c.before_v, c.after_v, c.change, c.p_value, c.regression, \
-         c.alerted FROM change_points c JOIN series s ON s.id = c.series_id \
-         JOIN runs r ON r.id = c.run_id \
-         WHERE s.case_name = ?1 AND s.case_params = ?2 AND s.metric = ?3 \
-         ORDER BY r.started_s, r.started_ns, r.id";
+         c.alerted, (SELECT COUNT(*) FROM summaries e WHERE e.series_id = c.series_id \
+         AND (e.started_s, e.started_ns, e.run_id) < (m.started_s, m.started_ns, m.run_id)), \
+         r.git_commit, m.started_s, m.started_ns \
+         FROM change_points c JOIN summaries m ON m.series_id = c.series_id AND m.run_id = c.run_id \
+         JOIN runs r ON r.id = c.run_id WHERE c.series_id = ?1 \
+         ORDER BY m.started_s, m.started_ns, m.run_id";
+    /// `?1` case name, `?2` case parameters JSON, `?3` metric → the series' `id` and
+    /// `analysed_points` (NULL until `detect` analysed it).
+    series_analysis = "SELECT id, analysed_points FROM series \
+         WHERE case_name = ?1 AND case_params = ?2 AND metric = ?3";
+    /// `?1` series id, `?2` points analysed.
+    mark_analysed = "UPDATE series SET analysed_points = ?2 WHERE id = ?1";
     /// `?1` case name, `?2` case parameters JSON, `?3` metric, `?4` run id; 1 row when it was
     /// not alerted yet.
     mark_alerted = "UPDATE change_points SET alerted = TRUE WHERE NOT alerted AND run_id = ?4 \

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use perfwatch_model::{BudgetResult, CaseId, CaseReport, RunMeta, RunReport, RunStatus};
+use perfwatch_model::{BudgetResult, CaseId, CaseReport, ChangePoint, RunMeta, RunReport, RunStatus};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Params, Row, ToSql, Transaction, TransactionBehavior,
@@ -21,8 +21,8 @@ use crate::rows::{
 };
 use crate::sql::{self, Dialect, Param, Queries};
 use crate::{
-    Backend, BaselineInfo, HistoryPoint, PrunePolicy, PushState, RunFilter, SeriesInfo, Store,
-    StoredChangePoint, TokenHash, TokenInfo, TokenScope,
+    Backend, BaselineInfo, HistoryPoint, PrunePolicy, PushState, RunFilter, SeriesInfo, Store, TokenHash,
+    TokenInfo, TokenScope,
 };
 
 /// How long a writer waits for another one before giving up with [`ErrorKind::Busy`].
@@ -403,27 +403,35 @@ impl Store for SqliteStore {
         &mut self,
         case: &CaseId,
         metric: &str,
-        points: &[StoredChangePoint],
+        analysed: usize,
+        points: &[ChangePoint],
     ) -> Result<()> {
         let tx = self.write_tx()?;
         let Some(series) = find_series(&tx, case, metric)? else { return Ok(()) };
         // Points that moved or vanished are dropped; the alerted flag of the rest survives.
         let existing: Vec<String> =
             all(&tx, "SELECT run_id FROM change_points WHERE series_id = ?1", [series], |r| r.col(0))?;
-        for gone in existing.iter().filter(|id| !points.iter().any(|p| &p.run_id == *id)) {
+        for gone in existing.iter().filter(|id| !points.iter().any(|p| p.run_id.as_ref() == Some(*id))) {
             exec(&tx, "DELETE FROM change_points WHERE series_id = ?1 AND run_id = ?2", (series, gone))?;
         }
         for p in points {
-            let values: &[&dyn ToSql] = &change_point_values!(series, p);
+            let (run_id, regression) = rows::change_point_key(p);
+            let values: &[&dyn ToSql] = &change_point_values!(series, run_id, regression, p);
             exec(&tx, &q().upsert_change_point, values)?;
         }
+        exec(&tx, &q().mark_analysed, (series, rows::count(analysed)))?;
         tx.commit()?;
         Ok(())
     }
 
-    fn change_points(&mut self, case: &CaseId, metric: &str) -> Result<Vec<StoredChangePoint>> {
+    fn change_points(&mut self, case: &CaseId, metric: &str) -> Result<Option<Vec<ChangePoint>>> {
         let params = rows::params_json(&case.params);
-        all(&self.conn, &q().change_points, (&case.name, &params, metric), |r| rows::read_change_point(r))
+        let analysis: Option<(i64, Option<i64>)> =
+            first(&self.conn, &q().series_analysis, (&case.name, &params, metric), |r| {
+                Ok((r.col(0)?, r.col(1)?))
+            })?;
+        let Some((series, Some(_))) = analysis else { return Ok(None) };
+        all(&self.conn, &q().change_points, [series], |r| rows::read_change_point(r)).map(Some)
     }
 
     fn mark_alerted(&mut self, case: &CaseId, metric: &str, run_id: &str) -> Result<bool> {

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 use perfwatch_model::{
-    Better, BudgetResult, BudgetStatus, CaseFailure, CaseId, CaseReport, CaseStatus, Caveat, ExitKind,
-    GitInfo, HostInfo, RunMeta, RunReport, RunStatus, Sample, Summary,
+    Better, BudgetResult, BudgetStatus, CaseFailure, CaseId, CaseReport, CaseStatus, Caveat, ChangePoint,
+    ExitKind, GitInfo, HostInfo, RunMeta, RunReport, RunStatus, Sample, Summary,
 };
-use perfwatch_store::{ErrorKind, PrunePolicy, PushState, RunFilter, Store, StoredChangePoint, TokenScope};
+use perfwatch_store::{ErrorKind, PrunePolicy, PushState, RunFilter, Store, TokenScope};
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: where a fresh store lives.
@@ -781,35 +781,45 @@ fn change_points_keep_alerts_and_follow_their_runs(fx: &dyn Fixture) {
         store.insert_run(&report(&rid(i), nth_time(i as i64))).unwrap();
     }
     let case = sort_small();
-    let cp = |run: u32, change: f64| StoredChangePoint {
-        run_id: rid(run),
-        before: 1.0,
-        after: 1.0 + change,
-        change,
-        p_value: 1e-4,
-        regression: change > 0.0,
-        alerted: false,
+    let cp = |run: u32, change: f64| ChangePoint {
+        run_id: Some(rid(run)),
+        ..ChangePoint::at(run as usize, 1.0, 1.0 + change, change, 1e-4, Better::Lower)
     };
-    store.replace_change_points(&case, "wall", &[cp(2, 0.05)]).unwrap();
-    assert_eq!(store.change_points(&case, "wall").unwrap(), vec![cp(2, 0.05)]);
+    // Stored points come back placed on the history: index, commit and time of their run.
+    let placed = |run: u32, change: f64| ChangePoint {
+        commit: Some(format!("c0ffee{}", rid(run).len())),
+        time: Some(nth_time(run as i64)),
+        ..cp(run, change)
+    };
+    assert_eq!(store.change_points(&case, "wall").unwrap(), None, "not analysed yet");
+    store.replace_change_points(&case, "wall", 4, &[cp(2, 0.05)]).unwrap();
+    assert_eq!(store.change_points(&case, "wall").unwrap(), Some(vec![placed(2, 0.05)]));
     // The first alert is new, the second is not.
     assert!(store.mark_alerted(&case, "wall", &rid(2)).unwrap());
     assert!(!store.mark_alerted(&case, "wall", &rid(2)).unwrap());
     // Re-detection keeps the flag of a point that stayed, drops one that vanished.
-    store.replace_change_points(&case, "wall", &[cp(1, -0.1), cp(2, 0.06)]).unwrap();
-    let got = store.change_points(&case, "wall").unwrap();
+    store.replace_change_points(&case, "wall", 4, &[cp(1, -0.1), cp(2, 0.06)]).unwrap();
+    let got = store.change_points(&case, "wall").unwrap().unwrap();
     assert_eq!(got.len(), 2);
-    assert_eq!((got[0].run_id.as_str(), got[0].alerted), (rid(1).as_str(), false));
-    assert_eq!((got[1].run_id.as_str(), got[1].alerted, got[1].change), (rid(2).as_str(), true, 0.06));
-    store.replace_change_points(&case, "wall", &[cp(2, 0.06)]).unwrap();
-    assert_eq!(store.change_points(&case, "wall").unwrap().len(), 1);
+    assert_eq!(got[0], placed(1, -0.1));
+    assert_eq!((got[1].run_id.clone(), got[1].new, got[1].change), (Some(rid(2)), false, 0.06));
+    assert!(got[1].is_regression() && !got[0].is_regression());
+    store.replace_change_points(&case, "wall", 4, &[cp(2, 0.06)]).unwrap();
+    assert_eq!(store.change_points(&case, "wall").unwrap().map(|v| v.len()), Some(1));
+    // "Analysed, no change point" is an answer too.
+    store.replace_change_points(&case, "wall", 4, &[]).unwrap();
+    assert_eq!(store.change_points(&case, "wall").unwrap(), Some(vec![]));
+    store.replace_change_points(&case, "wall", 4, &[cp(2, 0.06)]).unwrap();
     // Unknown series and runs are ignored; other series are untouched.
-    store.replace_change_points(&CaseId::new("nope", [("a", "b")]), "wall", &[cp(2, 0.1)]).unwrap();
-    store.replace_change_points(&case, "cpu", &[cp(77, 0.1)]).unwrap();
-    assert!(store.change_points(&case, "cpu").unwrap().is_empty());
-    // Pruning the run drops its change point with it.
+    store.replace_change_points(&CaseId::new("nope", [("a", "b")]), "wall", 4, &[cp(2, 0.1)]).unwrap();
+    store.replace_change_points(&case, "cpu", 4, &[cp(77, 0.1)]).unwrap();
+    assert_eq!(store.change_points(&case, "cpu").unwrap(), None, "the fixture has no cpu series");
+    assert_eq!(store.change_points(&case, "wall").unwrap().map(|v| v.len()), Some(1));
+    // Pruning older runs moves the point's index with its run; pruning the run drops it.
+    store.prune(&PrunePolicy::KeepLast(2)).unwrap();
+    assert_eq!(store.change_points(&case, "wall").unwrap().unwrap()[0].index, 0);
     store.prune(&PrunePolicy::KeepLast(1)).unwrap();
-    assert!(store.change_points(&case, "wall").unwrap().is_empty());
+    assert_eq!(store.change_points(&case, "wall").unwrap(), Some(vec![]));
 }
 
 fn tokens_are_created_listed_and_revoked(fx: &dyn Fixture) {
