@@ -69,7 +69,7 @@ pub fn compare_revs(
         Some(rev) => repo.checkout(git, rev)?,
         None => Side {
             label: "work tree".into(),
-            suite: project.config.clone(),
+            suite: repo.suite_file.clone(),
             git: git.info(&project.suite_dir()),
             plan: project.load_plan()?,
         },

@@ -30,6 +30,8 @@ pub(crate) struct Side {
 pub(crate) struct Repo {
     /// Top of the work tree.
     pub top: PathBuf,
+    /// The suite file, absolute (the work tree's side).
+    pub suite_file: PathBuf,
     /// The suite file relative to `top`.
     pub rel_suite: PathBuf,
     /// `.perfwatch/worktrees` beside the suite.
@@ -53,7 +55,7 @@ impl Repo {
             .strip_prefix(&top)
             .map_err(|_| AppError::Git(format!("{} is not inside {}", suite_file.display(), top.display())))?
             .to_path_buf();
-        Ok(Repo { top, rel_suite, worktrees: suite_dir.join(".perfwatch").join("worktrees") })
+        Ok(Repo { top, suite_file, rel_suite, worktrees: suite_dir.join(".perfwatch").join("worktrees") })
     }
 
     /// Resolves `rev` to a commit, makes sure its worktree exists, loads its suite.

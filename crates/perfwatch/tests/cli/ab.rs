@@ -84,8 +84,11 @@ fn ab_without_a_clear_verdict_runs_to_the_budget_and_says_so() {
     assert_eq!(report["stopped"], "budget", "{report:#}");
     assert_eq!(report["rounds"], 3);
     assert_eq!(comparison(&report, "ab", "wall")["verdict"], "inconclusive");
-    let warnings = report["warnings"].to_string();
-    assert!(warnings.contains("budget-limited"), "{warnings}");
+    // Warnings are typed objects, like caveats.
+    assert_eq!(report["warnings"][0]["kind"], "budget_limited", "{report:#}");
+    assert_eq!(report["warnings"][0]["rounds"], 3);
+    let table = perfwatch(dir.path(), &["ab", &cmd, &cmd, "--max-time", "0s", "--min-rounds", "3"]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("budget-limited"), "{}", describe(&table));
 }
 
 #[test]

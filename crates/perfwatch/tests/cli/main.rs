@@ -3,6 +3,7 @@
 mod ab;
 mod compare;
 mod detect;
+mod exit_codes;
 mod measure;
 mod team;
 mod team_util;
