@@ -30,8 +30,6 @@ pub(crate) fn is_metric_name(name: &str) -> bool {
 /// `user`, `sys`, `cpu` (which need a duration), bytes for `max_rss` (which needs a size), and a
 /// plain number for `throughput` and custom metrics.
 pub(crate) fn parse_budget(text: &str) -> Result<Budget, BudgetError> {
-    let err =
-        |message: String, range: Range<usize>, help: Option<String>| BudgetError { message, range, help };
     let whole = 0..text.len();
     let Some(op_at) = text.find(['<', '>', '=', '!']) else {
         return Err(err(
@@ -40,25 +38,46 @@ pub(crate) fn parse_budget(text: &str) -> Result<Budget, BudgetError> {
             Some(format!("{SYNTAX_HELP}; operators: <, <=, >, >=")),
         ));
     };
-    let rest = &text[op_at..];
-    let (op, op_len) = if rest.starts_with("<=") {
-        (BudgetOp::Le, 2)
-    } else if rest.starts_with(">=") {
-        (BudgetOp::Ge, 2)
-    } else if rest.starts_with('<') {
-        (BudgetOp::Lt, 1)
-    } else if rest.starts_with('>') {
-        (BudgetOp::Gt, 1)
-    } else {
-        let len = rest.find(|c: char| !"=!<>".contains(c)).unwrap_or(rest.len());
+    let (op, op_len) = parse_op(text, op_at)?;
+    let (metric, stat) = parse_left(text, op_at)?;
+    // Right side: the bound.
+    let right = &text[op_at + op_len..];
+    let right_start = op_at + op_len + (right.len() - right.trim_start().len());
+    let right_trim = right.trim();
+    if right_trim.is_empty() {
         return Err(err(
-            format!("invalid budget operator `{}`", &rest[..len]),
-            op_at..op_at + len,
-            Some("operators: <, <=, >, >= (a budget is a bound, not an equality)".into()),
+            format!("invalid budget `{text}`: no value after the operator"),
+            whole,
+            Some(SYNTAX_HELP.into()),
         ));
-    };
+    }
+    let value = parse_value(metric, right_trim, right_start..right_start + right_trim.len())?;
+    Ok(Budget { text: text.trim().to_string(), metric: metric.to_string(), stat, op, value })
+}
 
-    // Left side: METRIC.STAT
+fn err(message: String, range: Range<usize>, help: Option<String>) -> BudgetError {
+    BudgetError { message, range, help }
+}
+
+/// The operator at `op_at` and its length.
+fn parse_op(text: &str, op_at: usize) -> Result<(BudgetOp, usize), BudgetError> {
+    let rest = &text[op_at..];
+    for (token, op) in [("<=", BudgetOp::Le), (">=", BudgetOp::Ge), ("<", BudgetOp::Lt), (">", BudgetOp::Gt)]
+    {
+        if rest.starts_with(token) {
+            return Ok((op, token.len()));
+        }
+    }
+    let len = rest.find(|c: char| !"=!<>".contains(c)).unwrap_or(rest.len());
+    Err(err(
+        format!("invalid budget operator `{}`", &rest[..len]),
+        op_at..op_at + len,
+        Some("operators: <, <=, >, >= (a budget is a bound, not an equality)".into()),
+    ))
+}
+
+/// The left side, `METRIC.STAT`, before the operator at `op_at`.
+fn parse_left(text: &str, op_at: usize) -> Result<(&str, BudgetStat), BudgetError> {
     let left = &text[..op_at];
     let left_start = op_at - left.trim_start().len();
     let left_trim = left.trim();
@@ -66,7 +85,7 @@ pub(crate) fn parse_budget(text: &str) -> Result<Budget, BudgetError> {
     if left_trim.is_empty() {
         return Err(err(
             format!("invalid budget `{text}`: no metric before the operator"),
-            whole,
+            0..text.len(),
             Some(SYNTAX_HELP.into()),
         ));
     }
@@ -80,14 +99,11 @@ pub(crate) fn parse_budget(text: &str) -> Result<Budget, BudgetError> {
             )),
         ));
     };
-    let metric = &left_trim[..dot];
-    let stat_text = &left_trim[dot + 1..];
-    let metric_range = left_range.start..left_range.start + dot;
-    let stat_range = left_range.start + dot + 1..left_range.end;
+    let (metric, stat_text) = (&left_trim[..dot], &left_trim[dot + 1..]);
     if !is_metric_name(metric) {
         return Err(err(
             format!("invalid metric name `{metric}` in budget"),
-            metric_range,
+            left_range.start..left_range.start + dot,
             Some(
                 "metric names use letters, digits, `_`, `-` and `.`, e.g. `wall` or `cache_hit_rate`".into(),
             ),
@@ -98,45 +114,30 @@ pub(crate) fn parse_budget(text: &str) -> Result<Budget, BudgetError> {
         if let Some(near) = near_miss(stat_text, BudgetStat::NAMES.iter().copied()) {
             help = format!("did you mean `{near}`? {help}");
         }
+        let stat_range = left_range.start + dot + 1..left_range.end;
         return Err(err(format!("unknown statistic `{stat_text}` in budget"), stat_range, Some(help)));
     };
+    Ok((metric, stat))
+}
 
-    // Right side: the bound
-    let right = &text[op_at + op_len..];
-    let right_start = op_at + op_len + (right.len() - right.trim_start().len());
-    let right_trim = right.trim();
-    let right_range =
-        if right_trim.is_empty() { whole.clone() } else { right_start..right_start + right_trim.len() };
-    if right_trim.is_empty() {
-        return Err(err(
-            format!("invalid budget `{text}`: no value after the operator"),
-            whole,
-            Some(SYNTAX_HELP.into()),
-        ));
-    }
-    let value = match metric {
-        WALL | USER | SYS | CPU => match units::parse_duration(right_trim) {
-            Ok(d) => d.as_secs_f64(),
-            Err(e) => {
-                return Err(err(
-                    format!("`{metric}` is a time; {}", e.message),
-                    right_range,
-                    e.help.or_else(|| Some("write a duration such as \"500ms\"".into())),
-                ));
-            }
-        },
-        MAX_RSS => match units::parse_size(right_trim) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                return Err(err(
-                    format!("`{metric}` is a memory size; {}", e.message),
-                    right_range,
-                    e.help.or_else(|| Some("write a size such as \"200MB\"".into())),
-                ));
-            }
-        },
-        _ => match right_trim.parse::<f64>() {
-            Ok(v) if v.is_finite() => v,
+/// The bound in the metric's SI unit: a duration for times, a size for memory, else a number.
+fn parse_value(metric: &str, text: &str, range: Range<usize>) -> Result<f64, BudgetError> {
+    let unit_err = |what: &str, e: units::UnitError, example: &str| {
+        err(
+            format!("`{metric}` is a {what}; {}", e.message),
+            range.clone(),
+            e.help.or_else(|| Some(example.into())),
+        )
+    };
+    match metric {
+        WALL | USER | SYS | CPU => units::parse_duration(text)
+            .map(|d| d.as_secs_f64())
+            .map_err(|e| unit_err("time", e, "write a duration such as \"500ms\"")),
+        MAX_RSS => {
+            units::parse_size(text).map_err(|e| unit_err("memory size", e, "write a size such as \"200MB\""))
+        }
+        _ => match text.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(v),
             _ => {
                 let hint = if metric == perfwatch_model::metric::THROUGHPUT {
                     "throughput is in items per second; write a plain number, e.g. \"throughput.median > 1e6\""
@@ -147,15 +148,10 @@ pub(crate) fn parse_budget(text: &str) -> Result<Budget, BudgetError> {
                         fmt_num(0.8)
                     )
                 };
-                return Err(err(
-                    format!("invalid budget value `{right_trim}`: expected a number"),
-                    right_range,
-                    Some(hint),
-                ));
+                Err(err(format!("invalid budget value `{text}`: expected a number"), range, Some(hint)))
             }
         },
-    };
-    Ok(Budget { text: text.trim().to_string(), metric: metric.to_string(), stat, op, value })
+    }
 }
 
 #[cfg(test)]

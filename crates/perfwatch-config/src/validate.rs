@@ -230,9 +230,45 @@ impl Validator<'_> {
 
     fn bench(&mut self, b: &RawBench, defaults: &RawSettings) -> Vec<CasePlan> {
         let errors_before = self.diags.len();
+        let name = self.bench_name(b);
+        let owner = match &name {
+            Some(n) => format!("bench `{n}`"),
+            None => "this [[bench]]".to_string(),
+        };
+        let owner_span = b.name.as_ref().map_or(b.span.clone(), |n| n.span.clone());
+        let templates = self.bench_templates(b, &owner, owner_span.clone());
+        self.check_run_bounds(defaults, &b.settings);
+        self.check_throughput_budgets(b, &owner);
+        let case_count = b.params.iter().try_fold(1usize, |acc, (_, vals)| acc.checked_mul(vals.len()));
+        if case_count.is_none_or(|n| n > MAX_CASES_PER_BENCH) {
+            let span = b.params.first().map_or(owner_span.clone(), |(k, _)| k.span.clone());
+            self.diags
+                .error(
+                    span,
+                    format!("the parameters of {owner} expand to more than {MAX_CASES_PER_BENCH} cases"),
+                    "too many combinations",
+                )
+                .help("split the bench or use fewer values per parameter");
+            return Vec::new();
+        }
+        if self.diags.len() != errors_before {
+            return Vec::new();
+        }
+        let (Some(name), Some(templates)) = (name, templates.complete()) else {
+            return Vec::new();
+        };
+        let shared = Shared {
+            settings: merge_settings(defaults, &b.settings),
+            thresholds: thresholds(defaults, &b.settings),
+            budgets: b.budgets.iter().map(|bu| bu.v.clone()).collect(),
+            metrics: b.metrics.iter().map(|(k, m)| (k.v.clone(), m.clone())).collect(),
+        };
+        self.expand(b, &name, &templates, &shared, owner_span)
+    }
 
-        // Name
-        let name = match &b.name {
+    /// The bench's name, when it is one (an empty or reserved one is reported).
+    fn bench_name(&mut self, b: &RawBench) -> Option<String> {
+        match &b.name {
             Some(n) if n.v.trim().is_empty() => {
                 self.diags
                     .error(n.span.clone(), "the bench name is empty", "empty name")
@@ -254,15 +290,13 @@ impl Validator<'_> {
                 }
                 None
             }
-        };
-        let owner = match &name {
-            Some(n) => format!("bench `{n}`"),
-            None => "this [[bench]]".to_string(),
-        };
-        let owner_span = b.name.as_ref().map_or(b.span.clone(), |n| n.span.clone());
-        let command = self.command(&b.cmd, owner_span.clone(), &owner);
+        }
+    }
 
-        // Placeholders
+    /// Every template of the bench (command, hooks, cwd, env, throughput) checked against its
+    /// declared parameters.
+    fn bench_templates(&mut self, b: &RawBench, owner: &str, owner_span: Range<usize>) -> BenchTemplates {
+        let command = self.command(&b.cmd, owner_span, owner);
         // Every declared parameter name counts, even one whose values were invalid (already
         // reported), so its placeholders do not cascade into more errors.
         let params: Vec<&str> = b.declared_params.iter().map(String::as_str).collect();
@@ -281,11 +315,9 @@ impl Validator<'_> {
         }
         let mut opt =
             |s: &Option<S<String>>, what: &str| s.as_ref().map(|s| self.check_template(s, what, &params));
-        let setup = opt(&b.setup, "`setup`");
-        let prepare = opt(&b.prepare, "`prepare`");
-        let cleanup = opt(&b.cleanup, "`cleanup`");
+        let hooks = [opt(&b.setup, "`setup`"), opt(&b.prepare, "`prepare`"), opt(&b.cleanup, "`cleanup`")];
         let cwd = opt(&b.cwd, "`cwd`");
-        let env: Vec<(String, Option<Checked>)> = b
+        let env = b
             .env
             .iter()
             .map(|(k, v)| {
@@ -300,71 +332,45 @@ impl Validator<'_> {
             Some(S { v: RawThroughput::Number(n), .. }) => Some(Some(Throughput::Number(*n))),
             None => None,
         };
+        BenchTemplates { command, hooks, cwd, env, throughput }
+    }
 
-        // Settings
-        self.check_run_bounds(defaults, &b.settings);
-        let settings = merge_settings(defaults, &b.settings);
-        let mut thresholds: BTreeMap<String, f64> = BTreeMap::new();
-        if b.settings.threshold.is_none() {
-            for (k, v) in defaults.thresholds.iter().flatten() {
-                thresholds.insert(k.v.clone(), *v);
-            }
+    /// Budgets on throughput need a throughput.
+    fn check_throughput_budgets(&mut self, b: &RawBench, owner: &str) {
+        if b.throughput.is_some() {
+            return;
         }
-        for (k, v) in b.settings.thresholds.iter().flatten() {
-            thresholds.insert(k.v.clone(), *v);
-        }
-
-        // Budgets on throughput need a throughput.
-        if b.throughput.is_none() {
-            for budget in b.budgets.iter().filter(|bu| bu.v.metric == THROUGHPUT) {
-                self.diags
-                    .error(
-                        budget.span.clone(),
-                        format!("{owner} has a throughput budget but no `throughput`"),
-                        "no throughput to check",
-                    )
-                    .help(
-                        "declare the items processed per run, e.g. throughput = \"{n}\" or throughput = 1000",
-                    );
-            }
-        }
-        let metrics: BTreeMap<_, _> = b.metrics.iter().map(|(k, m)| (k.v.clone(), m.clone())).collect();
-        let budgets: Vec<_> = b.budgets.iter().map(|bu| bu.v.clone()).collect();
-
-        // Expansion
-        let case_count = b.params.iter().try_fold(1usize, |acc, (_, vals)| acc.checked_mul(vals.len()));
-        if case_count.is_none_or(|n| n > MAX_CASES_PER_BENCH) {
-            let span = b.params.first().map_or(owner_span.clone(), |(k, _)| k.span.clone());
+        for budget in b.budgets.iter().filter(|bu| bu.v.metric == THROUGHPUT) {
             self.diags
                 .error(
-                    span,
-                    format!("the parameters of {owner} expand to more than {MAX_CASES_PER_BENCH} cases"),
-                    "too many combinations",
+                    budget.span.clone(),
+                    format!("{owner} has a throughput budget but no `throughput`"),
+                    "no throughput to check",
                 )
-                .help("split the bench or use fewer values per parameter");
-            return Vec::new();
+                .help("declare the items processed per run, e.g. throughput = \"{n}\" or throughput = 1000");
         }
-        if self.diags.len() != errors_before {
-            return Vec::new();
-        }
-        let (Some(name), Some(command)) = (name, command) else {
-            return Vec::new();
-        };
-        let unwrap = |o: Option<Option<Checked>>| o.flatten();
-        let (setup, prepare, cleanup, cwd) = (unwrap(setup), unwrap(prepare), unwrap(cleanup), unwrap(cwd));
-        let throughput = throughput.flatten();
-        let env: Vec<(String, Checked)> = env.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
+    }
 
+    /// One case per combination of parameter values, templates rendered; a throughput that
+    /// renders to something other than a positive number is an error.
+    fn expand(
+        &mut self,
+        b: &RawBench,
+        name: &str,
+        t: &Templates,
+        shared: &Shared,
+        owner_span: Range<usize>,
+    ) -> Vec<CasePlan> {
         let mut cases = Vec::new();
         let mut bad_throughput: Vec<(CaseId, String)> = Vec::new();
         for values in product(&b.params) {
             let render = |c: &Checked| c.template.render(&values);
-            let id = CaseId { name: name.clone(), params: values.clone() };
-            let tput = match &throughput {
+            let id = CaseId { name: name.to_string(), params: values.clone() };
+            let tput = match &t.throughput {
                 None => None,
                 Some(Throughput::Number(n)) => Some(*n),
-                Some(Throughput::Template(t)) => {
-                    let text = render(t);
+                Some(Throughput::Template(tp)) => {
+                    let text = render(tp);
                     match text.trim().parse::<f64>() {
                         Ok(n) if n.is_finite() && n > 0.0 => Some(n),
                         _ => {
@@ -374,33 +380,35 @@ impl Validator<'_> {
                     }
                 }
             };
-            let cwd = match &cwd {
+            let cwd = match &t.cwd {
                 Some(c) => {
                     let p = PathBuf::from(render(c));
                     if p.is_absolute() { p } else { self.base_dir.join(p) }
                 }
                 None => self.base_dir.to_path_buf(),
             };
+            let [setup, prepare, cleanup] =
+                [&t.setup, &t.prepare, &t.cleanup].map(|h| h.as_ref().map(render));
             cases.push(CasePlan {
-                id: id.clone(),
-                command: match &command {
+                id,
+                command: match &t.command {
                     CheckedCmd::Argv(argv) => CommandSpec::Argv(argv.iter().map(render).collect()),
                     CheckedCmd::Shell(s) => CommandSpec::Shell(render(s)),
                 },
-                setup: setup.as_ref().map(render),
-                prepare: prepare.as_ref().map(render),
-                cleanup: cleanup.as_ref().map(render),
+                setup,
+                prepare,
+                cleanup,
                 cwd,
-                env: env.iter().map(|(k, v)| (k.clone(), render(v))).collect(),
-                settings,
+                env: t.env.iter().map(|(k, v)| (k.clone(), render(v))).collect(),
+                settings: shared.settings,
                 throughput: tput,
-                thresholds: thresholds.clone(),
-                budgets: budgets.clone(),
-                metrics: metrics.clone(),
+                thresholds: shared.thresholds.clone(),
+                budgets: shared.budgets.clone(),
+                metrics: shared.metrics.clone(),
             });
         }
         if let Some((id, text)) = bad_throughput.first() {
-            let span = b.throughput.as_ref().map_or(owner_span.clone(), |t| t.span.clone());
+            let span = b.throughput.as_ref().map_or(owner_span, |t| t.span.clone());
             let others = match bad_throughput.len() - 1 {
                 0 => String::new(),
                 1 => " (and in 1 other case)".to_string(),
@@ -417,6 +425,66 @@ impl Validator<'_> {
         }
         cases
     }
+}
+
+/// The templates of a bench as checked: `None` where one was invalid (already reported).
+struct BenchTemplates {
+    command: Option<CheckedCmd>,
+    /// `setup`, `prepare`, `cleanup`: absent, or checked.
+    hooks: [Option<Option<Checked>>; 3],
+    cwd: Option<Option<Checked>>,
+    env: Vec<(String, Option<Checked>)>,
+    throughput: Option<Option<Throughput>>,
+}
+
+impl BenchTemplates {
+    /// The templates when every one is valid.
+    fn complete(self) -> Option<Templates> {
+        let [setup, prepare, cleanup] = self.hooks;
+        Some(Templates {
+            command: self.command?,
+            setup: setup.flatten(),
+            prepare: prepare.flatten(),
+            cleanup: cleanup.flatten(),
+            cwd: self.cwd.flatten(),
+            env: self.env.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect(),
+            throughput: self.throughput.flatten(),
+        })
+    }
+}
+
+/// The valid templates of a bench, ready to render per case.
+struct Templates {
+    command: CheckedCmd,
+    setup: Option<Checked>,
+    prepare: Option<Checked>,
+    cleanup: Option<Checked>,
+    cwd: Option<Checked>,
+    env: Vec<(String, Checked)>,
+    throughput: Option<Throughput>,
+}
+
+/// What every case of a bench shares.
+struct Shared {
+    settings: RunSettings,
+    thresholds: BTreeMap<String, f64>,
+    budgets: Vec<perfwatch_model::Budget>,
+    metrics: BTreeMap<String, perfwatch_model::MetricInfo>,
+}
+
+/// Per-metric thresholds: the bench's, over those of `[defaults]` unless the bench sets a
+/// plain `threshold` (which then applies to every metric without its own).
+fn thresholds(defaults: &RawSettings, bench: &RawSettings) -> BTreeMap<String, f64> {
+    let mut thresholds: BTreeMap<String, f64> = BTreeMap::new();
+    if bench.threshold.is_none() {
+        for (k, v) in defaults.thresholds.iter().flatten() {
+            thresholds.insert(k.v.clone(), *v);
+        }
+    }
+    for (k, v) in bench.thresholds.iter().flatten() {
+        thresholds.insert(k.v.clone(), *v);
+    }
+    thresholds
 }
 
 enum CheckedCmd {

@@ -197,6 +197,74 @@ fn shared_metrics<'a>(a: &'a CaseReport, b: &'a CaseReport) -> Vec<&'a str> {
     out
 }
 
+/// Where [`compare_case`] notes what it could not compare.
+struct CaseNotes<'a> {
+    warnings: &'a mut Vec<ComparisonWarning>,
+    /// `case metric` of comparisons on the difference scale (zeros in the data).
+    not_quotients: &'a mut Vec<String>,
+}
+
+/// One case of both runs × every shared metric: the comparison before the suite-wide
+/// Benjamini–Hochberg step, with its one-sided p-values (worse, better).
+fn compare_case(
+    base: &CaseReport,
+    cand: &CaseReport,
+    threshold_for: &dyn Fn(&CaseId, &str) -> f64,
+    notes: &mut CaseNotes<'_>,
+) -> Vec<(Comparison, f64, f64)> {
+    let id = &cand.case;
+    for (side, a, b) in [(RunSide::Candidate, cand, base), (RunSide::Baseline, base, cand)] {
+        let only: Vec<String> = a.metrics.keys().filter(|m| !b.metrics.contains_key(*m)).cloned().collect();
+        if !only.is_empty() {
+            notes.warnings.push(ComparisonWarning::MetricsOnOneSide {
+                case: id.clone(),
+                metrics: only,
+                side,
+            });
+        }
+    }
+    let mut rows = Vec::new();
+    for metric in shared_metrics(base, cand) {
+        let (bs, cs) = (&base.metrics[metric], &cand.metrics[metric]);
+        if bs.unit != cs.unit {
+            notes.warnings.push(ComparisonWarning::UnitChanged {
+                case: id.clone(),
+                metric: metric.to_string(),
+                from: bs.unit.clone(),
+                to: cs.unit.clone(),
+            });
+            continue;
+        }
+        let threshold = sanitize_threshold(threshold_for(id, metric));
+        let Some(c) = compare_samples(&bs.samples, &cs.samples, threshold, cs.better) else {
+            notes
+                .warnings
+                .push(ComparisonWarning::NoSamples { case: id.clone(), metric: metric.to_string() });
+            continue;
+        };
+        if c.scale == RatioScale::MeanAbsolute {
+            notes.not_quotients.push(format!("{id} {metric}"));
+        }
+        let comparison = Comparison {
+            case: id.clone(),
+            metric: metric.to_string(),
+            unit: cs.unit.clone(),
+            better: cs.better,
+            baseline_median: bs.median,
+            candidate_median: cs.median,
+            ratio: c.ratio,
+            ci95: c.ci95,
+            p_value: c.p_value,
+            threshold,
+            verdict: c.verdict,
+            baseline_n: bs.n,
+            candidate_n: cs.n,
+        };
+        rows.push((comparison, c.p_worse, c.p_better));
+    }
+    rows
+}
+
 /// Compares every case present in both runs (matched by name and parameters) × every
 /// metric present in both, on the raw samples kept in each `Summary`, with the threshold
 /// `threshold_for(case, metric)` (a fraction). Regressed/improved verdicts must survive
@@ -219,57 +287,12 @@ pub fn compare_runs(
     let mut rows: Vec<(Comparison, f64, f64)> = Vec::new();
     let mut not_quotients: Vec<String> = Vec::new();
     for cand in &candidate.benchmarks {
-        let id = &cand.case;
-        let Some(&base) = base_cases.get(id) else {
-            warnings.push(ComparisonWarning::NewCase { case: id.clone() });
+        let Some(&base) = base_cases.get(&cand.case) else {
+            warnings.push(ComparisonWarning::NewCase { case: cand.case.clone() });
             continue;
         };
-        for (side, a, b) in [(RunSide::Candidate, cand, base), (RunSide::Baseline, base, cand)] {
-            let only: Vec<String> =
-                a.metrics.keys().filter(|m| !b.metrics.contains_key(*m)).cloned().collect();
-            if !only.is_empty() {
-                warnings.push(ComparisonWarning::MetricsOnOneSide { case: id.clone(), metrics: only, side });
-            }
-        }
-        for metric in shared_metrics(base, cand) {
-            let (bs, cs) = (&base.metrics[metric], &cand.metrics[metric]);
-            if bs.unit != cs.unit {
-                warnings.push(ComparisonWarning::UnitChanged {
-                    case: id.clone(),
-                    metric: metric.to_string(),
-                    from: bs.unit.clone(),
-                    to: cs.unit.clone(),
-                });
-                continue;
-            }
-            let threshold = sanitize_threshold(threshold_for(id, metric));
-            let Some(c) = compare_samples(&bs.samples, &cs.samples, threshold, cs.better) else {
-                warnings.push(ComparisonWarning::NoSamples { case: id.clone(), metric: metric.to_string() });
-                continue;
-            };
-            if c.scale == RatioScale::MeanAbsolute {
-                not_quotients.push(format!("{id} {metric}"));
-            }
-            rows.push((
-                Comparison {
-                    case: id.clone(),
-                    metric: metric.to_string(),
-                    unit: cs.unit.clone(),
-                    better: cs.better,
-                    baseline_median: bs.median,
-                    candidate_median: cs.median,
-                    ratio: c.ratio,
-                    ci95: c.ci95,
-                    p_value: c.p_value,
-                    threshold,
-                    verdict: c.verdict,
-                    baseline_n: bs.n,
-                    candidate_n: cs.n,
-                },
-                c.p_worse,
-                c.p_better,
-            ));
-        }
+        let mut notes = CaseNotes { warnings: &mut warnings, not_quotients: &mut not_quotients };
+        rows.extend(compare_case(base, cand, threshold_for, &mut notes));
     }
     let cand_ids: BTreeSet<&CaseId> = candidate.benchmarks.iter().map(|c| &c.case).collect();
     for id in base_cases.keys().filter(|id| !cand_ids.contains(*id)) {

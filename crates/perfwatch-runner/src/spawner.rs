@@ -345,6 +345,8 @@ impl SpawnState {
         self.watch(req, child, start, File::from(out_r), File::from(err_r), forward)
     }
 
+    /// Drains the benchmark's output and waits for its exit (or its timeout); `None` when the
+    /// control channel closed meanwhile (the benchmark's group is then killed and reaped).
     fn watch(
         &mut self,
         req: &ExecRequest,
@@ -357,53 +359,13 @@ impl SpawnState {
         let pid = child.id() as libc::pid_t;
         // We reap with wait4 ourselves; std's Child handle is not used again.
         drop(child);
-        let pidfd = sys::pidfd_open(pid);
-        let deadline = req.timeout.map(|t| start + t);
-
-        let mut files: [Option<File>; 2] = [Some(out_r), Some(err_r)];
-        let mut scans = [StreamScan::new(Stream::Stdout), StreamScan::new(Stream::Stderr)];
-        let mut tail = Tail(std::collections::VecDeque::with_capacity(STDERR_TAIL_BYTES));
-        let mut metric_lines = Vec::new();
-        let mut dropped = 0u64;
-        let mut timed_out = false;
-        let mut control_closed = false;
-        let mut exited: Option<(sys::WaitStatus, sys::Usage, Instant)> = None;
+        let mut w = Watch::new(pid, req.timeout.map(|t| start + t), [out_r, err_r]);
         let stdin_fd = io::stdin().as_raw_fd();
-
-        loop {
-            // Phase 1 runs until the child exits; phase 2 drains what is left, bounded.
-            let now = Instant::now();
-            let wait_ms = match (exited.as_ref(), deadline) {
-                (Some((_, _, end)), _) => {
-                    let limit = *end + DRAIN_GRACE;
-                    if now >= limit || files.iter().all(Option::is_none) {
-                        break;
-                    }
-                    ms_until(now, limit)
-                }
-                (None, Some(d)) if now >= d => {
-                    // Timeout: kill the whole group, then reap below.
-                    timed_out = true;
-                    sys::kill_group(pid);
-                    match sys::wait4(pid, false) {
-                        Ok(Some((status, usage))) => exited = Some((status, usage, Instant::now())),
-                        _ => exited = Some((0, sys::Usage::default(), Instant::now())),
-                    }
-                    continue;
-                }
-                (None, Some(d)) => ms_until(now, d),
-                (None, None) => -1,
-            };
-            let wait_ms = if exited.is_none() && pidfd.is_none() {
-                if wait_ms < 0 { FALLBACK_POLL_MS } else { wait_ms.min(FALLBACK_POLL_MS) }
-            } else {
-                wait_ms
-            };
-
+        while let Some(wait_ms) = w.wait_ms() {
             let mut fds = [
-                sys::pollfd(files[0].as_ref(), libc::POLLIN),
-                sys::pollfd(files[1].as_ref(), libc::POLLIN),
-                sys::pollfd(if exited.is_none() { pidfd.as_ref() } else { None }, libc::POLLIN),
+                sys::pollfd(w.files[0].as_ref(), libc::POLLIN),
+                sys::pollfd(w.files[1].as_ref(), libc::POLLIN),
+                sys::pollfd(if w.exited.is_none() { w.pidfd.as_ref() } else { None }, libc::POLLIN),
                 // Only hang-up matters on the control channel while a benchmark runs.
                 libc::pollfd { fd: stdin_fd, events: 0, revents: 0 },
             ];
@@ -412,60 +374,144 @@ impl SpawnState {
                 sys::kill_group(pid);
             }
             // Take the end time first thing, so draining output is not part of the run.
-            if exited.is_none() && (fds[2].revents != 0 || pidfd.is_none()) {
-                let end = Instant::now();
-                if pidfd.is_some() {
-                    // The leader has exited but is not reaped: as a zombie it keeps its pid,
-                    // so the group id cannot have been recycled. Leftover processes of the
-                    // benchmark's group must not outlive the run.
-                    sys::kill_group(pid);
-                }
-                if let Ok(Some((status, usage))) = sys::wait4(pid, pidfd.is_none()) {
-                    exited = Some((status, usage, end));
-                    if pidfd.is_none() {
-                        // Without pidfds we only learn of the exit by reaping; the group
-                        // id stays reserved while the group still has members.
-                        sys::kill_group(pid);
-                    }
-                }
-            }
+            w.reap_if_exited(fds[2].revents != 0);
             if fds[3].revents & (libc::POLLHUP | libc::POLLERR) != 0 {
-                control_closed = true;
-                break;
+                w.abandon();
+                return None;
             }
-            for i in 0..2 {
-                if fds[i].revents == 0 {
-                    continue;
-                }
-                let Some(file) = files[i].as_mut() else { continue };
-                match file.read(&mut self.buf) {
-                    Ok(0) | Err(_) => files[i] = None,
-                    Ok(n) => {
-                        let data = &self.buf[..n];
-                        scans[i].feed(data, &mut metric_lines, &mut dropped);
-                        if i == 1 {
-                            tail.push(data);
-                        }
+            for (i, fd) in fds.iter().take(2).enumerate() {
+                if fd.revents != 0 {
+                    w.read(i, &mut self.buf, &mut |stream, data| {
                         if req.forward_output {
-                            forward(scans[i].stream, data);
+                            forward(stream, data);
                         }
-                    }
+                    });
                 }
             }
         }
+        Some(w.outcome(start))
+    }
+}
 
-        if control_closed {
-            sys::kill_group(pid);
-            if exited.is_none() {
-                let _ = sys::wait4(pid, false);
+/// One running benchmark: its output streams being drained and scanned, and its exit.
+struct Watch {
+    pid: libc::pid_t,
+    /// Readable when the process exits (kernel ≥ 5.3); without it the exit is polled for.
+    pidfd: Option<std::os::fd::OwnedFd>,
+    deadline: Option<Instant>,
+    files: [Option<File>; 2],
+    scans: [StreamScan; 2],
+    tail: Tail,
+    metric_lines: Vec<RawMetricLine>,
+    dropped: u64,
+    timed_out: bool,
+    /// Status, usage and the time the exit was seen.
+    exited: Option<(sys::WaitStatus, sys::Usage, Instant)>,
+}
+
+impl Watch {
+    fn new(pid: libc::pid_t, deadline: Option<Instant>, [out, err]: [File; 2]) -> Watch {
+        Watch {
+            pid,
+            pidfd: sys::pidfd_open(pid),
+            deadline,
+            files: [Some(out), Some(err)],
+            scans: [StreamScan::new(Stream::Stdout), StreamScan::new(Stream::Stderr)],
+            tail: Tail(std::collections::VecDeque::with_capacity(STDERR_TAIL_BYTES)),
+            metric_lines: Vec::new(),
+            dropped: 0,
+            timed_out: false,
+            exited: None,
+        }
+    }
+
+    /// How long the next poll may wait (−1: forever); `None` when watching is over. Phase 1
+    /// runs until the child exits (killing its group at the timeout); phase 2 drains what is
+    /// left of its output, bounded by [`DRAIN_GRACE`].
+    fn wait_ms(&mut self) -> Option<i32> {
+        let now = Instant::now();
+        let wait_ms = match (self.exited.as_ref(), self.deadline) {
+            (Some((_, _, end)), _) => {
+                let limit = *end + DRAIN_GRACE;
+                if now >= limit || self.files.iter().all(Option::is_none) {
+                    return None;
+                }
+                ms_until(now, limit)
             }
-            return None;
+            (None, Some(d)) if now >= d => {
+                // Timeout: kill the whole group and reap it; then drain.
+                self.timed_out = true;
+                sys::kill_group(self.pid);
+                let (status, usage) = match sys::wait4(self.pid, false) {
+                    Ok(Some(reaped)) => reaped,
+                    _ => (0, sys::Usage::default()),
+                };
+                self.exited = Some((status, usage, Instant::now()));
+                return self.wait_ms();
+            }
+            (None, Some(d)) => ms_until(now, d),
+            (None, None) => -1,
+        };
+        Some(if self.exited.is_none() && self.pidfd.is_none() {
+            if wait_ms < 0 { FALLBACK_POLL_MS } else { wait_ms.min(FALLBACK_POLL_MS) }
+        } else {
+            wait_ms
+        })
+    }
+
+    /// Reaps the benchmark when its pidfd says it exited (or, without pidfds, when it has).
+    fn reap_if_exited(&mut self, pidfd_ready: bool) {
+        if self.exited.is_some() || !(pidfd_ready || self.pidfd.is_none()) {
+            return;
         }
-        for scan in &mut scans {
-            scan.finish(&mut metric_lines, &mut dropped);
+        let end = Instant::now();
+        if self.pidfd.is_some() {
+            // The leader has exited but is not reaped: as a zombie it keeps its pid, so the
+            // group id cannot have been recycled. Leftover processes of the benchmark's group
+            // must not outlive the run.
+            sys::kill_group(self.pid);
         }
-        let (status, usage, end) = exited.unwrap_or((0, sys::Usage::default(), Instant::now()));
-        let exit = if timed_out {
+        if let Ok(Some((status, usage))) = sys::wait4(self.pid, self.pidfd.is_none()) {
+            self.exited = Some((status, usage, end));
+            if self.pidfd.is_none() {
+                // Without pidfds we only learn of the exit by reaping; the group id stays
+                // reserved while the group still has members.
+                sys::kill_group(self.pid);
+            }
+        }
+    }
+
+    /// Reads what stream `i` has, scanning it for metric lines (stderr also feeds the tail).
+    fn read(&mut self, i: usize, buf: &mut [u8], forward: &mut dyn FnMut(Stream, &[u8])) {
+        let Some(file) = self.files[i].as_mut() else { return };
+        match file.read(buf) {
+            Ok(0) | Err(_) => self.files[i] = None,
+            Ok(n) => {
+                let data = &buf[..n];
+                self.scans[i].feed(data, &mut self.metric_lines, &mut self.dropped);
+                if i == 1 {
+                    self.tail.push(data);
+                }
+                forward(self.scans[i].stream, data);
+            }
+        }
+    }
+
+    /// perfwatch's end of the control channel closed: the benchmark must not outlive it.
+    fn abandon(&mut self) {
+        sys::kill_group(self.pid);
+        if self.exited.is_none() {
+            let _ = sys::wait4(self.pid, false);
+        }
+    }
+
+    /// What was measured, from `start` (the spawn) to the observed exit.
+    fn outcome(mut self, start: Instant) -> ExecOutcome {
+        for scan in &mut self.scans {
+            scan.finish(&mut self.metric_lines, &mut self.dropped);
+        }
+        let (status, usage, end) = self.exited.unwrap_or((0, sys::Usage::default(), Instant::now()));
+        let exit = if self.timed_out {
             ExitKind::TimedOut
         } else {
             match sys::decode_status(status) {
@@ -473,16 +519,16 @@ impl SpawnState {
                 Err(signal) => ExitKind::Signaled { signal },
             }
         };
-        Some(ExecOutcome {
+        ExecOutcome {
             wall: end.duration_since(start).as_secs_f64(),
             user: usage.user,
             sys: usage.sys,
             max_rss: usage.max_rss,
             exit,
-            metric_lines,
-            dropped_metric_lines: dropped,
-            stderr_tail: tail.text(),
-        })
+            metric_lines: self.metric_lines,
+            dropped_metric_lines: self.dropped,
+            stderr_tail: self.tail.text(),
+        }
     }
 }
 

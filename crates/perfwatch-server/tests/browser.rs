@@ -230,3 +230,57 @@ async fn dashboard_in_headless_chromium() {
     screenshot(&c, "case-static-offline-dark.png").await;
     c.close().await.unwrap();
 }
+
+/// `perfwatch detect` stores its answer and the dashboard shows that answer, not one of its
+/// own: with a 50 % minimum magnitude, detect finds no change point in `sort[n=1000]` (whose
+/// step is 30 %), and the case page says so although default settings would mark run #41;
+/// after a detect with default settings, the page marks #41.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_page_shows_the_change_points_detect_stored() {
+    use perfwatch_app::history::{DetectRequest, detect_stored};
+    use perfwatch_detect::changepoint::Options;
+
+    let Some(driver) = driver_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let f = small_fixture();
+    let url = fill_store(&dir.path().join("history.db"), &f);
+    let detect = |options: Options| {
+        let req = DetectRequest {
+            cases: vec![f.cases[0].to_string()],
+            metrics: vec!["wall".into()],
+            since: None,
+            recent: 5,
+            alert: false,
+            options,
+        };
+        let mut store = perfwatch_store::open(&url).unwrap();
+        detect_stored(store.as_mut(), &req).unwrap().0.series.remove(0).change_points
+    };
+    assert!(detect(Options { min_magnitude: 0.5, ..Options::default() }).is_empty());
+
+    let server = start(&url, "127.0.0.1:0".parse().unwrap(), ServeOptions::default()).unwrap();
+    let page = format!("http://{}/{}", server.addr(), case_href(&f.cases[0]));
+    let c = driver.session(&dir.path().join("profile-stored"), false).await;
+    c.goto(&page).await.unwrap();
+    wait_for_chart(&c).await;
+    let cps = c.find(Locator::Id("pw-cps")).await.unwrap().text().await.unwrap();
+    assert!(cps.contains("No change points"), "the stored answer (none) is shown: {cps}");
+    screenshot(&c, "case-detect-none.png").await;
+
+    let found = detect(Options::default());
+    assert_eq!(found.iter().map(|c| c.index).collect::<Vec<_>>(), [40], "{found:?}");
+    c.goto(&page).await.unwrap();
+    wait_for_chart(&c).await;
+    let cps = c.find(Locator::Id("pw-cps")).await.unwrap().text().await.unwrap();
+    assert!(cps.contains("#41") && cps.contains("regression"), "the new stored point is shown: {cps}");
+    let marked = js(
+        &c,
+        "return PW._case.metrics.filter(function (m) { return m.name === 'wall'; })[0].cps
+                .map(function (c) { return c.i; });",
+    )
+    .await;
+    assert_eq!(marked, serde_json::json!([40]), "the chart marks exactly the stored point");
+    screenshot(&c, "case-detect-stored.png").await;
+    c.close().await.unwrap();
+    server.shutdown();
+}

@@ -89,6 +89,20 @@ fn live_pages_api_and_security() {
     let cmp: serde_json::Value = serde_json::from_str(&get(addr, "/api/v1/compare").body).unwrap();
     assert_eq!(cmp["comparisons"].as_array().unwrap().len(), 8);
     assert_eq!(get(addr, "/api/v1/baselines").status, 200);
+    // Every answer is the document its committed schema describes.
+    for (path, schema) in [
+        ("/api/v1/series", "api-series"),
+        ("/api/v1/series/data?case=sort%5Bn%3D1000%5D&metric=wall", "api-series-data"),
+        ("/api/v1/series/data?case=sort%5Bn%3D1000%5D&metric=wall&last=5", "api-series-data"),
+        ("/api/v1/runs?limit=3", "api-runs"),
+        (&format!("/api/v1/runs/{}", run_id(3)), "run"),
+        ("/api/v1/compare", "comparison"),
+        ("/api/v1/baselines", "api-baselines"),
+        ("/api/v1/runs/ffffffff", "api-error"),
+        ("/api/v1/nope", "api-error"),
+    ] {
+        common::assert_matches_schema(&get(addr, path).body, schema);
+    }
     assert_eq!(get(addr, "/api/v1/series/data?case=nope&metric=wall").status, 404);
     assert_eq!(get(addr, "/api/v1/series/data?metric=wall").status, 400);
     assert_eq!(get(addr, "/api/v1/runs/ffffffff").status, 404);
@@ -191,6 +205,7 @@ fn concurrent_pushes_into_an_sqlite_store() {
                 for b in bodies.iter().chain(bodies.iter()) {
                     let (status, body) = post(addr, &token, b);
                     assert!(status == 201 || status == 200, "{status} {body}");
+                    common::assert_matches_schema(&body, "push-receipt");
                     if status == 201 {
                         created += 1;
                     }

@@ -43,21 +43,8 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         return Err("missing command".into());
     };
     match cmd.as_str() {
-        "sleep" => {
-            let ms: u64 = parse(rest.first(), "MS")?;
-            std::thread::sleep(Duration::from_millis(ms));
-        }
-        "alloc" => {
-            let mib: usize = parse(rest.first(), "MIB")?;
-            let hold = match rest.get(1).map(String::as_str) {
-                Some("--hold") => parse::<u64>(rest.get(2), "MS")?,
-                Some(other) => return Err(format!("unexpected argument {other:?}")),
-                None => 0,
-            };
-            let buf = touch(mib);
-            std::thread::sleep(Duration::from_millis(hold));
-            black_box(&buf);
-        }
+        "sleep" => std::thread::sleep(Duration::from_millis(parse(rest.first(), "MS")?)),
+        "alloc" => alloc(rest)?,
         "fork-alloc" => {
             let mib: usize = parse(rest.first(), "MIB")?;
             let status = Command::new(self_exe()?)
@@ -77,35 +64,8 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             eprintln!("pw-fake: failing with status {code}");
             return Ok(ExitCode::from(code));
         }
-        "hang" => {
-            let child = Command::new(self_exe()?)
-                .args(["sleep", "1000000000"])
-                .spawn()
-                .map_err(|e| format!("cannot start child: {e}"))?;
-            // Reported as a metric so a test can find the grandchild without --show-output.
-            println!("perfwatch-metric name=hang_child_pid value={}", child.id());
-            eprintln!("pw-fake: hanging; child pid {}", child.id());
-            flush();
-            loop {
-                std::thread::sleep(Duration::from_secs(3600));
-            }
-        }
-        "crash" => match rest.first().map(String::as_str) {
-            None | Some("abort") => std::process::abort(),
-            Some("segv") => {
-                eprintln!("pw-fake: about to die of SIGSEGV");
-                // Rust's runtime installs a SIGSEGV handler (stack-overflow detection) that
-                // would swallow a raised signal; restore the default action first.
-                // SAFETY: signal() with SIG_DFL installs no Rust code as a handler, and raise()
-                // only sends a signal to this process, whose default action ends it.
-                unsafe {
-                    libc::signal(libc::SIGSEGV, libc::SIG_DFL);
-                    libc::raise(libc::SIGSEGV);
-                }
-                return Err("still alive after SIGSEGV".into());
-            }
-            Some(other) => return Err(format!("unknown crash kind {other:?}")),
-        },
+        "hang" => hang()?,
+        "crash" => crash(rest.first().map(String::as_str))?,
         "metric" => {
             println!("pw-fake: ordinary output before the metrics");
             for spec in rest {
@@ -114,17 +74,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             eprintln!("pw-fake: ordinary stderr output");
             println!("pw-fake: done");
         }
-        "spin" => {
-            let iters: u64 = parse(rest.first(), "ITERS")?;
-            let mut x: u64 = 1;
-            for _ in 0..iters {
-                // Each step depends on the previous one, so the work cannot be vectorised away.
-                x = black_box(
-                    x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407),
-                );
-            }
-            println!("{x}");
-        }
+        "spin" => spin(parse(rest.first(), "ITERS")?),
         "spam" => {
             let bytes: usize = parse(rest.first(), "BYTES")?;
             spam(bytes).map_err(|e| format!("write failed: {e}"))?;
@@ -134,6 +84,64 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     flush();
     Ok(ExitCode::SUCCESS)
+}
+
+/// `alloc MIB [--hold MS]`: touches MIB mebibytes, optionally holding them.
+fn alloc(rest: &[String]) -> Result<(), String> {
+    let mib: usize = parse(rest.first(), "MIB")?;
+    let hold = match rest.get(1).map(String::as_str) {
+        Some("--hold") => parse::<u64>(rest.get(2), "MS")?,
+        Some(other) => return Err(format!("unexpected argument {other:?}")),
+        None => 0,
+    };
+    let buf = touch(mib);
+    std::thread::sleep(Duration::from_millis(hold));
+    black_box(&buf);
+    Ok(())
+}
+
+/// `hang`: starts a sleeping child and never returns.
+fn hang() -> Result<(), String> {
+    let child = Command::new(self_exe()?)
+        .args(["sleep", "1000000000"])
+        .spawn()
+        .map_err(|e| format!("cannot start child: {e}"))?;
+    // Reported as a metric so a test can find the grandchild without --show-output.
+    println!("perfwatch-metric name=hang_child_pid value={}", child.id());
+    eprintln!("pw-fake: hanging; child pid {}", child.id());
+    flush();
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// `crash [abort|segv]`: dies of a signal.
+fn crash(kind: Option<&str>) -> Result<(), String> {
+    match kind {
+        None | Some("abort") => std::process::abort(),
+        Some("segv") => {
+            eprintln!("pw-fake: about to die of SIGSEGV");
+            // Rust's runtime installs a SIGSEGV handler (stack-overflow detection) that would
+            // swallow a raised signal; restore the default action first.
+            // SAFETY: signal() with SIG_DFL installs no Rust code as a handler, and raise()
+            // only sends a signal to this process, whose default action ends it.
+            unsafe {
+                libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+                libc::raise(libc::SIGSEGV);
+            }
+            Err("still alive after SIGSEGV".into())
+        }
+        Some(other) => Err(format!("unknown crash kind {other:?}")),
+    }
+}
+
+/// `spin ITERS`: a dependent chain of multiply-adds, so the work cannot be vectorised away.
+fn spin(iters: u64) {
+    let mut x: u64 = 1;
+    for _ in 0..iters {
+        x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407));
+    }
+    println!("{x}");
 }
 
 fn parse<T: std::str::FromStr>(arg: Option<&String>, what: &str) -> Result<T, String> {

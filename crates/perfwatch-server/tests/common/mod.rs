@@ -251,3 +251,20 @@ pub fn artifacts_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+// ------------------------------------------------------------------ schemas
+
+/// Panics unless `json` is valid against `schemas/NAME.schema.json`.
+#[allow(dead_code)]
+pub fn assert_matches_schema(json: &str, name: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.schema.json"))).unwrap())
+            .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {json}"));
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> =
+        validator.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{name}: {errors:?}\n{json}");
+}

@@ -4,7 +4,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::team_util::{PgSchema, pg_base_url};
+use crate::team_util::{PgSchema, perfwatch, pg_base_url};
 use crate::util::*;
 
 /// Two quick benches; `extra` adds keys to the second.
@@ -51,8 +51,9 @@ fn exit_2_for_a_bad_suite_with_nothing_measured_or_created() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("perfwatch.toml:9:1"), "{}", describe(&out));
     assert!(!s.db().exists(), "no store was created");
     // A bad option value is a usage error too, before anything runs.
-    let out = s.run(&["ab", "true", "true", "--max-time", "soon"]);
+    let out = perfwatch().args(["ab", "true", "true", "--max-time", "soon"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-time"), "{}", describe(&out));
 }
 
 #[test]
@@ -86,17 +87,17 @@ fn exit_4_when_the_store_fails_after_measuring() {
     assert_eq!(doc["benchmarks"].as_array().unwrap().len(), 2, "every measurement is in the output");
     assert_eq!(doc["benchmarks"][1]["metrics"]["wall"]["n"], 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not saved"), "{}", describe(&out));
-    let mut store = perfwatch_store::open(&pg.url()).unwrap();
-    let runs = store.list_runs(&Default::default()).unwrap();
-    assert_eq!(runs[0].status, perfwatch_model::RunStatus::Incomplete, "never marked complete");
+    let mut db = postgres::Client::connect(&pg_base_url(), postgres::NoTls).unwrap();
+    let status: String = db.query_one(&format!(r#"SELECT status FROM "{schema}".runs"#), &[]).unwrap().get(0);
+    assert_eq!(status, "incomplete", "never marked complete");
 }
 
 #[test]
 fn exit_130_when_ctrl_c_stops_an_ab_comparison() {
     let fake = pw_fake();
     let cmd = format!("{} sleep 100", fake.display());
-    let s = suite(r#"command = ["{fake}", "sleep", "5"]"#, "");
-    let mut c = s.cmd(&["ab", &cmd, &cmd, "--max-time", "60s", "--format", "json"]);
+    let mut c = perfwatch();
+    c.args(["ab", &cmd, &cmd, "--max-time", "60s", "--format", "json"]);
     let child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let start = Instant::now();
     std::thread::sleep(Duration::from_millis(1500));
