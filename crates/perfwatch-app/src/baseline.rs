@@ -57,6 +57,11 @@ pub fn update(
     Ok(Update::Moved { run_id: candidate.run.id })
 }
 
+/// Every baseline, by name.
+pub fn list(store: &mut dyn Store) -> Result<Vec<perfwatch_model::BaselineInfo>> {
+    store.list_baselines().store_context(|| "listing baselines".into())
+}
+
 /// The run baseline `name` points at.
 pub fn show(store: &mut dyn Store, name: &str) -> Result<RunReport> {
     let b = store

@@ -132,39 +132,27 @@ impl Db {
     }
 
     /// The change points of a series whose whole history is `points`: those `perfwatch
-    /// detect` stored (read afresh: a `detect` may have run since), else computed here and
-    /// cached until the history grows.
+    /// detect` stored (read afresh: a `detect` may have run since), else computed here.
     pub(crate) fn marks(
         &mut self,
         info: &SeriesInfo,
         points: &[HistoryPoint],
     ) -> Result<Arc<Vec<ChangePoint>>, StoreError> {
-        if let Some(stored) = history::stored_marks(self.store.as_mut(), info).map_err(app_store_error)? {
-            return Ok(Arc::new(stored));
+        match self.stored_marks(info)? {
+            Some(stored) => Ok(stored),
+            None => Ok(self.computed_marks(info, points)),
         }
-        let key = (info.case.clone(), info.metric.clone());
-        let last = points.last().map(|p| p.run_id.clone()).unwrap_or_default();
-        if let Some((n, l, m)) = self.marks.get(&key)
-            && *n == points.len()
-            && *l == last
-        {
-            return Ok(m.clone());
-        }
-        let m = Arc::new(history::computed_marks(info.better, points, &self.opts.detect));
-        self.marks.insert(key, (points.len(), last, m.clone()));
-        Ok(m)
     }
 
     /// The change points of a series whose newest points are `recent` (and whose length is
-    /// `info.points`): stored ones, or computed ones from the cache when it is current, else
-    /// from the whole history.
+    /// `info.points`), reading the whole history only when they must be computed anew.
     fn cached_marks(
         &mut self,
         info: &SeriesInfo,
         recent: &[HistoryPoint],
     ) -> Result<Arc<Vec<ChangePoint>>, StoreError> {
-        if let Some(stored) = history::stored_marks(self.store.as_mut(), info).map_err(app_store_error)? {
-            return Ok(Arc::new(stored));
+        if let Some(stored) = self.stored_marks(info)? {
+            return Ok(stored);
         }
         let last = recent.last().map(|p| p.run_id.as_str()).unwrap_or_default();
         if let Some((n, l, m)) = self.marks.get(&(info.case.clone(), info.metric.clone()))
@@ -174,7 +162,27 @@ impl Db {
             return Ok(m.clone());
         }
         let points = self.store.history(&info.case, &info.metric, None)?;
-        self.marks(info, &points)
+        Ok(self.computed_marks(info, &points))
+    }
+
+    fn stored_marks(&mut self, info: &SeriesInfo) -> Result<Option<Arc<Vec<ChangePoint>>>, StoreError> {
+        Ok(history::stored_marks(self.store.as_mut(), info).map_err(app_store_error)?.map(Arc::new))
+    }
+
+    /// Change points of a series `detect` never analysed, computed with the dashboard's
+    /// settings and cached until the history grows.
+    fn computed_marks(&mut self, info: &SeriesInfo, points: &[HistoryPoint]) -> Arc<Vec<ChangePoint>> {
+        let key = (info.case.clone(), info.metric.clone());
+        let last = points.last().map(|p| p.run_id.clone()).unwrap_or_default();
+        if let Some((n, l, m)) = self.marks.get(&key)
+            && *n == points.len()
+            && *l == last
+        {
+            return m.clone();
+        }
+        let m = Arc::new(history::computed_marks(info.better, points, &self.opts.detect));
+        self.marks.insert(key, (points.len(), last, m.clone()));
+        m
     }
 
     /// Analyses one series whose change points are not cached yet; `false` when there is none
@@ -188,8 +196,14 @@ impl Db {
         });
         let Some(info) = cold.cloned() else { return false };
         self.warmed.insert((info.case.clone(), info.metric.clone()));
+        if matches!(self.stored_marks(&info), Ok(Some(_))) {
+            return true; // `detect` analysed it: nothing to compute
+        }
         match self.store.history(&info.case, &info.metric, None) {
-            Ok(points) => self.marks(&info, &points).is_ok(),
+            Ok(points) => {
+                self.computed_marks(&info, &points);
+                true
+            }
             Err(_) => false,
         }
     }

@@ -78,7 +78,7 @@ pub fn baseline(cmd: BaselineCommand) -> Result<Outcome> {
             ui.info(&format!("baseline {name} → run {id}"));
         }
         BaselineCommand::List { store } => {
-            let list = project(&store).open_store()?.list_baselines()?;
+            let list = baseline::list(project(&store).open_store()?.as_mut())?;
             if list.is_empty() {
                 ui.info("no baselines yet (`perfwatch baseline set main`)");
             }
