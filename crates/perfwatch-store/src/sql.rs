@@ -124,11 +124,10 @@ queries! {
     /// position in the series' history (the order of `history`), its commit and start time.
     change_points = "SELECT c.run_id, c.before_v, c.after_v, c.change, c.p_value, c.regression, \
          c.alerted, (SELECT COUNT(*) FROM summaries e WHERE e.series_id = c.series_id \
-         AND (e.started_s, e.started_ns, e.run_id) < (m.started_s, m.started_ns, m.run_id)), \
-         r.git_commit, m.started_s, m.started_ns \
-         FROM change_points c JOIN summaries m ON m.series_id = c.series_id AND m.run_id = c.run_id \
-         JOIN runs r ON r.id = c.run_id WHERE c.series_id = ?1 \
-         ORDER BY m.started_s, m.started_ns, m.run_id";
+         AND (e.started_s, e.started_ns, e.run_id) < (r.started_s, r.started_ns, r.id)), \
+         r.git_commit, r.started_s, r.started_ns \
+         FROM change_points c JOIN runs r ON r.id = c.run_id WHERE c.series_id = ?1 \
+         ORDER BY r.started_s, r.started_ns, r.id";
     /// `?1` case name, `?2` case parameters JSON, `?3` metric → the series' `id` and
     /// `analysed_points` (NULL until `detect` analysed it).
     series_analysis = "SELECT id, analysed_points FROM series \

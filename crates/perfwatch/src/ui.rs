@@ -21,7 +21,9 @@ impl Term {
         let bar = (live && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
-                ProgressStyle::with_template("{prefix:.bold} [{bar:24}] {pos}/{len} · {msg}")
+                // The bar is the share of cases done (`run`) or of the time budget used
+                // (`ab`, `compare --rev`); the message says which.
+                ProgressStyle::with_template("{prefix:.bold} [{bar:24}] {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
             );
@@ -40,6 +42,11 @@ impl Term {
             Some(bar) => bar.suspend(write),
             None => write(),
         }
+    }
+
+    /// `case 3/8 · ` while a suite runs.
+    fn cases(&self) -> String {
+        self.bar.as_ref().map_or(String::new(), |b| format!("case {}/{} · ", b.position() + 1, b.length().unwrap_or(0)))
     }
 
     fn message(&self, text: String) {
@@ -71,10 +78,13 @@ impl Ui for Term {
             Event::SuiteStarted { cases } => {
                 self.bar.iter().for_each(|b| b.set_length(*cases as u64));
             }
-            Event::CaseStarted { case, .. } => self.message(format!("{} (setup)", case.id)),
-            Event::WarmupDone { case, run, of, .. } => self.message(format!("{case} warm-up {run}/{of}")),
+            Event::CaseStarted { case, .. } => self.message(format!("{}{} (setup)", self.cases(), case.id)),
+            Event::WarmupDone { case, run, of, .. } => {
+                self.message(format!("{}{case} warm-up {run}/{of}", self.cases()))
+            }
             Event::RunDone { case, run, elapsed, max_time, .. } => self.message(format!(
-                "{case} run {run} · {:.1}/{:.0} s",
+                "{}{case} run {run} · {:.1}/{:.0} s",
+                self.cases(),
                 elapsed.as_secs_f64(),
                 max_time.as_secs_f64()
             )),
