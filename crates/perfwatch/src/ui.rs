@@ -46,7 +46,9 @@ impl Term {
 
     /// `case 3/8 · ` while a suite runs.
     fn cases(&self) -> String {
-        self.bar.as_ref().map_or(String::new(), |b| format!("case {}/{} · ", b.position() + 1, b.length().unwrap_or(0)))
+        self.bar
+            .as_ref()
+            .map_or(String::new(), |b| format!("case {}/{} · ", b.position() + 1, b.length().unwrap_or(0)))
     }
 
     fn message(&self, text: String) {
