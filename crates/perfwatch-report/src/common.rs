@@ -247,3 +247,32 @@ pub(crate) fn detection_summary(report: &perfwatch_model::DetectionReport) -> St
         .count();
     format!("{} series analysed; {cps} change points, {regressions} of them regressions", report.series.len())
 }
+
+/// One row per stored run: id, start, status, commit (branch), host, labels.
+pub(crate) fn runs_rows(runs: &perfwatch_model::RunList) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = ["run", "started", "status", "commit", "host", "labels"].map(String::from).to_vec();
+    let rows = runs
+        .runs
+        .iter()
+        .map(|r| {
+            let commit = r.git.as_ref().map_or("-".to_string(), |g| {
+                let short = g.commit.get(..12).unwrap_or(&g.commit);
+                let dirty = if g.dirty { "+" } else { "" };
+                match &g.branch {
+                    Some(b) => format!("{short}{dirty} ({b})"),
+                    None => format!("{short}{dirty}"),
+                }
+            });
+            let labels: Vec<String> = r.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            vec![
+                r.id.clone(),
+                r.started_at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                r.status.as_str().to_string(),
+                commit,
+                r.host.hostname.clone(),
+                labels.join(" "),
+            ]
+        })
+        .collect();
+    (header, rows)
+}

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunReport};
+use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport};
 
 use crate::{RenderOptions, Renderer};
 
@@ -22,6 +22,14 @@ fn line(out: &mut String, cells: &[String]) {
 }
 
 impl Renderer for CsvRenderer {
+    fn runs(&self, runs: &RunList, _: &RenderOptions) -> String {
+        let (header, rows) = crate::common::runs_rows(runs);
+        let mut out = String::new();
+        line(&mut out, &header);
+        rows.iter().for_each(|r| line(&mut out, r));
+        out
+    }
+
     fn run(&self, report: &RunReport, _: &RenderOptions) -> String {
         let mut out = String::new();
         out.push_str("run_id,name,params,status,metric,unit,better,n,median,ci95_low,ci95_high,mean,stddev,mad,min,max,p95,p99,outliers,caveats\n");

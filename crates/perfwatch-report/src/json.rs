@@ -7,7 +7,7 @@ use crate::{RenderOptions, Renderer};
 
 pub(crate) struct JsonRenderer;
 
-fn pretty<T: Serialize>(doc: &T) -> String {
+pub(crate) fn pretty<T: Serialize>(doc: &T) -> String {
     // Serialising these plain data types cannot fail: no maps with non-string keys,
     // no custom serialisers that error.
     let mut out = serde_json::to_string_pretty(doc).expect("report types always serialise");

@@ -17,7 +17,7 @@ pub mod units;
 
 pub mod schema;
 
-use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunReport};
+use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport};
 
 /// Output formats of design §5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +62,11 @@ pub trait Renderer {
     fn history(&self, report: &HistoryReport, opts: &RenderOptions) -> String;
     /// A change-point report (`perfwatch detect`).
     fn detection(&self, report: &DetectionReport, opts: &RenderOptions) -> String;
+    /// The stored runs (`perfwatch runs`); formats without a shape of their own print the
+    /// JSON document (`schemas/api-runs.schema.json`).
+    fn runs(&self, runs: &RunList, _opts: &RenderOptions) -> String {
+        json::pretty(runs)
+    }
 }
 
 /// The renderer for `format`.

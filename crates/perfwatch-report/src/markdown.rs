@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunReport, Verdict};
+use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport, Verdict};
 
 use crate::common::{
     budget_rows, by_attention, comparison_rows, custom_rows, detection_rows, detection_summary, notes,
@@ -38,6 +38,13 @@ fn table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
 }
 
 impl Renderer for MarkdownRenderer {
+    fn runs(&self, runs: &RunList, _: &RenderOptions) -> String {
+        let (header, rows) = crate::common::runs_rows(runs);
+        let mut out = String::new();
+        table(&mut out, &header, &rows);
+        out
+    }
+
     fn run(&self, report: &RunReport, _: &RenderOptions) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "### perfwatch run `{}`\n", report.run.id);

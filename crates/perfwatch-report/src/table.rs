@@ -5,11 +5,11 @@ use std::fmt::Write;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
-use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunReport};
+use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport};
 
 use crate::common::{
     budget_rows, by_attention, comparison_rows, custom_rows, detection_rows, detection_summary, notes,
-    run_rows, summary_line,
+    run_rows, runs_rows, summary_line,
 };
 use crate::units::human;
 use crate::{RenderOptions, Renderer};
@@ -107,6 +107,13 @@ impl Renderer for TableRenderer {
             out.push_str(&table(header, rows, opts));
             out.push('\n');
         }
+        out
+    }
+
+    fn runs(&self, runs: &RunList, opts: &RenderOptions) -> String {
+        let (header, rows) = runs_rows(runs);
+        let mut out = table(header, rows, opts);
+        let _ = writeln!(out, "\n{} runs", runs.runs.len());
         out
     }
 

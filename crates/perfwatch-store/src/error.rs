@@ -48,6 +48,9 @@ pub enum StoreError {
     /// See [`ErrorKind::Invalid`].
     #[error("{0}")]
     Invalid(String),
+    /// [`open_existing`](crate::open_existing) found no store file (kind [`ErrorKind::NotFound`]).
+    #[error("no store at {0}: run `perfwatch run` first (or point --db / PERFWATCH_DB at yours)")]
+    NoStore(String),
     /// See [`ErrorKind::TooNew`].
     #[error(
         "the store has schema version {found}, newer than this perfwatch knows ({known}); upgrade perfwatch"
@@ -89,7 +92,7 @@ impl StoreError {
     /// The coarse kind of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StoreError::NotFound(_) => ErrorKind::NotFound,
+            StoreError::NotFound(_) | StoreError::NoStore(_) => ErrorKind::NotFound,
             StoreError::Ambiguous { .. } => ErrorKind::Ambiguous,
             StoreError::AlreadyExists(_) | StoreError::TokenExists(_) => ErrorKind::AlreadyExists,
             StoreError::Invalid(_) => ErrorKind::Invalid,

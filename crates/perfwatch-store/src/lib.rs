@@ -341,12 +341,31 @@ pub fn redact_url(url: &str) -> String {
 /// Opens (creating and migrating as needed) the store at `url`; see the crate docs for the
 /// accepted URLs.
 pub fn open(url: &str) -> Result<Box<dyn Store>> {
+    match sqlite_path(url)? {
+        None => pg::PgStore::open(url.trim()),
+        Some(path) => Ok(Box::new(sqlite::SqliteStore::open(path)?)),
+    }
+}
+
+/// Like [`open`], but an SQLite store must exist already: commands that only read never
+/// leave an empty store (and a stray `.perfwatch/` directory) behind. [`StoreError::NoStore`]
+/// otherwise. A PostgreSQL store is opened as by [`open`].
+pub fn open_existing(url: &str) -> Result<Box<dyn Store>> {
+    match sqlite_path(url)? {
+        Some(path) if !path.exists() => Err(StoreError::NoStore(path.display().to_string())),
+        _ => open(url),
+    }
+}
+
+/// The file of an SQLite URL (`sqlite://PATH`, `sqlite:PATH`, a bare path); `None` for
+/// PostgreSQL.
+fn sqlite_path(url: &str) -> Result<Option<&std::path::Path>> {
     let url = url.trim();
     if url.is_empty() {
         return Err(StoreError::Invalid("empty store URL".into()));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return pg::PgStore::open(url);
+        return Ok(None);
     }
     let path = if let Some(rest) = url.strip_prefix("sqlite://") {
         rest
@@ -362,7 +381,7 @@ pub fn open(url: &str) -> Result<Box<dyn Store>> {
     if path.is_empty() {
         return Err(StoreError::Invalid(format!("no file path in store URL {url:?}")));
     }
-    Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(path))?))
+    Ok(Some(std::path::Path::new(path)))
 }
 
 /// Like [`open`], but the store reopens itself when its connection breaks (a PostgreSQL

@@ -15,34 +15,74 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// and saved); 4 measured, but the store could not save the results (they were printed); 130
 /// interrupted by Ctrl-C.
 #[derive(Debug, Parser)]
-#[command(name = "perfwatch", version, max_term_width = 100)]
+#[command(name = "perfwatch", version = VERSION, max_term_width = 100, after_help = EXAMPLES)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Print only results, warnings and errors (no progress, no notes).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say more: where the suite and store were found, every measured run.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
+
+/// `perfwatch --version`: the version and the commit it was built from (when built in a git
+/// checkout).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("PERFWATCH_BUILD_COMMIT"), ")");
+
+/// Examples of the top-level help.
+const EXAMPLES: &str = "Examples:
+  perfwatch init && perfwatch run          measure a new suite
+  perfwatch baseline set main              name the latest run
+  perfwatch compare                        latest run vs baseline main; exit 1 on a regression
+  perfwatch ab './old' './new'             two commands side by side
+  perfwatch serve                          dashboard on http://127.0.0.1:8080
+Suite: -c FILE, else PERFWATCH_CONFIG, else perfwatch.toml here or in a parent directory.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write a commented starter perfwatch.toml.
+    #[command(after_help = "Examples:\n  perfwatch init\n  perfwatch init -c bench/perfwatch.toml --force")]
     Init(InitArgs),
     /// Validate the suite file and list the cases it expands to.
+    #[command(after_help = "Examples:\n  perfwatch check\n  perfwatch check -b 'sort*'")]
     Check(CheckArgs),
     /// Measure the suite (or the benches matching -b), save the run and print results.
+    #[command(
+        after_help = "Examples:\n  perfwatch run\n  perfwatch run -b 'sort*' --label runner=ci-1 --format json -o run.json\n  perfwatch run --push https://perf.example.org"
+    )]
     Run(RunArgs),
     /// Compare two commands side by side in randomized interleaved rounds (A/B).
+    #[command(
+        after_help = "Examples:\n  perfwatch ab './old --input x' './new --input x'\n  perfwatch ab 'python3 v1.py' 'python3 v2.py' --threshold 2% --max-time 30s --metric cpu"
+    )]
     Ab(AbArgs),
     /// Compare a run against a baseline: ratio, 95% CI and verdict per case and metric.
+    #[command(
+        after_help = "Examples:\n  perfwatch compare                          latest run vs baseline main\n  perfwatch compare --to v1.2 --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n  perfwatch compare --rev main               build main and the work tree, measure both interleaved"
+    )]
     Compare(CompareArgs),
     /// Manage named baselines (`main`, `v1.2`): set, list, show, delete, update.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  perfwatch baseline set main\n  perfwatch baseline update main --if-better\n  perfwatch baseline list"
+    )]
     Baseline(BaselineCommand),
     /// Show a metric's median across runs, oldest first.
+    #[command(
+        after_help = "Examples:\n  perfwatch history\n  perfwatch history 'sort[n=1000]' --metric wall --last 20"
+    )]
     History(HistoryArgs),
     /// Find change points in the history (when each metric shifted, by how much, which commit).
+    #[command(
+        after_help = "Examples:\n  perfwatch detect\n  perfwatch detect --recent 5 --fail-on regression      in a scheduled job\n  perfwatch detect --csv timings.csv --column latency_ms"
+    )]
     Detect(DetectArgs),
     /// Write a self-contained static HTML report of the store (no network needed to view it).
+    #[command(after_help = "Examples:\n  perfwatch report --html site/ && xdg-open site/index.html")]
     Report(ReportArgs),
     /// Serve the dashboard and its JSON API (/api/v1/) over the store; runners push into it.
     ///
@@ -52,9 +92,15 @@ pub enum Command {
     /// password). Each request is logged as one JSON line on stderr (token names, never
     /// secrets). If PostgreSQL restarts, the server answers 503 while it is down and
     /// reconnects by itself.
+    #[command(
+        after_help = "Examples:\n  perfwatch serve\n  PERFWATCH_DB=postgres://perf@db/perf perfwatch serve --addr 0.0.0.0:8080 --private"
+    )]
     Serve(ServeArgs),
     /// Create, list and revoke the API tokens that `perfwatch serve` accepts.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  perfwatch token create runner-1\n  perfwatch token list\n  perfwatch token revoke runner-1"
+    )]
     Token(TokenCommand),
     /// Send runs to a team server (`perfwatch serve`); the token comes from PERFWATCH_TOKEN.
     ///
@@ -64,17 +110,96 @@ pub enum Command {
     /// deliver) is sent, oldest first. Network errors, 5xx and 429 are retried with
     /// exponential backoff for --retry-for; other refusals are final. Exit 0 when every run
     /// was delivered, 2 otherwise (runs not delivered stay marked unpushed).
+    #[command(
+        after_help = "Examples:\n  PERFWATCH_TOKEN=pw_... perfwatch push https://perf.example.org\n  perfwatch push https://perf.example.org --all"
+    )]
     Push(PushArgs),
     /// Delete old runs from the store and compact it.
+    #[command(
+        after_help = "Examples:\n  perfwatch prune --keep-last 200\n  perfwatch prune --older-than 90d"
+    )]
     Prune(PruneArgs),
+    /// List the stored runs, newest first.
+    #[command(
+        after_help = "Examples:\n  perfwatch runs --last 5\n  perfwatch runs --format json | jq '.runs[0].id'"
+    )]
+    Runs(RunsArgs),
+    /// Show one stored run as `perfwatch run` printed it.
+    #[command(
+        after_help = "Examples:\n  perfwatch show 0190b6a8\n  perfwatch show 0190b6a8 --format json -o run.json"
+    )]
+    Show(ShowArgs),
+    /// Print the JSON Schema of a document perfwatch writes.
+    #[command(
+        after_help = "Examples:\n  perfwatch schema comparison > comparison.schema.json\n  perfwatch schema --list"
+    )]
+    Schema(SchemaArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  source <(perfwatch completions bash)\n  perfwatch completions zsh > ~/.zfunc/_perfwatch"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff).
+    #[command(
+        after_help = "Examples:\n  perfwatch man | man -l -\n  perfwatch man > /usr/local/share/man/man1/perfwatch.1"
+    )]
+    Man,
+}
+
+/// `perfwatch runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only the newest N runs.
+    #[arg(long, value_name = "N")]
+    pub last: Option<usize>,
+    /// Suite file and store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Output format and destination.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `perfwatch show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Run id or unique prefix (or a baseline name).
+    pub run: String,
+    /// Suite file and store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Output format and destination.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `perfwatch schema`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true))]
+pub struct SchemaArgs {
+    /// The document: run, comparison, history, detection, api-series, api-series-data,
+    /// api-runs, api-baselines, api-error, push-receipt.
+    #[arg(group = "which")]
+    pub name: Option<String>,
+    /// List the names.
+    #[arg(long, group = "which")]
+    pub list: bool,
+}
+
+/// `perfwatch completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where the suite file and the store are.
 #[derive(Debug, Args, Clone)]
 pub struct StoreArgs {
-    /// Suite file.
-    #[arg(short = 'c', long = "config", value_name = "FILE", default_value = "perfwatch.toml")]
-    pub config: PathBuf,
+    /// Suite file [default: perfwatch.toml in the current directory or its nearest parent]
+    #[arg(short = 'c', long = "config", value_name = "FILE", env = "PERFWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
     /// History store: sqlite://PATH or postgres://… [default: .perfwatch/history.db beside the
     /// suite file]
     #[arg(long, env = "PERFWATCH_DB", value_name = "URL")]
@@ -130,9 +255,9 @@ pub struct InitArgs {
 /// `perfwatch check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Suite file.
-    #[arg(short = 'c', long = "config", value_name = "FILE", default_value = "perfwatch.toml")]
-    pub config: PathBuf,
+    /// Suite file [default: perfwatch.toml in the current directory or its nearest parent]
+    #[arg(short = 'c', long = "config", value_name = "FILE", env = "PERFWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Only the benches matching PATTERN (bench or case name; * and ? globs). Repeatable.
     #[arg(short = 'b', long = "bench", value_name = "PATTERN")]
     pub bench: Vec<String>,

@@ -19,6 +19,11 @@ fn main() {
     perfwatch_runner::run_spawner_if_requested();
 
     let cli = cli::Cli::parse();
+    ui::set_verbosity(match (cli.quiet, cli.verbose) {
+        (true, _) => ui::Verbosity::Quiet,
+        (_, true) => ui::Verbosity::Verbose,
+        _ => ui::Verbosity::Normal,
+    });
     let code = match commands::dispatch(cli) {
         Ok(outcome) => exit_code(outcome),
         Err(err) => {

@@ -4,7 +4,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 
 use perfwatch_app::AppError;
-use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunReport};
+use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport};
 use perfwatch_report::{Format, RenderOptions, Renderer};
 
 use crate::cli::{FormatArg, OutputArgs};
@@ -19,6 +19,8 @@ pub enum Doc<'a> {
     History(&'a HistoryReport),
     /// `detect`.
     Detection(&'a DetectionReport),
+    /// `runs`.
+    Runs(&'a RunList),
 }
 
 /// Renders `doc` in the chosen format and writes it to `-o FILE` or stdout.
@@ -34,19 +36,20 @@ pub fn emit(args: &OutputArgs, doc: Doc<'_>) -> Result<(), AppError> {
         Doc::Comparison(c) => renderer.comparison(c, &opts),
         Doc::History(h) => renderer.history(h, &opts),
         Doc::Detection(d) => renderer.detection(d, &opts),
+        Doc::Runs(r) => renderer.runs(r, &opts),
     };
     match &args.output {
         Some(path) => write_file(path, &text),
-        None => {
-            let mut out = io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                // A closed pipe (`perfwatch run | head`) is not an error.
-                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-                    Err(AppError::io("writing to standard output", e))
-                }
-                _ => Ok(()),
-            }
-        }
+        None => print(text.as_bytes()),
+    }
+}
+
+/// Writes `bytes` to standard output; a closed pipe (`perfwatch run | head`) is not an error.
+pub fn print(bytes: &[u8]) -> Result<(), AppError> {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(AppError::io("writing to standard output", e)),
+        _ => Ok(()),
     }
 }
 

@@ -9,6 +9,33 @@ use perfwatch_app::Ui;
 use perfwatch_model::CaseId;
 use perfwatch_runner::{Event, InterleaveEvent};
 
+/// How much the user asked to see: set once from `-q` / `-v` before any command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// Results, warnings and errors only.
+    Quiet,
+    /// Also progress and notes.
+    Normal,
+    /// Also where things were found and every measured run.
+    Verbose,
+}
+
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
+
+/// Sets the verbosity of every [`Term`].
+pub fn set_verbosity(v: Verbosity) {
+    VERBOSITY.store(v as u8, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The verbosity set by [`set_verbosity`].
+pub fn verbosity() -> Verbosity {
+    match VERBOSITY.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        1 => Verbosity::Normal,
+        _ => Verbosity::Verbose,
+    }
+}
+
 /// The terminal's [`Ui`].
 pub struct Term {
     bar: Option<ProgressBar>,
@@ -18,6 +45,7 @@ pub struct Term {
 impl Term {
     /// Bars are drawn only when stderr is a terminal and `live` (no bar over a JSON stream).
     pub fn new(live: bool, show_output: bool) -> Term {
+        let live = live && verbosity() == Verbosity::Normal;
         let bar = (live && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
@@ -68,7 +96,9 @@ impl Drop for Term {
 
 impl Ui for Term {
     fn info(&mut self, message: &str) {
-        self.write(format!("{message}\n").as_bytes());
+        if verbosity() > Verbosity::Quiet {
+            self.write(format!("{message}\n").as_bytes());
+        }
     }
 
     fn warn(&mut self, message: &str) {
@@ -84,12 +114,19 @@ impl Ui for Term {
             Event::WarmupDone { case, run, of, .. } => {
                 self.message(format!("{}{case} warm-up {run}/{of}", self.cases()))
             }
-            Event::RunDone { case, run, elapsed, max_time, .. } => self.message(format!(
-                "{}{case} run {run} · {:.1}/{:.0} s",
-                self.cases(),
-                elapsed.as_secs_f64(),
-                max_time.as_secs_f64()
-            )),
+            Event::RunDone { case, run, elapsed, max_time, sample, .. } => {
+                if verbosity() == Verbosity::Verbose {
+                    self.write(
+                        format!("{case} run {run}: wall {:.6} s, {} \n", sample.wall, sample.exit).as_bytes(),
+                    );
+                }
+                self.message(format!(
+                    "{}{case} run {run} · {:.1}/{:.0} s",
+                    self.cases(),
+                    elapsed.as_secs_f64(),
+                    max_time.as_secs_f64()
+                ))
+            }
             Event::Output { data, .. } if self.show_output => self.write(data),
             Event::Output { .. } => {}
             Event::MetricWarning(w) => self.warn(&format!("malformed metric line in {w}")),

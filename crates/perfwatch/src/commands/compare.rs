@@ -17,7 +17,7 @@ use crate::ui::Term;
 pub fn stored(args: CompareArgs) -> Result<Outcome> {
     let project = project(&args.store);
     let plan = project.optional_plan()?;
-    let mut store = project.open_store()?;
+    let mut store = project.open_existing_store()?;
     let req = CompareRequest { to: args.to, candidate: args.candidate };
     let (report, outcome) = compare_stored(store.as_mut(), &req, plan.as_ref(), args.fail_on.into())?;
     emit(&args.output, Doc::Comparison(&report))?;
@@ -74,11 +74,11 @@ pub fn baseline(cmd: BaselineCommand) -> Result<Outcome> {
     let mut ui = Term::new(false, false);
     match cmd {
         BaselineCommand::Set { name, run, store } => {
-            let id = baseline::set(project(&store).open_store()?.as_mut(), &name, run.as_deref())?;
+            let id = baseline::set(project(&store).open_existing_store()?.as_mut(), &name, run.as_deref())?;
             ui.info(&format!("baseline {name} → run {id}"));
         }
         BaselineCommand::List { store } => {
-            let list = baseline::list(project(&store).open_store()?.as_mut())?;
+            let list = baseline::list(project(&store).open_existing_store()?.as_mut())?;
             if list.is_empty() {
                 ui.info("no baselines yet (`perfwatch baseline set main`)");
             }
@@ -87,18 +87,18 @@ pub fn baseline(cmd: BaselineCommand) -> Result<Outcome> {
             }
         }
         BaselineCommand::Show { name, store, output } => {
-            let report = baseline::show(project(&store).open_store()?.as_mut(), &name)?;
+            let report = baseline::show(project(&store).open_existing_store()?.as_mut(), &name)?;
             emit(&output, Doc::Run(&report))?;
         }
         BaselineCommand::Delete { name, store } => {
-            baseline::delete(project(&store).open_store()?.as_mut(), &name)?;
+            baseline::delete(project(&store).open_existing_store()?.as_mut(), &name)?;
             ui.info(&format!("deleted baseline {name} (its run stays in the store)"));
         }
         BaselineCommand::Update { name, run, if_better, store } => {
             let project = project(&store);
             let plan = project.optional_plan()?;
             match baseline::update(
-                project.open_store()?.as_mut(),
+                project.open_existing_store()?.as_mut(),
                 &name,
                 run.as_deref(),
                 if_better,

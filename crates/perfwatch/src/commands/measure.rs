@@ -4,11 +4,11 @@ use std::fmt::Write as _;
 
 use perfwatch_app::git::{Git, SystemGit};
 use perfwatch_app::measure::{MeasureRequest, measure};
-use perfwatch_app::project::{Project, select};
+use perfwatch_app::project::select;
 use perfwatch_app::push::{Client, Retry, after_run};
 use perfwatch_app::{AppError, Outcome, Result, Ui};
 
-use super::{project, spawner, stop_flag};
+use super::{locate, project, spawner, stop_flag};
 use crate::cli::{CheckArgs, FormatArg, InitArgs, RunArgs};
 use crate::output::{Doc, emit};
 use crate::ui::Term;
@@ -32,8 +32,9 @@ pub fn init(args: InitArgs) -> Result<Outcome> {
 
 /// Prints every case with its command and settings.
 pub fn check(args: CheckArgs) -> Result<Outcome> {
-    let plan = select(Project::new(&args.config, None).load_plan()?, &args.bench)?;
-    let mut out = format!("{}: {} cases\n", args.config.display(), plan.cases.len());
+    let project = locate(args.config, None);
+    let plan = select(project.load_plan()?, &args.bench)?;
+    let mut out = format!("{}: {} cases\n", project.config.display(), plan.cases.len());
     for case in &plan.cases {
         let s = &case.settings;
         let _ =

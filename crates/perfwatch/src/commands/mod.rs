@@ -1,6 +1,7 @@
 //! One short function per command: turn the parsed arguments into a request, call
 //! `perfwatch-app`, print the document. No measuring, statistics, SQL, HTTP or git here.
 
+mod about;
 mod compare;
 mod measure;
 mod store;
@@ -34,12 +35,32 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Serve(args) => team::serve(args),
         Command::Token(cmd) => team::token(cmd),
         Command::Push(args) => team::push(args),
+        Command::Runs(args) => store::runs(args),
+        Command::Show(args) => store::show(args),
+        Command::Schema(args) => about::schema(args),
+        Command::Completions(args) => about::completions(args),
+        Command::Man => about::man(),
     }
 }
 
-/// The suite and store named on the command line.
+/// The suite and store named on the command line, or found from the current directory.
 fn project(args: &StoreArgs) -> Project {
-    Project::new(&args.config, args.db.clone())
+    locate(args.config.clone(), args.db.clone())
+}
+
+/// [`Project::locate`] from the current directory.
+fn locate(config: Option<std::path::PathBuf>, db: Option<String>) -> Project {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    let project = Project::locate(config, db, &cwd);
+    if crate::ui::verbosity() == crate::ui::Verbosity::Verbose {
+        let found = if project.config.exists() { "" } else { " (not found)" };
+        eprintln!(
+            "suite {}{found}; store {}",
+            project.config.display(),
+            perfwatch_store::redact_url(&project.store_url())
+        );
+    }
+    project
 }
 
 /// The measuring helper process. Started before perfwatch allocates anything sizeable, so the

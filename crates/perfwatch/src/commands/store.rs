@@ -2,19 +2,20 @@
 
 use perfwatch_app::history::{CsvRequest, DetectRequest, detect_csv, detect_stored, history as read_history};
 use perfwatch_app::maintain::{Keep, prune as prune_runs};
+use perfwatch_app::project::{list_runs, show_run};
 use perfwatch_app::{AppError, Outcome, Result, Ui};
 use perfwatch_detect::changepoint::{Method, Options};
 use perfwatch_detect::verdict::FailOn;
 use perfwatch_model::Better;
 
 use super::project;
-use crate::cli::{BetterArg, DetectArgs, HistoryArgs, MethodArg, PruneArgs};
+use crate::cli::{BetterArg, DetectArgs, HistoryArgs, MethodArg, PruneArgs, RunsArgs, ShowArgs};
 use crate::output::{Doc, emit};
 use crate::ui::Term;
 
 /// A metric's medians across runs.
 pub fn history(args: HistoryArgs) -> Result<Outcome> {
-    let mut store = project(&args.store).open_store()?;
+    let mut store = project(&args.store).open_existing_store()?;
     let report = read_history(store.as_mut(), args.case.as_deref(), &args.metric, args.last)?;
     emit(&args.output, Doc::History(&report))?;
     Ok(Outcome::default())
@@ -58,11 +59,25 @@ pub fn detect(args: DetectArgs) -> Result<Outcome> {
                 alert,
                 options,
             };
-            detect_stored(project(&args.store).open_store()?.as_mut(), &req)?
+            detect_stored(project(&args.store).open_existing_store()?.as_mut(), &req)?
         }
     };
     emit(&args.output, Doc::Detection(&report))?;
     Ok(outcome)
+}
+
+/// The stored runs, newest first.
+pub fn runs(args: RunsArgs) -> Result<Outcome> {
+    let list = list_runs(project(&args.store).open_existing_store()?.as_mut(), args.last)?;
+    emit(&args.output, Doc::Runs(&list))?;
+    Ok(Outcome::default())
+}
+
+/// One stored run, by id, prefix or baseline name.
+pub fn show(args: ShowArgs) -> Result<Outcome> {
+    let report = show_run(project(&args.store).open_existing_store()?.as_mut(), &args.run)?;
+    emit(&args.output, Doc::Run(&report))?;
+    Ok(Outcome::default())
 }
 
 /// Drops old runs and compacts the store.
@@ -72,7 +87,7 @@ pub fn prune(args: PruneArgs) -> Result<Outcome> {
         (None, Some(age)) => Keep::Younger(age),
         (None, None) => return Err(AppError::usage("give --keep-last N or --older-than DURATION")),
     };
-    let deleted = prune_runs(project(&args.store).open_store()?.as_mut(), keep)?;
+    let deleted = prune_runs(project(&args.store).open_existing_store()?.as_mut(), keep)?;
     Term::new(false, false).info(&format!("deleted {deleted} runs; store compacted"));
     Ok(Outcome::default())
 }

@@ -18,7 +18,7 @@ fn site_options(store: &StoreArgs) -> Result<SiteOptions> {
 /// Writes the static site.
 pub fn report(args: ReportArgs) -> Result<Outcome> {
     let opts = SiteOptions { max_run_pages: args.max_run_pages, ..site_options(&args.store)? };
-    let s = write_site(project(&args.store).open_store()?.as_mut(), &args.html, &opts)?;
+    let s = write_site(project(&args.store).open_existing_store()?.as_mut(), &args.html, &opts)?;
     Term::new(false, false).info(&format!(
         "wrote {}: {} cases, {} series, {} points — open {}",
         args.html.display(),
@@ -71,7 +71,7 @@ pub fn token(cmd: TokenCommand) -> Result<Outcome> {
             ));
         }
         TokenCommand::List { store } => {
-            let tokens = team::list(project(&store).open_store()?.as_mut())?;
+            let tokens = team::list(project(&store).open_existing_store()?.as_mut())?;
             if tokens.is_empty() {
                 ui.info("no tokens yet (`perfwatch token create NAME`)");
             }
@@ -81,7 +81,7 @@ pub fn token(cmd: TokenCommand) -> Result<Outcome> {
             }
         }
         TokenCommand::Revoke { name, store } => {
-            team::revoke(project(&store).open_store()?.as_mut(), &name)?;
+            team::revoke(project(&store).open_existing_store()?.as_mut(), &name)?;
             ui.info(&format!("revoked token {name}"));
         }
     }
@@ -92,7 +92,7 @@ pub fn token(cmd: TokenCommand) -> Result<Outcome> {
 pub fn push(args: PushArgs) -> Result<Outcome> {
     let retry = Retry { retry_for: args.retry.retry_for, request_timeout: args.retry.request_timeout };
     let client = Client::new(&args.url, &std::env::var("PERFWATCH_TOKEN").unwrap_or_default(), retry)?;
-    let mut store = project(&args.store).open_store()?;
+    let mut store = project(&args.store).open_existing_store()?;
     let which = match (args.all, args.runs.is_empty()) {
         (true, _) => Selection::All,
         (false, true) => Selection::Unpushed,
