@@ -4,7 +4,7 @@
 //! the dashboard alike.
 
 use perfwatch_detect::verdict::{FailOn, compare_runs, gate_failed};
-use perfwatch_model::{ComparisonReport, Plan, RunReport};
+use perfwatch_model::{ComparisonReport, ComparisonWarning, Plan, RunReport};
 use perfwatch_store::Store;
 
 use crate::error::{AppError, Result, StoreContext};
@@ -33,6 +33,14 @@ pub fn compare_stored(
 ) -> Result<(ComparisonReport, Outcome)> {
     let candidate = run_or_latest(store, req.candidate.as_deref())?;
     let (baseline, name) = pick_baseline(store, req.to.as_deref(), &candidate)?;
+    if baseline.run.id == candidate.run.id {
+        let by = name.map_or_else(|| "the baseline".to_string(), |n| format!("baseline `{n}`"));
+        return Err(AppError::usage(format!(
+            "{by} is run {}, the run being judged: a run compared with itself can only look unchanged. \
+             Measure a new run (`perfwatch run`) or choose another side with --to / --candidate",
+            candidate.run.id
+        )));
+    }
     let report = build_report(&baseline, name, &candidate, plan);
     let outcome = Outcome { gate_failed: gate_failed(&report, fail_on), ..Outcome::default() };
     Ok((report, outcome))
@@ -57,8 +65,16 @@ pub fn build_report(
     }
     report.baseline.commit = baseline.run.git.as_ref().map(|g| g.commit.clone());
     report.candidate.commit = candidate.run.git.as_ref().map(|g| g.commit.clone());
+    if baseline.run.id == candidate.run.id {
+        report.warnings.insert(0, ComparisonWarning::SameRun);
+    } else if baseline.run.labels.get(PAIR_LABEL) == Some(&candidate.run.id) {
+        report.warnings.insert(0, ComparisonWarning::MeasuredInterleaved);
+    }
     report
 }
+
+/// The label `compare --rev` puts on each of its two runs: the id of the other one.
+pub const PAIR_LABEL: &str = "pair";
 
 /// `to` as a baseline name or a run id; by default baseline `main`, else the previous run on
 /// the candidate's machine. Returns the run and the baseline name it was chosen by.

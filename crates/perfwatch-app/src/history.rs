@@ -16,6 +16,9 @@ use perfwatch_store::{SeriesInfo, Store};
 use crate::error::{AppError, Result, StoreContext};
 use crate::{Outcome, project::resolve_run};
 
+/// Points in the sparkline of a detection report.
+const SPARK_POINTS: usize = 60;
+
 /// A case matches its full name (`sort[n=10]`) or its bench name (`sort`, all parameters).
 pub fn case_matches(case: &CaseId, pattern: &str) -> bool {
     case.name == pattern || case.to_string() == pattern
@@ -111,7 +114,7 @@ pub fn detect_stored(store: &mut dyn Store, req: &DetectRequest) -> Result<(Dete
             .store_context(|| "reading histories".into())?;
         let found = detect_all(&medians, chunk, &req.options);
         for ((info, analysed), found) in chunk.iter().zip(&medians).zip(found) {
-            let (s, alert) = settle_series(store, info, analysed.len(), found, req, since)?;
+            let (s, alert) = settle_series(store, info, analysed, found, req, since)?;
             alerted |= alert;
             series.push(s);
         }
@@ -125,7 +128,7 @@ pub fn detect_stored(store: &mut dyn Store, req: &DetectRequest) -> Result<(Dete
 fn settle_series(
     store: &mut dyn Store,
     info: &SeriesInfo,
-    analysed: usize,
+    medians: &[f64],
     mut found: Vec<ChangePoint>,
     req: &DetectRequest,
     since: Option<jiff::Timestamp>,
@@ -138,6 +141,7 @@ fn settle_series(
     } else {
         store.history(&info.case, &info.metric, None).store_context(context)?
     };
+    let analysed = medians.len();
     if !found.is_empty() && points.len() != analysed {
         // A run landed or was pruned in between: analyse what is there now.
         let values: Vec<f64> = points.iter().map(|p| p.median).collect();
@@ -172,6 +176,7 @@ fn settle_series(
         better: info.better,
         points: n_points,
         change_points: found,
+        recent: medians[analysed.saturating_sub(SPARK_POINTS)..].to_vec(),
     };
     Ok((series, alert))
 }
@@ -267,6 +272,7 @@ pub fn detect_csv(path: &Path, req: &CsvRequest) -> Result<(DetectionReport, Out
         better: req.better,
         points: n,
         change_points,
+        recent: values[n.saturating_sub(SPARK_POINTS)..].to_vec(),
     };
     let report = DetectionReport { schema_version: SCHEMA_VERSION, series: vec![series] };
     Ok((report, Outcome { gate_failed: alert, ..Outcome::default() }))

@@ -33,8 +33,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use perfwatch_model::metric::{BUILTIN_ORDER, SYS, USER};
 use perfwatch_model::{
-    Better, BudgetStatus, CaseId, CaseReport, Comparison, ComparisonReport, ComparisonWarning, RunRef,
-    RunReport, RunSide, SCHEMA_VERSION, Verdict, VerdictCounts,
+    Better, BudgetStatus, CaseId, CaseReport, Comparison, ComparisonReport, ComparisonWarning, Design,
+    RunRef, RunReport, RunSide, SCHEMA_VERSION, Verdict, VerdictCounts, VerdictNote,
 };
 use perfwatch_stats::rank::{Tail, benjamini_hochberg, hodges_lehmann, mann_whitney_shift_p};
 
@@ -259,6 +259,7 @@ fn compare_case(
             verdict: c.verdict,
             baseline_n: bs.n,
             candidate_n: cs.n,
+            notes: vec![],
         };
         rows.push((comparison, c.p_worse, c.p_better));
     }
@@ -315,6 +316,7 @@ pub fn compare_runs(
         schema_version: SCHEMA_VERSION,
         baseline: run_ref(baseline),
         candidate: run_ref(candidate),
+        design: Design::Unpaired,
         summary: VerdictCounts::tally(&comparisons),
         comparisons,
         budgets: vec![],
@@ -322,6 +324,7 @@ pub fn compare_runs(
         rounds: None,
         elapsed_s: None,
         stopped: None,
+        distributions: vec![],
     }
 }
 
@@ -341,6 +344,12 @@ fn apply_fdr(rows: Vec<(Comparison, f64, f64)>) -> Vec<Comparison> {
                 _ => false,
             };
             if demote {
+                let adjusted_p = if c.verdict == Verdict::Regressed { worse[i] } else { better[i] };
+                c.notes.push(VerdictNote::FalseDiscoveryControl {
+                    interval_verdict: c.verdict,
+                    adjusted_p,
+                    q: FDR_Q,
+                });
                 c.verdict = Verdict::Inconclusive;
             }
             c.p_value = two_sided[i];
@@ -594,6 +603,14 @@ mod tests {
         let out = apply_fdr(rows);
         assert_eq!(out.last().unwrap().verdict, Verdict::Inconclusive);
         assert!(out.iter().all(|c| c.verdict != Verdict::Regressed));
+        // The demotion says why, with the BH-adjusted one-sided p-value.
+        match out.last().unwrap().notes.as_slice() {
+            [VerdictNote::FalseDiscoveryControl { interval_verdict: Verdict::Regressed, adjusted_p, q }] => {
+                assert!(*adjusted_p > *q && *q == FDR_Q, "{adjusted_p} {q}");
+            }
+            other => panic!("expected the demotion note, got {other:?}"),
+        }
+        assert!(out[..40].iter().all(|c| c.notes.is_empty()), "nothing else was demoted");
     }
 
     fn run(id: &str, host: &str, cases: Vec<CaseReport>) -> RunReport {
@@ -757,6 +774,7 @@ mod tests {
             verdict,
             baseline_n: 30,
             candidate_n: 30,
+            notes: vec![],
         }
     }
 }

@@ -65,6 +65,82 @@ pub struct Comparison {
     pub baseline_n: u32,
     /// Candidate sample count.
     pub candidate_n: u32,
+    /// Why the verdict is not what the interval alone says, or how to read the interval.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<VerdictNote>,
+}
+
+/// A note on one comparison's verdict, typed like the caveats of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum VerdictNote {
+    /// The interval clears the threshold, but the evidence did not survive the suite-wide
+    /// Benjamini–Hochberg step (so many comparisons would otherwise cry wolf): the verdict is
+    /// inconclusive.
+    FalseDiscoveryControl {
+        /// The verdict the interval alone gives.
+        interval_verdict: Verdict,
+        /// The one-sided p-value after the adjustment.
+        adjusted_p: f64,
+        /// The false-discovery rate it had to be within.
+        q: f64,
+    },
+    /// Side-by-side measuring stopped when another metric reached its verdict: this metric's
+    /// interval is its own confidence sequence at that round (valid, but wider than a
+    /// fixed-sample interval; its verdict may be inconclusive for lack of rounds).
+    DecidedByOtherMetric {
+        /// The metric that decided when to stop.
+        metric: String,
+    },
+}
+
+impl fmt::Display for VerdictNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerdictNote::FalseDiscoveryControl { interval_verdict, adjusted_p, q } => write!(
+                f,
+                "the interval alone says {}, but across the suite it does not survive Benjamini–Hochberg \
+                 (adjusted p {adjusted_p:.3} > q {q}): inconclusive",
+                interval_verdict.as_str()
+            ),
+            VerdictNote::DecidedByOtherMetric { metric } => write!(
+                f,
+                "measuring stopped on {metric}'s verdict; this interval is its own confidence sequence at \
+                 that round, wider than a fixed-sample one"
+            ),
+        }
+    }
+}
+
+/// How a comparison was measured and analysed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Design {
+    /// Two separate runs (blocks): Hodges–Lehmann shift of log values with the
+    /// Mann–Whitney-inverted interval; machine drift between the runs is not removed.
+    #[default]
+    Unpaired,
+    /// Interleaved rounds (`ab`, `compare --rev`): paired log-ratios per round, signed-rank
+    /// Hodges–Lehmann with an anytime-valid confidence sequence; drift cancels in each pair.
+    Paired,
+}
+
+impl Design {
+    /// The JSON name (`unpaired`, `paired`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Design::Unpaired => "unpaired",
+            Design::Paired => "paired",
+        }
+    }
+
+    /// A sentence for the reader.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Design::Unpaired => "unpaired: two separate runs (Hodges–Lehmann, Mann–Whitney interval)",
+            Design::Paired => "paired: interleaved rounds (signed-rank Hodges–Lehmann, confidence sequence)",
+        }
+    }
 }
 
 /// Outcome of a budget check.
@@ -152,6 +228,9 @@ pub struct ComparisonReport {
     pub baseline: RunRef,
     /// The side being judged.
     pub candidate: RunRef,
+    /// How it was measured and analysed (absent in documents older than this field: unpaired).
+    #[serde(default)]
+    pub design: Design,
     /// Every case × metric.
     pub comparisons: Vec<Comparison>,
     /// Every budget of every case in the candidate.
@@ -172,6 +251,26 @@ pub struct ComparisonReport {
     /// Why measuring stopped: `verdict` or `budget` (side-by-side comparisons only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// The measured values behind some comparisons, for pictures in the terminal (not part of
+    /// the JSON document: the runs hold the samples).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub distributions: Vec<Distribution>,
+}
+
+/// The values of one metric of one case on both sides of a comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distribution {
+    /// The case.
+    pub case: CaseId,
+    /// The metric.
+    pub metric: String,
+    /// Its unit.
+    pub unit: String,
+    /// Baseline (A) values.
+    pub baseline: Vec<f64>,
+    /// Candidate (B) values.
+    pub candidate: Vec<f64>,
 }
 
 /// Which run of a comparison.
@@ -291,6 +390,11 @@ pub enum ComparisonWarning {
         /// Complete rounds.
         rounds: u32,
     },
+    /// Both runs were measured interleaved by `compare --rev`, whose paired analysis is more
+    /// precise than this unpaired comparison of the two runs.
+    MeasuredInterleaved,
+    /// Baseline and candidate are one run: every verdict is "no change" by construction.
+    SameRun,
     /// A setup or cleanup hook failed (`compare --rev`).
     HookFailed {
         /// The case.
@@ -366,6 +470,14 @@ impl fmt::Display for ComparisonWarning {
             ComparisonWarning::Interrupted { case, rounds } => {
                 write!(f, "{}interrupted after {rounds} rounds", CasePrefix(case))
             }
+            ComparisonWarning::MeasuredInterleaved => f.write_str(
+                "both runs were measured interleaved by `compare --rev`: its paired analysis (printed when it \
+                 ran) is more precise than this unpaired comparison of the two runs",
+            ),
+            ComparisonWarning::SameRun => f.write_str(
+                "baseline and candidate are the same run: it is compared with itself, so no verdict below means \
+                 anything",
+            ),
             ComparisonWarning::HookFailed { case, hook, command } => {
                 write!(f, "{case}: {hook} hook `{command}` failed")
             }

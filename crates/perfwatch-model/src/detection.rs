@@ -115,6 +115,11 @@ pub struct DetectedSeries {
     pub points: usize,
     /// Change points, oldest first.
     pub change_points: Vec<ChangePoint>,
+    /// The newest values of the series, oldest first, for a sparkline in the terminal (not
+    /// part of the JSON document: `perfwatch history` prints the series).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub recent: Vec<f64>,
 }
 
 /// A detection report (design §7).

@@ -44,10 +44,14 @@ pub struct Summary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Caveat {
-    /// Too few runs for a meaningful confidence interval.
+    /// Few runs: the confidence interval of the median is unavailable, or rests on the runs
+    /// next to the extremes (so one unusual run moves it).
     FewRuns {
         /// Runs measured.
         runs: u32,
+        /// Relative half-width of the median's 95 % interval, when there is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        half_width: Option<f64>,
     },
     /// Run-to-run spread of wall time is high: small changes cannot be seen.
     HighNoise {
@@ -90,9 +94,15 @@ pub enum Caveat {
 impl fmt::Display for Caveat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Caveat::FewRuns { runs } => {
-                write!(f, "only {runs} runs: the confidence interval is wide or unavailable")
+            Caveat::FewRuns { runs, half_width: None } => {
+                write!(f, "only {runs} runs: too few for a 95% confidence interval of the median")
             }
+            Caveat::FewRuns { runs, half_width: Some(h) } => write!(
+                f,
+                "only {runs} runs: the median's 95% interval (±{:.1}%) rests on the runs next to the extremes, \
+                 so one unusual run moves it",
+                h * 100.0
+            ),
             Caveat::HighNoise { cv } => write!(
                 f,
                 "high noise: run-to-run spread is {:.1}% of the median; changes smaller than that are hard to see",

@@ -137,6 +137,7 @@
       return;
     }
     var state = { metric: null, x: "run", idx: null, plot: null };
+    var RUN_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000, 100000, 1000000];
     var hash = /metric=([^&]*)/.exec(location.hash);
     var wanted = hash ? decodeURIComponent(hash[1]) : null;
     var names = data.metrics.map(function (m) { return m.name; });
@@ -238,7 +239,9 @@
         ],
         bands: [{ series: [3, 1], fill: band }],
         axes: [
-          { stroke: axis, grid: { stroke: grid }, ticks: { stroke: grid }, label: state.x === "time" ? "" : "run" },
+          { stroke: axis, grid: { stroke: grid }, ticks: { stroke: grid }, label: state.x === "time" ? "" : "run",
+            // Runs are counted: whole-number ticks only (uPlot's default increments include 0.5).
+            incrs: state.x === "time" ? undefined : RUN_INCRS },
           { stroke: axis, grid: { stroke: grid }, ticks: { stroke: grid }, size: 80,
             values: function (u, vals) { return vals.map(function (v) { return human(v, s.unit); }); } },
         ],

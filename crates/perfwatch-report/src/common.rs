@@ -113,11 +113,20 @@ pub(crate) fn comparison_rows(comparisons: &[&Comparison]) -> (Vec<String>, Vec<
                 human(c.candidate_median, &c.unit),
                 format!("{} [{}, {}]", pct_change(c.ratio), pct_change(c.ci95[0]), pct_change(c.ci95[1])),
                 if c.p_value < 0.001 { "<0.001".to_string() } else { format!("{:.3}", c.p_value) },
-                verdict_label(c.verdict).to_string(),
+                // A star sends the reader to the notes under the table.
+                format!("{}{}", verdict_label(c.verdict), if c.notes.is_empty() { "" } else { " *" }),
             ]
         })
         .collect();
     (header, rows)
+}
+
+/// `* case metric: note` lines for the comparisons whose verdict carries a note.
+pub(crate) fn verdict_notes(comparisons: &[&Comparison]) -> Vec<String> {
+    comparisons
+        .iter()
+        .flat_map(|c| c.notes.iter().map(move |n| format!("* {} {}: {n}", c.case, c.metric)))
+        .collect()
 }
 
 /// The verdict word shown to people (upper case for the two that need attention).

@@ -70,7 +70,7 @@ impl Renderer for CsvRenderer {
 
     fn comparison(&self, report: &ComparisonReport, _: &RenderOptions) -> String {
         let mut out = String::from(
-            "name,params,metric,unit,better,baseline_median,candidate_median,ratio,ci95_low,ci95_high,p_value,threshold,verdict\n",
+            "name,params,metric,unit,better,baseline_median,candidate_median,ratio,ci95_low,ci95_high,p_value,threshold,verdict,design,notes\n",
         );
         for c in &report.comparisons {
             line(
@@ -89,6 +89,8 @@ impl Renderer for CsvRenderer {
                     c.p_value.to_string(),
                     c.threshold.to_string(),
                     c.verdict.as_str().to_string(),
+                    report.design.as_str().to_string(),
+                    c.notes.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("; "),
                 ],
             );
         }

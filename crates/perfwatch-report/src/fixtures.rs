@@ -71,7 +71,7 @@ pub(crate) fn run_report() -> RunReport {
                 case: CaseId { name: "sort".into(), params: [("n".to_string(), "1000".to_string())].into() },
                 status: CaseStatus::Ok,
                 runs: 7,
-                caveats: vec![Caveat::FewRuns { runs: 7 }],
+                caveats: vec![Caveat::FewRuns { runs: 7, half_width: Some(0.004) }],
                 metrics: ok_metrics,
                 failure: None,
                 raw: vec![],
@@ -116,6 +116,7 @@ fn comparison(name: &str, metric: &str, ratio: f64, ci: [f64; 2], verdict: Verdi
         verdict,
         baseline_n: 30,
         candidate_n: 30,
+        notes: vec![],
     }
 }
 
@@ -124,11 +125,20 @@ pub(crate) fn comparison_report() -> ComparisonReport {
         comparison("fast", "wall", 1.001, [0.995, 1.006], Verdict::Unchanged),
         comparison("slow|pipe", "wall", 1.2, [1.18, 1.22], Verdict::Regressed),
         comparison("fast", "cpu", 1.01, [0.97, 1.04], Verdict::Inconclusive),
+        Comparison {
+            notes: vec![VerdictNote::FalseDiscoveryControl {
+                interval_verdict: Verdict::Regressed,
+                adjusted_p: 0.12,
+                q: 0.05,
+            }],
+            ..comparison("slow|pipe", "cpu", 1.05, [1.025, 1.08], Verdict::Inconclusive)
+        },
     ];
     ComparisonReport {
         schema_version: 1,
         baseline: RunRef { run_id: "run-a".into(), name: Some("main".into()), commit: None, host: None },
         candidate: RunRef { run_id: "run-b".into(), name: None, commit: None, host: None },
+        design: Design::Unpaired,
         summary: VerdictCounts::tally(&comparisons),
         comparisons,
         budgets: vec![BudgetResult {
@@ -148,6 +158,7 @@ pub(crate) fn comparison_report() -> ComparisonReport {
         rounds: None,
         elapsed_s: None,
         stopped: None,
+        distributions: vec![],
     }
 }
 
@@ -173,6 +184,7 @@ pub(crate) fn detection_report() -> DetectionReport {
                 kind: ShiftKind::Regression,
                 new: true,
             }],
+            recent: (0..60).map(|i| if i < 40 { 0.010 } else { 0.0105 }).collect(),
         }],
     }
 }
@@ -446,6 +458,32 @@ fn side_report(id: &str, scale: f64) -> RunReport {
     r
 }
 
+/// A side-by-side (`ab`) comparison: paired, stopped on wall's verdict (so cpu carries a
+/// note), with the measured values of wall for the distribution strips.
+pub(crate) fn ab_report() -> ComparisonReport {
+    let mut c = comparison_report();
+    c.design = Design::Paired;
+    c.comparisons.truncate(1);
+    c.comparisons[0] = comparison("fast", "wall", 1.03, [1.02, 1.04], Verdict::Regressed);
+    c.comparisons.push(Comparison {
+        notes: vec![VerdictNote::DecidedByOtherMetric { metric: "wall".into() }],
+        ..comparison("fast", "cpu", 1.02, [0.99, 1.05], Verdict::Inconclusive)
+    });
+    c.summary = VerdictCounts::tally(&c.comparisons);
+    c.budgets.clear();
+    c.warnings.clear();
+    (c.rounds, c.elapsed_s, c.stopped) = (Some(24), Some(3.5), Some("verdict".into()));
+    let a: Vec<f64> = (0..24).map(|i| 0.1 * (1.0 + f64::from(i % 6) * 0.004)).collect();
+    c.distributions = vec![Distribution {
+        case: CaseId { name: "fast".into(), params: BTreeMap::new() },
+        metric: "wall".into(),
+        unit: "s".into(),
+        candidate: a.iter().map(|x| x * 1.03).collect(),
+        baseline: a,
+    }];
+    c
+}
+
 /// The two runs behind [`comparison_report`] (`run-a`, `run-b`), whose samples the comparison
 /// page plots.
 pub(crate) fn comparison_sides() -> (RunReport, RunReport) {
@@ -496,11 +534,12 @@ mod snapshots {
 
     fn all(format: Format) -> String {
         let r = renderer(format);
-        let o = RenderOptions { width: Some(120) };
+        let o = RenderOptions { width: Some(120), color: false };
         format!(
-            "{}\n=====\n{}\n=====\n{}\n=====\n{}",
+            "{}\n=====\n{}\n=====\n{}\n=====\n{}\n=====\n{}",
             r.run(&run_report(), &o),
             r.comparison(&comparison_report(), &o),
+            r.comparison(&ab_report(), &o),
             r.history(&history_report(), &o),
             r.detection(&detection_report(), &o)
         )
@@ -532,8 +571,41 @@ mod snapshots {
     }
 
     #[test]
+    fn a_demotion_by_benjamini_hochberg_says_so_in_every_format() {
+        let report = comparison_report();
+        let o = RenderOptions::default();
+        let json: serde_json::Value =
+            serde_json::from_str(&renderer(Format::Json).comparison(&report, &o)).unwrap();
+        let demoted = &json["comparisons"][3];
+        assert_eq!(demoted["verdict"], "inconclusive");
+        assert_eq!(demoted["notes"][0]["kind"], "false_discovery_control");
+        assert_eq!(demoted["notes"][0]["interval_verdict"], "regressed");
+        for format in [Format::Table, Format::Markdown, Format::Csv] {
+            let text = renderer(format).comparison(&report, &o);
+            assert!(
+                text.contains("does not survive Benjamini–Hochberg (adjusted p 0.120"),
+                "{format:?}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let r = renderer(Format::Table);
+        let plain = r.comparison(&comparison_report(), &RenderOptions { width: Some(120), color: false });
+        assert!(!plain.contains('\u{1b}'), "{plain}");
+        let coloured = r.comparison(&comparison_report(), &RenderOptions { width: Some(120), color: true });
+        // Red REGRESSED, yellow inconclusive; the words are the same.
+        assert!(coloured.contains("\u{1b}[38;5;9m REGRESSED"), "{coloured:?}");
+        assert!(coloured.contains("inconclusive"));
+        let strip = |s: &str| s.replace(|c: char| c == '\u{1b}', "");
+        assert_eq!(strip(&coloured).matches("REGRESSED").count(), plain.matches("REGRESSED").count());
+    }
+
+    #[test]
     fn narrow_terminal_wraps_instead_of_overflowing() {
-        let out = renderer(Format::Table).run(&run_report(), &RenderOptions { width: Some(60) });
+        let out =
+            renderer(Format::Table).run(&run_report(), &RenderOptions { width: Some(60), color: false });
         for line in out.lines().filter(|l| l.starts_with(['┌', '│', '├', '└', '╞'])) {
             assert!(line.chars().count() <= 60, "line wider than 60 columns: {line}");
         }

@@ -12,6 +12,7 @@ mod csv;
 pub mod html;
 mod json;
 mod markdown;
+pub mod pictures;
 mod table;
 pub mod units;
 
@@ -50,6 +51,8 @@ impl Format {
 pub struct RenderOptions {
     /// Width to fit tables into (terminal columns); `None` = no limit.
     pub width: Option<u16>,
+    /// Colour verdicts and statuses (ANSI); the caller decides (a terminal, no `NO_COLOR`).
+    pub color: bool,
 }
 
 /// A renderer of every document kind in one format.

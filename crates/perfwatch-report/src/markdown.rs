@@ -6,7 +6,7 @@ use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunList,
 
 use crate::common::{
     budget_rows, by_attention, comparison_rows, custom_rows, detection_rows, detection_summary, notes,
-    run_rows, summary_line,
+    run_rows, summary_line, verdict_notes,
 };
 use crate::units::human;
 use crate::{RenderOptions, Renderer};
@@ -98,6 +98,7 @@ impl Renderer for MarkdownRenderer {
             report.baseline.name.as_deref().map(|n| format!(" ({})", esc(n))).unwrap_or_default(),
             summary_line(report)
         );
+        let _ = writeln!(out, "Analysis: {}.\n", esc(report.design.describe()));
         for w in &report.warnings {
             let _ = writeln!(out, "> **Warning:** {}\n", esc(&w.to_string()));
         }
@@ -119,6 +120,13 @@ impl Renderer for MarkdownRenderer {
             let (header, rows) = comparison_rows(&rest);
             table(&mut out, &header, &rows);
             out.push_str("\n</details>\n");
+        }
+        let notes = verdict_notes(&by_attention(report));
+        if !notes.is_empty() {
+            out.push_str("\n**Notes**\n\n");
+            for n in notes {
+                let _ = writeln!(out, "- {}", esc(n.trim_start_matches("* ")));
+            }
         }
         out
     }

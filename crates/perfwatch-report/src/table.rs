@@ -1,16 +1,18 @@
-//! Terminal tables (comfy-table), fitted to the terminal width; colour-free so output
-//! can be piped and snapshot-tested.
+//! Terminal tables (comfy-table), fitted to the terminal width. Colour only when the caller
+//! asks for it ([`RenderOptions::color`]), so piped output and snapshots stay plain; every
+//! coloured word reads the same without colour.
 
 use std::fmt::Write;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
-use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport};
+use comfy_table::{Cell, Color, ContentArrangement, Table};
+use perfwatch_model::{ComparisonReport, DetectionReport, Distribution, HistoryReport, RunList, RunReport};
 
 use crate::common::{
     budget_rows, by_attention, comparison_rows, custom_rows, detection_rows, detection_summary, notes,
-    run_rows, runs_rows, summary_line,
+    run_rows, runs_rows, summary_line, verdict_notes,
 };
+use crate::pictures::{shared_range, sparkline, strip};
 use crate::units::human;
 use crate::{RenderOptions, Renderer};
 
@@ -28,10 +30,64 @@ fn table(header: Vec<String>, rows: Vec<Vec<String>>, opts: &RenderOptions) -> S
         }
     }
     t.set_header(header);
-    for r in rows {
-        t.add_row(r);
+    if opts.color {
+        t.enforce_styling();
+    }
+    for mut r in rows {
+        // The last column holds the verdict, status or kind of a row.
+        let last = r.pop().map(|text| {
+            let color = opts.color.then(|| paint(&text)).flatten();
+            color.map_or_else(|| Cell::new(&text), |c| Cell::new(&text).fg(c))
+        });
+        t.add_row(r.into_iter().map(Cell::new).chain(last));
     }
     t.to_string()
+}
+
+/// The colour of a verdict, status or change-point kind: red for what needs attention,
+/// green for good news, yellow for "could not tell".
+fn paint(word: &str) -> Option<Color> {
+    if ["REGRESSED", "REGRESSION", "FAIL"].iter().any(|w| word.starts_with(w)) {
+        Some(Color::Red)
+    } else if word.starts_with("IMPROVED") || word == "pass" || word.starts_with("improvement") {
+        Some(Color::Green)
+    } else if word.starts_with("inconclusive") || word == "missing" {
+        Some(Color::Yellow)
+    } else {
+        None
+    }
+}
+
+/// Columns of a distribution strip.
+const STRIP_WIDTH: usize = 40;
+
+/// Two strips, A above B over one range, for each measured distribution.
+fn distributions(out: &mut String, dists: &[Distribution]) {
+    for d in dists {
+        let range = shared_range(&d.baseline, &d.candidate);
+        let _ = writeln!(out, "{} — {}", d.case, d.metric);
+        for (side, values) in [("A", &d.baseline), ("B", &d.candidate)] {
+            let median = median_of(values);
+            let _ = writeln!(
+                out,
+                "  {side} │{}│ median {}",
+                strip(values, range, STRIP_WIDTH),
+                human(median, &d.unit)
+            );
+        }
+        let _ = writeln!(out, "     {} … {}", human(range.0, &d.unit), human(range.1, &d.unit));
+    }
+}
+
+/// The median of `values` (NaN when empty), for the strip legend.
+fn median_of(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
 impl Renderer for TableRenderer {
@@ -70,12 +126,18 @@ impl Renderer for TableRenderer {
             report.baseline.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default(),
             report.candidate.run_id
         );
+        let _ = writeln!(out, "analysis: {}", report.design.describe());
         for w in &report.warnings {
             let _ = writeln!(out, "warning: {w}");
         }
-        let (header, rows) = comparison_rows(&by_attention(report));
+        let ordered = by_attention(report);
+        let (header, rows) = comparison_rows(&ordered);
         out.push_str(&table(header, rows, opts));
         out.push('\n');
+        for note in verdict_notes(&ordered) {
+            let _ = writeln!(out, "{note}");
+        }
+        distributions(&mut out, &report.distributions);
         if !report.budgets.is_empty() {
             let (header, rows) = budget_rows(&report.budgets);
             out.push_str(&table(header, rows, opts));
@@ -89,7 +151,9 @@ impl Renderer for TableRenderer {
         let mut out = String::new();
         for s in &report.series {
             let id = &s.case;
-            let _ = writeln!(out, "{id} — {} ({} runs)", s.metric, s.points.len());
+            let medians: Vec<f64> = s.points.iter().map(|p| p.median).collect();
+            let recent = &medians[medians.len().saturating_sub(SPARK_POINTS)..];
+            let _ = writeln!(out, "{id} — {} ({} runs)  {}", s.metric, s.points.len(), sparkline(recent));
             let header = ["run", "time", "commit", "median", "95% CI"].map(String::from).into();
             let rows = s
                 .points
@@ -124,10 +188,17 @@ impl Renderer for TableRenderer {
             out.push_str(&table(header, rows, opts));
             out.push('\n');
         }
+        // A picture of each series that shifted, newest values last.
+        for s in report.series.iter().filter(|s| !s.change_points.is_empty() && !s.recent.is_empty()) {
+            let _ = writeln!(out, "{} — {}  {}", s.case, s.metric, sparkline(&s.recent));
+        }
         let _ = writeln!(out, "{}", detection_summary(report));
         out
     }
 }
+
+/// Points in a history sparkline: the newest, so it fits beside the title.
+const SPARK_POINTS: usize = 60;
 
 /// The first 12 characters of an id or hash.
 fn short(id: &str) -> &str {

@@ -411,7 +411,10 @@ pub fn caveats(walls: &[f64], wall: Option<&Summary>, precision_target: Option<f
     let n = walls.len() as u32;
     let Some(wall) = wall else { return out };
     if n < FEW_RUNS {
-        out.push(Caveat::FewRuns { runs: n });
+        out.push(Caveat::FewRuns {
+            runs: n,
+            half_width: perfwatch_stats::median_ci_relative_half_width(walls),
+        });
     }
     if let Some(target) = precision_target {
         if let Some(achieved) = perfwatch_stats::median_ci_relative_half_width(walls) {

@@ -149,6 +149,15 @@ async fn dashboard_in_headless_chromium() {
     c.find(Locator::Id("pw-zoom-in")).await.unwrap().click().await.unwrap();
     let zoomed = js(&c, width).await.as_f64().unwrap();
     assert!(zoomed < full * 0.6, "zoom in: {full} -> {zoomed}");
+    // Runs are counted: the run axis has whole-number ticks, even zoomed in to a few runs.
+    for _ in 0..3 {
+        c.find(Locator::Id("pw-zoom-in")).await.unwrap().click().await.unwrap();
+    }
+    let splits = js(&c, "return PW.chart.axes[0]._splits;").await;
+    let splits: Vec<f64> =
+        splits.as_array().expect("tick positions").iter().filter_map(Value::as_f64).collect();
+    assert!(splits.len() >= 2, "ticks drawn: {splits:?}");
+    assert!(splits.iter().all(|t| t.fract() == 0.0), "fractional run ticks: {splits:?}");
     c.find(Locator::Id("pw-zoom-reset")).await.unwrap().click().await.unwrap();
     assert_eq!(js(&c, width).await.as_f64().unwrap(), full);
     c.find(Locator::Css("input[name='pw-x'][value='time']")).await.unwrap().click().await.unwrap();

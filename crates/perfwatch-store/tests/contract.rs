@@ -218,7 +218,7 @@ fn case(name: &str, params: &[(&str, &str)], base: f64) -> CaseReport {
         runs: 7,
         caveats: vec![
             Caveat::HighNoise { cv: 0.123456789 },
-            Caveat::FewRuns { runs: 7 },
+            Caveat::FewRuns { runs: 7, half_width: Some(0.01) },
             Caveat::SlowFirstRun { ratio: 2.5 },
         ],
         metrics: BTreeMap::from([

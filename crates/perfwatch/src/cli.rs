@@ -209,10 +209,11 @@ pub struct StoreArgs {
 /// Output format and destination.
 #[derive(Debug, Args, Clone)]
 pub struct OutputArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
-    pub format: FormatArg,
-    /// Write results to FILE instead of standard output.
+    /// Output format [default: from -o's extension (.json, .md, .csv, .txt = table); else
+    /// table on a terminal, JSON when standard output is a pipe or file].
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Write results to FILE instead of standard output (atomically: nothing half-written).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 }

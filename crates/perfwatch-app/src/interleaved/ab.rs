@@ -8,11 +8,12 @@ use std::time::Duration;
 use perfwatch_detect::paired::SequentialRule;
 use perfwatch_detect::verdict::FailOn;
 use perfwatch_model::{
-    Better, CaseId, ComparisonReport, ComparisonWarning, RunRef, SCHEMA_VERSION, Verdict, VerdictCounts,
+    Better, CaseId, ComparisonReport, ComparisonWarning, Design, RunRef, SCHEMA_VERSION, Verdict,
+    VerdictCounts,
 };
 use perfwatch_runner::{Contender, ExecRequest, Executor, InterleaveOptions, StopReason};
 
-use super::{measure_paired, paired_comparisons, stop_warning};
+use super::{distribution, measure_paired, paired_comparisons, stop_warning};
 use crate::error::{AppError, Result};
 use crate::{Outcome, Ui};
 
@@ -81,11 +82,12 @@ pub fn ab(
         ui.warn(&format!("{}\n{}", failure.message, failure.stderr_tail.trim_end()));
     }
     let case = CaseId::new(AB_CASE, Vec::<(String, String)>::new());
-    let comparisons = paired_comparisons(&outcome, &case, &|_| req.threshold, n_star);
+    let comparisons = paired_comparisons(&outcome, (&case, &req.metric), &|_| req.threshold, n_star);
     let mut report = ComparisonReport {
         schema_version: SCHEMA_VERSION,
         baseline: RunRef { run_id: "A".into(), name: Some(req.command_a.clone()), commit: None, host: None },
         candidate: RunRef { run_id: "B".into(), name: Some(req.command_b.clone()), commit: None, host: None },
+        design: Design::Paired,
         summary: VerdictCounts::tally(&comparisons),
         comparisons,
         budgets: vec![],
@@ -93,6 +95,7 @@ pub fn ab(
         rounds: Some(outcome.rounds.len() as u32),
         elapsed_s: Some(outcome.elapsed.as_secs_f64()),
         stopped: Some(outcome.stopped.as_str().to_string()),
+        distributions: distribution(&outcome, &case, &req.metric).into_iter().collect(),
     };
     report.warnings.extend(stop_warning(&outcome, None, &req.metric, req.seed));
     if !report.comparisons.iter().any(|c| c.metric == req.metric) {

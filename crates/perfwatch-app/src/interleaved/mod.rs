@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use perfwatch_detect::paired::{IntervalKind, SequentialRule, expected_rounds, log_ratios, planned_n_star};
-use perfwatch_model::{CaseId, Comparison, ComparisonWarning};
+use perfwatch_model::{CaseId, Comparison, ComparisonWarning, Distribution, VerdictNote};
 use perfwatch_runner::{
     Contender, Executor, InterleaveEvent, InterleaveOptions, InterleaveOutcome, Round, Side, StopReason,
     run_interleaved,
@@ -81,9 +81,13 @@ impl WarmupClock {
 /// Hodges–Lehmann ratio with the confidence sequence's interval (tuned for `n_star` rounds, as
 /// while measuring) when measuring stopped on a verdict — valid at any data-dependent stopping
 /// round — else the fixed-n signed-rank interval (budget-limited).
+///
+/// When measuring stopped on the verdict of `deciding` (the metric the sequence watched), the
+/// other metrics' comparisons say so ([`VerdictNote::DecidedByOtherMetric`]): their intervals
+/// are their own sequences at a round chosen by another metric.
 pub fn paired_comparisons(
     outcome: &InterleaveOutcome,
-    case: &CaseId,
+    (case, deciding): (&CaseId, &str),
     threshold_for: &dyn Fn(&str) -> f64,
     n_star: f64,
 ) -> Vec<Comparison> {
@@ -113,10 +117,26 @@ pub fn paired_comparisons(
             verdict: est.verdict,
             baseline_n: xa.len() as u32,
             candidate_n: xb.len() as u32,
+            notes: if by_verdict && metric != deciding {
+                vec![VerdictNote::DecidedByOtherMetric { metric: deciding.to_string() }]
+            } else {
+                vec![]
+            },
             metric,
         });
     }
     out
+}
+
+/// The values of `metric` on both sides (paired rounds only), for the distribution strips of
+/// the terminal; `None` when it was not measured.
+pub fn distribution(outcome: &InterleaveOutcome, case: &CaseId, metric: &str) -> Option<Distribution> {
+    let (baseline, candidate) = outcome.paired(metric);
+    if baseline.is_empty() {
+        return None;
+    }
+    let unit = outcome.metric_info(metric).unit.clone();
+    Some(Distribution { case: case.clone(), metric: metric.to_string(), unit, baseline, candidate })
 }
 
 /// The warning explaining how measuring ended, when it did not end on a verdict.

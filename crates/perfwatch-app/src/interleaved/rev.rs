@@ -9,8 +9,8 @@ use std::time::Duration;
 use perfwatch_detect::paired::SequentialRule;
 use perfwatch_detect::verdict::{FailOn, gate_failed};
 use perfwatch_model::{
-    Better, CasePlan, CaseReport, CaseStatus, CommandSpec, ComparisonReport, ComparisonWarning, RunMeta,
-    RunRef, RunStatus, SCHEMA_VERSION, VerdictCounts,
+    Better, CasePlan, CaseReport, CaseStatus, CommandSpec, ComparisonReport, ComparisonWarning, Design,
+    RunMeta, RunRef, RunStatus, SCHEMA_VERSION, VerdictCounts,
 };
 use perfwatch_runner::{Contender, ExecRequest, Executor, InterleaveOptions, StopReason, side_report};
 use perfwatch_store::Store;
@@ -117,7 +117,12 @@ impl<'a> Session<'a> {
             let labels = BTreeMap::from([("compare".into(), "rev".into()), ("side".into(), role.into())]);
             new_run_meta(&side.plan, side.git.clone(), labels)
         };
-        let metas = [meta(base, "base"), meta(cand, "candidate")];
+        let mut metas = [meta(base, "base"), meta(cand, "candidate")];
+        // Each run names its partner, so a later unpaired `compare` of the two can say that
+        // this paired one was more precise.
+        let ids = [metas[0].id.clone(), metas[1].id.clone()];
+        metas[0].labels.insert(crate::compare::PAIR_LABEL.into(), ids[1].clone());
+        metas[1].labels.insert(crate::compare::PAIR_LABEL.into(), ids[0].clone());
         for m in &metas {
             store.begin_run(m).store_context(|| format!("recording run {}", m.id))?;
         }
@@ -131,6 +136,7 @@ impl<'a> Session<'a> {
             schema_version: SCHEMA_VERSION,
             baseline: run_ref(&metas[0], base),
             candidate: run_ref(&metas[1], cand),
+            design: Design::Paired,
             comparisons: vec![],
             budgets: vec![],
             summary: VerdictCounts::default(),
@@ -138,6 +144,7 @@ impl<'a> Session<'a> {
             rounds: Some(0),
             elapsed_s: Some(0.0),
             stopped: None,
+            distributions: vec![],
         };
         Ok(Session {
             store,
@@ -206,7 +213,8 @@ impl<'a> Session<'a> {
         ];
         self.save(&sides);
         self.report.budgets.extend(perfwatch_detect::budget::check_budgets(&sides[1], &case.budgets));
-        let comparisons = paired_comparisons(&outcome, &case.id, &|m| case.threshold_for(m), n_star);
+        let comparisons =
+            paired_comparisons(&outcome, (&case.id, "wall"), &|m| case.threshold_for(m), n_star);
         self.report.comparisons.extend(comparisons);
         self.report.warnings.extend(stop_warning(&outcome, Some(&case.id), "wall", seed));
         *self.report.rounds.get_or_insert(0) += outcome.rounds.len() as u32;

@@ -9,9 +9,10 @@ use perfwatch_app::interleaved::rev::{RevRequest, RevTools, compare_revs};
 use perfwatch_app::{AppError, Outcome, Result, Ui};
 
 use super::{project, spawner, stop_flag};
-use crate::cli::{AbArgs, BaselineCommand, CompareArgs, FormatArg};
-use crate::output::{Doc, emit};
+use crate::cli::{AbArgs, BaselineCommand, CompareArgs};
+use crate::output::{self, Doc, emit};
 use crate::ui::Term;
+use perfwatch_report::Format;
 
 /// A stored run against a baseline.
 pub fn stored(args: CompareArgs) -> Result<Outcome> {
@@ -36,7 +37,7 @@ pub fn revs(args: CompareArgs) -> Result<Outcome> {
         seed: args.seed.unwrap_or_else(fresh_seed),
         fail_on: args.fail_on.into(),
     };
-    let mut ui = Term::new(args.output.format == FormatArg::Table, false);
+    let mut ui = Term::new(output::format(&args.output) == Format::Table, false);
     let tools = RevTools { git: &SystemGit, executor: &mut executor, store: store.as_mut(), ui: &mut ui };
     let (report, outcome) = compare_revs(&project, &req, tools, &stop_flag())?;
     ui.info(&format!("runs saved to {}", project.store_url()));
@@ -62,7 +63,7 @@ pub fn ab(args: AbArgs) -> Result<Outcome> {
         seed: args.seed.unwrap_or_else(fresh_seed),
         fail_on: args.fail_on.into(),
     };
-    let mut ui = Term::new(args.output.format == FormatArg::Table, false);
+    let mut ui = Term::new(output::format(&args.output) == Format::Table, false);
     let (report, outcome) = measure_ab(&req, &mut executor, &mut ui, &stop_flag())?;
     drop(ui);
     emit(&args.output, Doc::Comparison(&report))?;

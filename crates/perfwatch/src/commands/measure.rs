@@ -9,9 +9,10 @@ use perfwatch_app::push::{Client, Retry, after_run};
 use perfwatch_app::{AppError, Outcome, Result, Ui};
 
 use super::{locate, project, spawner, stop_flag};
-use crate::cli::{CheckArgs, FormatArg, InitArgs, RunArgs};
-use crate::output::{Doc, emit};
+use crate::cli::{CheckArgs, InitArgs, RunArgs};
+use crate::output::{self, Doc, emit};
 use crate::ui::Term;
+use perfwatch_report::Format;
 
 /// Writes the starter suite (refusing to overwrite without `--force`).
 pub fn init(args: InitArgs) -> Result<Outcome> {
@@ -82,7 +83,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
         git: SystemGit.info(&project.suite_dir()),
         show_output: args.show_output,
     };
-    let mut ui = Term::new(args.output.format == FormatArg::Table, args.show_output);
+    let mut ui = Term::new(output::format(&args.output) == Format::Table, args.show_output);
     let stop = stop_flag();
     let measured = measure(&req, &mut executor, store.as_deref_mut(), &mut ui, &stop)?;
     let id = &measured.report.run.id;

@@ -87,7 +87,10 @@ fn ab_without_a_clear_verdict_runs_to_the_budget_and_says_so() {
     // Warnings are typed objects, like caveats.
     assert_eq!(report["warnings"][0]["kind"], "budget_limited", "{report:#}");
     assert_eq!(report["warnings"][0]["rounds"], 3);
-    let table = perfwatch(dir.path(), &["ab", &cmd, &cmd, "--max-time", "0s", "--min-rounds", "3"]);
+    let table = perfwatch(
+        dir.path(),
+        &["ab", &cmd, &cmd, "--max-time", "0s", "--min-rounds", "3", "--format", "table"],
+    );
     assert!(String::from_utf8_lossy(&table.stdout).contains("budget-limited"), "{}", describe(&table));
 }
 

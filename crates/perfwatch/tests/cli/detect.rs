@@ -70,7 +70,7 @@ fn detect_names_the_run_and_commit_of_a_5_percent_step_and_alerts_once() {
     assert!((0.03..0.07).contains(&change), "change {change}");
 
     // …but within --recent 25 it fails the gate, once.
-    let out = suite.run(&["detect", "--recent", "25"]);
+    let out = suite.run(&["detect", "--recent", "25", "--format", "table"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("REGRESSION (new)"), "{}", describe(&out));
     let out = suite.run(&["detect", "--recent", "25", "--format", "json"]);

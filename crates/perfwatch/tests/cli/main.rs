@@ -5,6 +5,7 @@ mod compare;
 mod detect;
 mod exit_codes;
 mod measure;
+mod newcomer;
 mod team;
 mod team_util;
 mod util;

@@ -15,6 +15,8 @@ struct ComparisonPage<'a> {
     /// Baseline, then candidate.
     sides: [SideView<'a>; 2],
     counts: &'a VerdictCounts,
+    /// Paired or unpaired, as a sentence (the CLI prints the same).
+    design: &'static str,
     /// The comparison's warnings, as the person reads them.
     warnings: Vec<String>,
     rows: Vec<RowView<'a>>,
@@ -48,6 +50,8 @@ struct RowView<'a> {
     ci_high: String,
     verdict: Option<VerdictView>,
     p_value: String,
+    /// Why the verdict is not what the interval alone says.
+    notes: Vec<String>,
     plot_svg: TrustedSvg,
 }
 
@@ -89,6 +93,7 @@ impl<'a> RowView<'a> {
             ci_high: pct_change(c.ci95[1]),
             verdict: Some(VerdictView::new(c.verdict, None)),
             p_value: format!("{:.3}", c.p_value),
+            notes: c.notes.iter().map(ToString::to_string).collect(),
             plot_svg: TrustedSvg(plot),
             name,
         }
@@ -111,6 +116,7 @@ pub fn comparison_page(
             SideView::new("Candidate", &c.candidate, candidate),
         ],
         counts: &c.summary,
+        design: c.design.describe(),
         warnings: c.warnings.iter().map(ToString::to_string).collect(),
         rows: c.comparisons.iter().map(|cmp| RowView::new(cmp, baseline, candidate)).collect(),
     };
