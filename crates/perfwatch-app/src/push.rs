@@ -6,6 +6,9 @@
 //! is final and its message is shown. The server stores a run once whatever the number of
 //! pushes, so a retry after a lost answer never duplicates it.
 
+// Without the HTTP client (`push` feature) the client is never built; its parts stay compiled.
+#![cfg_attr(not(feature = "push"), allow(dead_code, unused_imports))]
+
 use std::time::{Duration, Instant};
 
 use perfwatch_model::{PushReceipt, RunStatus};
@@ -56,6 +59,7 @@ pub struct Retry {
 
 /// A client for one team server.
 pub struct Client {
+    #[cfg(feature = "push")]
     agent: ureq::Agent,
     /// The server as the user wrote it, for messages.
     pub url: String,
@@ -82,12 +86,22 @@ impl Client {
         }
         let endpoint =
             if base.ends_with("/api/v1/runs") { base.to_string() } else { format!("{base}/api/v1/runs") };
+        #[cfg(not(feature = "push"))]
+        {
+            let _ = (endpoint, retry);
+            Err(AppError::usage(
+                "this perfwatch was built without team-server support (cargo feature `server`), so it cannot \
+                 push; the default build has it",
+            ))
+        }
+        #[cfg(feature = "push")]
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(retry.request_timeout))
             .max_redirects(0)
             .user_agent(concat!("perfwatch/", env!("CARGO_PKG_VERSION")))
             .build();
+        #[cfg(feature = "push")]
         Ok(Client {
             agent: config.into(),
             url: base.to_string(),
@@ -128,6 +142,12 @@ impl Client {
         }
     }
 
+    #[cfg(not(feature = "push"))]
+    fn send_once(&self, _: &[u8]) -> Attempt {
+        unreachable!("Client::new refuses to build a client without the `push` feature")
+    }
+
+    #[cfg(feature = "push")]
     fn send_once(&self, body: &[u8]) -> Attempt {
         let res = self
             .agent

@@ -598,7 +598,7 @@ mod snapshots {
         // Red REGRESSED, yellow inconclusive; the words are the same.
         assert!(coloured.contains("\u{1b}[38;5;9m REGRESSED"), "{coloured:?}");
         assert!(coloured.contains("inconclusive"));
-        let strip = |s: &str| s.replace(|c: char| c == '\u{1b}', "");
+        let strip = |s: &str| s.replace('\u{1b}', "");
         assert_eq!(strip(&coloured).matches("REGRESSED").count(), plain.matches("REGRESSED").count());
     }
 

@@ -68,9 +68,11 @@ pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// A PostgreSQL error.
+    #[cfg(feature = "postgres")]
     #[error("postgres: {}", pg_message(.0))]
     Postgres(#[from] postgres::Error),
     /// A PostgreSQL server that cannot be reached.
+    #[cfg(feature = "postgres")]
     #[error("cannot connect to PostgreSQL at {url}: {}", pg_message(.source))]
     Connect {
         /// The URL, without its password.
@@ -104,6 +106,7 @@ impl StoreError {
                 }
                 _ => ErrorKind::Backend,
             },
+            #[cfg(feature = "postgres")]
             StoreError::Postgres(e) => {
                 use postgres::error::SqlState;
                 match e.code() {
@@ -117,7 +120,9 @@ impl StoreError {
                     _ => ErrorKind::Backend,
                 }
             }
-            StoreError::Connect { .. } | StoreError::Io { .. } => ErrorKind::Backend,
+            #[cfg(feature = "postgres")]
+            StoreError::Connect { .. } => ErrorKind::Backend,
+            StoreError::Io { .. } => ErrorKind::Backend,
         }
     }
 }
@@ -128,7 +133,9 @@ impl StoreError {
     /// help, unlike for every other error.
     pub fn is_disconnected(&self) -> bool {
         match self {
+            #[cfg(feature = "postgres")]
             StoreError::Connect { .. } => true,
+            #[cfg(feature = "postgres")]
             StoreError::Postgres(e) => pg_disconnected(e),
             _ => false,
         }
@@ -137,6 +144,7 @@ impl StoreError {
 
 /// A closed connection, an I/O error on it, or the server saying it is shutting down or
 /// starting (SQLSTATE classes 08 "connection exception" and 57P "operator intervention").
+#[cfg(feature = "postgres")]
 fn pg_disconnected(e: &postgres::Error) -> bool {
     if e.is_closed() {
         return true;
@@ -158,6 +166,7 @@ fn pg_disconnected(e: &postgres::Error) -> bool {
 
 /// The server's message (with detail and hint) or the client's error and its cause: the
 /// driver's own `Display` says only "db error".
+#[cfg(feature = "postgres")]
 fn pg_message(e: &postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
         let mut m = format!("{} ({})", db.message(), db.code().code());

@@ -58,6 +58,7 @@
 mod codec;
 mod error;
 mod migrations;
+#[cfg(feature = "postgres")]
 mod pg;
 mod reconnect;
 mod rows;
@@ -335,14 +336,33 @@ pub trait Store: Send {
 
 /// `url` with its password (if any) replaced by `***`, for messages and logs.
 pub fn redact_url(url: &str) -> String {
-    pg::redact(url)
+    let Some(scheme_end) = url.find("://") else { return url.to_string() };
+    let auth_start = scheme_end + 3;
+    let auth_end = url[auth_start..].find(['/', '?']).map_or(url.len(), |i| auth_start + i);
+    let authority = &url[auth_start..auth_end];
+    match authority.rfind('@') {
+        Some(at) => match authority[..at].split_once(':') {
+            Some((user, _)) => {
+                format!("{}{user}:***{}", &url[..auth_start], &url[auth_start + at..])
+            }
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
 }
 
 /// Opens (creating and migrating as needed) the store at `url`; see the crate docs for the
 /// accepted URLs.
 pub fn open(url: &str) -> Result<Box<dyn Store>> {
     match sqlite_path(url)? {
+        #[cfg(feature = "postgres")]
         None => pg::PgStore::open(url.trim()),
+        #[cfg(not(feature = "postgres"))]
+        None => Err(StoreError::Invalid(format!(
+            "{} is a PostgreSQL store, and this perfwatch was built without PostgreSQL support \
+             (cargo feature `postgres`; `cargo install perfwatch` has it by default)",
+            redact_url(url.trim())
+        ))),
         Some(path) => Ok(Box::new(sqlite::SqliteStore::open(path)?)),
     }
 }

@@ -38,6 +38,7 @@ pub(crate) struct Migration {
     pub version: i64,
     pub name: &'static str,
     pub sqlite: &'static str,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub postgres: &'static str,
 }
 

@@ -99,23 +99,6 @@ fn split_schema(url: &str) -> Result<(String, Option<String>)> {
     Ok((url, schema))
 }
 
-/// The URL with any password replaced by `***`, for error messages.
-pub(crate) fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else { return url.to_string() };
-    let auth_start = scheme_end + 3;
-    let auth_end = url[auth_start..].find(['/', '?']).map_or(url.len(), |i| auth_start + i);
-    let authority = &url[auth_start..auth_end];
-    match authority.rfind('@') {
-        Some(at) => match authority[..at].split_once(':') {
-            Some((user, _)) => {
-                format!("{}{user}:***{}", &url[..auth_start], &url[auth_start + at..])
-            }
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
-
 /// A stable 64-bit key for the migration advisory lock of one schema (FNV-1a).
 fn lock_key(schema: Option<&str>) -> i64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -174,16 +157,18 @@ impl PgStore {
     /// Connects, selects the schema if the URL names one, and migrates.
     pub(crate) fn open(url: &str) -> Result<Box<dyn Store>> {
         let (driver_url, schema) = split_schema(url)?;
-        let mut config = postgres::Config::from_str(&driver_url)
-            .map_err(|e| StoreError::Invalid(format!("bad PostgreSQL URL {}: {e}", redact(url))))?;
+        let mut config = postgres::Config::from_str(&driver_url).map_err(|e| {
+            StoreError::Invalid(format!("bad PostgreSQL URL {}: {e}", crate::redact_url(url)))
+        })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
         if config.get_application_name().is_none() {
             config.application_name("perfwatch");
         }
-        let mut client =
-            config.connect(NoTls).map_err(|source| StoreError::Connect { url: redact(url), source })?;
+        let mut client = config
+            .connect(NoTls)
+            .map_err(|source| StoreError::Connect { url: crate::redact_url(url), source })?;
         if let Some(schema) = &schema {
             client.batch_execute(&format!("SET search_path TO {}", quote_ident(schema)))?;
         }
@@ -682,6 +667,7 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
+        use crate::redact_url as redact;
         assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("postgres://h/db?x=a:b@c"), "postgres://h/db?x=a:b@c");

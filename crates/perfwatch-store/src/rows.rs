@@ -20,9 +20,16 @@ use crate::{BaselineInfo, PushState, SeriesInfo, TokenHash, TokenInfo, TokenScop
 
 /// A primitive that both drivers can read out of a column (`i64`, `f64`, `String`, `bool`,
 /// `Vec<u8>` and their `Option`s).
+#[cfg(feature = "postgres")]
 pub(crate) trait Value: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a> {}
 
+#[cfg(feature = "postgres")]
 impl<T> Value for T where T: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a> {}
+/// Without the PostgreSQL backend, a column value is what SQLite can read.
+#[cfg(not(feature = "postgres"))]
+pub(crate) trait Value: rusqlite::types::FromSql {}
+#[cfg(not(feature = "postgres"))]
+impl<T> Value for T where T: rusqlite::types::FromSql {}
 
 /// A result row of either driver, read by column index: what lets every `read_*` below
 /// exist once.

@@ -1,3 +1,4 @@
+#![cfg_attr(not(feature = "postgres"), allow(dead_code))]
 //! The store contract: one suite of tests written against `dyn Store`, run against SQLite
 //! (a temporary WAL file) and PostgreSQL (a fresh schema per test on the server named by
 //! `PERFWATCH_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/test`).
@@ -100,6 +101,7 @@ macro_rules! contract_tests {
         mod sqlite {
             $(#[test] fn $name() { super::$name(&super::SqliteFx::new()); })*
         }
+        #[cfg(feature = "postgres")]
         mod postgres {
             $(#[test] fn $name() { super::$name(&super::PgFx::new()); })*
         }
@@ -724,6 +726,7 @@ fn sqlite_bare_path_and_url_are_the_same_store() {
     assert!(b.run(&rid(1)).unwrap().is_some());
 }
 
+#[cfg(feature = "postgres")]
 #[test]
 fn postgres_unreachable_server_is_a_clear_error() {
     let err = perfwatch_store::open("postgres://postgres@127.0.0.1:1/test?connect_timeout=2")
@@ -743,6 +746,7 @@ fn postgres_unreachable_server_is_a_clear_error() {
 
 /// Several writers open a fresh schema at once (migrations race under the advisory lock) and
 /// write runs concurrently, two of them pushing the same run ids (idempotent ingest).
+#[cfg(feature = "postgres")]
 #[test]
 fn postgres_concurrent_writers_and_duplicate_pushes() {
     let fx = PgFx::new();

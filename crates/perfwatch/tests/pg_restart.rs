@@ -5,6 +5,7 @@
 //! This restarts the machine's PostgreSQL cluster with `pg_ctlcluster` (as CI does, as root),
 //! so it is a test binary of its own: cargo runs test binaries one after another, so no other
 //! binary's PostgreSQL tests run meanwhile. Every wait is bounded.
+#![cfg(all(feature = "server", feature = "postgres"))]
 
 #[path = "cli/team_util.rs"]
 mod team_util;

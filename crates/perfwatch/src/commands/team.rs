@@ -3,6 +3,7 @@
 use perfwatch_app::push::{Client, Retry, Selection, push_runs};
 use perfwatch_app::site::{SiteOptions, write_site};
 use perfwatch_app::{AppError, Outcome, Result, Ui, team};
+#[cfg(feature = "server")]
 use perfwatch_server::{RateLimit, ServeOptions};
 use perfwatch_store::TokenScope;
 
@@ -31,6 +32,16 @@ pub fn report(args: ReportArgs) -> Result<Outcome> {
 }
 
 /// Serves until interrupted.
+#[cfg(not(feature = "server"))]
+pub fn serve(_: ServeArgs) -> Result<Outcome> {
+    Err(AppError::usage(
+        "this perfwatch was built without the dashboard server (cargo feature `server`); \
+         `perfwatch report --html DIR` writes the same pages as static files",
+    ))
+}
+
+/// Serves until interrupted.
+#[cfg(feature = "server")]
 pub fn serve(args: ServeArgs) -> Result<Outcome> {
     let opts = ServeOptions {
         site: site_options(&args.store)?,

@@ -4,7 +4,9 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::team_util::{PgSchema, perfwatch, pg_base_url};
+use crate::team_util::perfwatch;
+#[cfg(feature = "postgres")]
+use crate::team_util::{PgSchema, pg_base_url};
 use crate::util::*;
 
 /// Two quick benches; `extra` adds keys to the second.
@@ -72,6 +74,7 @@ fn exit_3_when_a_run_fails_and_it_outranks_a_breached_budget() {
 /// The first benchmark drops the store's table of summaries (a database that fails under
 /// perfwatch's feet): the measurements are still printed, the exit code says they were not
 /// saved, and the run is not passed off as complete.
+#[cfg(feature = "postgres")]
 #[test]
 fn exit_4_when_the_store_fails_after_measuring() {
     let pg = PgSchema::new();

@@ -6,6 +6,8 @@ mod detect;
 mod exit_codes;
 mod measure;
 mod newcomer;
+// Team mode needs the server (and its tests a PostgreSQL store).
+#[cfg(all(feature = "server", feature = "postgres"))]
 mod team;
 mod team_util;
 mod util;
