@@ -71,15 +71,20 @@ fn compare_names_exactly_the_case_made_twice_as_slow() {
         regressed.iter().all(|(name, _)| name == "tunable"),
         "only `tunable` may be flagged: {regressed:?}; all comparisons: {ratios:#?}"
     );
-    // CPU time is the steadier witness on a shared machine; wall time may be noisier.
-    let cpu = doc["comparisons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "tunable" && c["metric"] == "cpu")
-        .unwrap();
-    let ratio = cpu["ratio"].as_f64().unwrap();
-    assert!((1.6..2.5).contains(&ratio), "cpu ratio {ratio} is far from the doubling");
+    // CPU time is the steadier witness on a shared machine; wall time may be noisier. The
+    // machine itself can drift between the two runs (the unchanged `steady` case has come out
+    // 26 % faster in the second run), so the doubling is read relative to `steady`.
+    let cpu_ratio = |name: &str| {
+        doc["comparisons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name && c["metric"] == "cpu")
+            .and_then(|c| c["ratio"].as_f64())
+            .unwrap()
+    };
+    let ratio = cpu_ratio("tunable") / cpu_ratio("steady");
+    assert!((1.6..2.5).contains(&ratio), "cpu ratio {ratio} (relative to steady) is far from the doubling");
 
     // Markdown for a pull request names the case too.
     let out = suite.run(&["compare", "--format", "markdown"]);
