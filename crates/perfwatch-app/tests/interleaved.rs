@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use perfwatch_app::compare::{CompareRequest, compare_stored};
 use perfwatch_app::git::Git;
 use perfwatch_app::interleaved::ab::{AbRequest, ab};
 use perfwatch_app::interleaved::rev::{RevRequest, RevTools, compare_revs};
@@ -18,7 +19,9 @@ use perfwatch_app::project::Project;
 use perfwatch_app::{AppError, ErrorKind, SilentUi};
 use perfwatch_detect::paired::{SequentialRule, expected_rounds, planned_n_star};
 use perfwatch_detect::verdict::FailOn;
-use perfwatch_model::{Better, ComparisonReport, ComparisonWarning, ExitKind, GitInfo, RunStatus, Verdict};
+use perfwatch_model::{
+    Better, ComparisonReport, ComparisonWarning, Design, ExitKind, GitInfo, RunStatus, Verdict, VerdictNote,
+};
 use perfwatch_runner::{
     Contender, ExecOutcome, ExecRequest, InterleaveEvent, InterleaveOptions, ScriptedExecutor, Side,
 };
@@ -100,6 +103,20 @@ fn a_scripted_3_percent_slowdown_is_regressed_in_a_known_number_of_rounds() {
     assert_eq!(run().0, report, "a scripted comparison is reproducible");
     assert!((10..=60).contains(&rounds), "{rounds} rounds");
     assert_eq!(rounds, 15, "the stopping rule changed: update this count only on purpose");
+    // Wall decided the stop: every other metric says so, wall itself carries no note, and
+    // the values behind wall are there for the terminal's strips.
+    assert_eq!(report.design, Design::Paired);
+    for c in &report.comparisons {
+        let expected = if c.metric == "wall" {
+            vec![]
+        } else {
+            vec![VerdictNote::DecidedByOtherMetric { metric: "wall".into() }]
+        };
+        assert_eq!(c.notes, expected, "{}", c.metric);
+    }
+    assert!(report.comparisons.len() > 1, "cpu and max_rss are compared too");
+    let strip = &report.distributions[0];
+    assert_eq!((strip.metric.as_str(), strip.baseline.len()), ("wall", rounds as usize));
 }
 
 #[test]
@@ -115,6 +132,8 @@ fn an_a_a_script_stops_on_the_budget_without_a_false_verdict() {
         report.warnings.as_slice(),
         [ComparisonWarning::BudgetLimited { metric, seed: 7, .. }] if metric == "wall"
     ));
+    // The budget, not a metric, ended it: no comparison is marked as decided elsewhere.
+    assert!(report.comparisons.iter().all(|c| c.notes.is_empty()), "{report:#?}");
     // The clock is the scripted one: the budget ends with the first round that completes 5 s
     // of measured time. Both sides run `work 100`, so they share one noise sequence: the
     // warm-ups are runs 1 and 2, the rounds runs 3, 4, ….
@@ -268,6 +287,16 @@ fn compare_rev_flags_the_slower_revision_saves_both_runs_and_caches_the_build() 
     assert!(runs.iter().all(|r| r.status == RunStatus::Complete && r.labels["compare"] == "rev"));
     let cand = store.run(&report.candidate.run_id).unwrap().unwrap();
     assert_eq!(cand.benchmarks[0].runs, report.rounds.unwrap());
+    assert_eq!(report.design, Design::Paired);
+
+    // A plain (unpaired) `compare` of the two saved runs says the paired one was more precise.
+    let req = CompareRequest {
+        to: Some(report.baseline.run_id.clone()),
+        candidate: Some(report.candidate.run_id.clone()),
+    };
+    let (unpaired, _) = compare_stored(store.as_mut(), &req, None, FailOn::Regression).unwrap();
+    assert_eq!(unpaired.design, Design::Unpaired);
+    assert_eq!(unpaired.warnings.first(), Some(&ComparisonWarning::MeasuredInterleaved), "{unpaired:#?}");
 
     // Again: the builds are cached, the same schedule gives the same answer.
     let (mut exec, seen) = work_executor();
