@@ -92,8 +92,9 @@ impl Renderer for MarkdownRenderer {
         let _ = writeln!(out, "### perfwatch: {headline}\n");
         let _ = writeln!(
             out,
-            "Candidate `{}` vs baseline `{}`{}. {}.\n",
+            "Candidate `{}`{} vs baseline `{}`{}. {}.\n",
             report.candidate.run_id,
+            report.candidate.name.as_deref().map(|n| format!(" ({})", esc(n))).unwrap_or_default(),
             report.baseline.run_id,
             report.baseline.name.as_deref().map(|n| format!(" ({})", esc(n))).unwrap_or_default(),
             summary_line(report)

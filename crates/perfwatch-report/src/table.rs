@@ -121,10 +121,11 @@ impl Renderer for TableRenderer {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "baseline {}{}  →  candidate {}",
+            "baseline {}{}  →  candidate {}{}",
             report.baseline.run_id,
             report.baseline.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default(),
-            report.candidate.run_id
+            report.candidate.run_id,
+            report.candidate.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
         );
         let _ = writeln!(out, "analysis: {}", report.design.describe());
         for w in &report.warnings {
@@ -153,7 +154,8 @@ impl Renderer for TableRenderer {
             let id = &s.case;
             let medians: Vec<f64> = s.points.iter().map(|p| p.median).collect();
             let recent = &medians[medians.len().saturating_sub(SPARK_POINTS)..];
-            let _ = writeln!(out, "{id} — {} ({} runs)  {}", s.metric, s.points.len(), sparkline(recent));
+            let _ =
+                writeln!(out, "{id} — {} ({} runs)  {}", s.metric, s.points.len(), spark(recent, &s.unit));
             let header = ["run", "time", "commit", "median", "95% CI"].map(String::from).into();
             let rows = s
                 .points
@@ -190,11 +192,22 @@ impl Renderer for TableRenderer {
         }
         // A picture of each series that shifted, newest values last.
         for s in report.series.iter().filter(|s| !s.change_points.is_empty() && !s.recent.is_empty()) {
-            let _ = writeln!(out, "{} — {}  {}", s.case, s.metric, sparkline(&s.recent));
+            let _ = writeln!(out, "{} — {}  {}", s.case, s.metric, spark(&s.recent, &s.unit));
         }
         let _ = writeln!(out, "{}", detection_summary(report));
         out
     }
+}
+
+/// A sparkline with the range it spans (its heights are relative to that range, so a flat
+/// series and a jumpy one look alike without it).
+fn spark(values: &[f64], unit: &str) -> String {
+    let finite = values.iter().copied().filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if lo > hi {
+        return sparkline(values);
+    }
+    format!("{}  {} … {}", sparkline(values), human(lo, unit), human(hi, unit))
 }
 
 /// Points in a history sparkline: the newest, so it fits beside the title.
