@@ -395,6 +395,16 @@ pub enum ComparisonWarning {
     MeasuredInterleaved,
     /// Baseline and candidate are one run: every verdict is "no change" by construction.
     SameRun,
+    /// A compared case was measured while the machine was unhealthy (the CPU throttled, or
+    /// the hypervisor stole CPU time): its change may come from the machine, not the code.
+    HostUnhealthy {
+        /// The case.
+        case: CaseId,
+        /// The run whose measurement of the case carries the caveat.
+        side: RunSide,
+        /// The caveat ([`crate::Caveat::Throttled`] or [`crate::Caveat::CpuSteal`]).
+        caveat: crate::Caveat,
+    },
     /// A setup or cleanup hook failed (`compare --rev`).
     HookFailed {
         /// The case.
@@ -424,6 +434,11 @@ impl fmt::Display for ComparisonWarning {
             ComparisonWarning::NewCase { case } => {
                 write!(f, "{case} is new: the baseline run has no results for it")
             }
+            ComparisonWarning::HostUnhealthy { case, side, caveat } => write!(
+                f,
+                "{case}: in the {} run, {caveat}; a change may come from the machine, not the code",
+                side.as_str()
+            ),
             ComparisonWarning::MissingCase { case } => write!(f, "{case} is missing from the candidate run"),
             ComparisonWarning::NotInBase { case } => {
                 write!(f, "{case}: not in the base revision's suite; not compared")

@@ -1,7 +1,7 @@
 //! Rows shared by the table and Markdown renderers.
 
 use perfwatch_model::metric::{BUILTIN_ORDER, CPU, MAX_RSS, SYS, THROUGHPUT, USER, WALL};
-use perfwatch_model::{CaseReport, Comparison, RunReport, Summary, Verdict};
+use perfwatch_model::{CaseReport, Caveat, Comparison, RunReport, Summary, Verdict};
 
 use crate::units::{human, pct_change};
 
@@ -73,8 +73,8 @@ pub(crate) fn custom_rows(report: &RunReport) -> Vec<Vec<String>> {
 /// Caveat and failure lines, one per item, prefixed with the case name.
 pub(crate) fn notes(report: &RunReport) -> Vec<String> {
     let mut out = Vec::new();
-    // Machine-level caveats are the same on every case: say them once.
-    let mut machine_said = false;
+    // Machine-level caveats (load, governor) are the same on every case: say each once.
+    let mut machine_said: Vec<std::mem::Discriminant<Caveat>> = Vec::new();
     for c in &report.benchmarks {
         let id = &c.case;
         if let Some(f) = &c.failure {
@@ -84,10 +84,11 @@ pub(crate) fn notes(report: &RunReport) -> Vec<String> {
             }
         }
         for caveat in &c.caveats {
-            if matches!(caveat, perfwatch_model::Caveat::HighLoad { .. }) {
-                if !machine_said {
+            if matches!(caveat, Caveat::HighLoad { .. } | Caveat::PowersaveGovernor { .. }) {
+                let kind = std::mem::discriminant(caveat);
+                if !machine_said.contains(&kind) {
                     out.push(format!("all cases: {caveat}"));
-                    machine_said = true;
+                    machine_said.push(kind);
                 }
                 continue;
             }

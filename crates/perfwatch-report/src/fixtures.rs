@@ -47,6 +47,7 @@ fn meta() -> RunMeta {
             os: "Linux".into(),
             kernel: "6.1".into(),
             load_avg: [0.1, 0.2, 0.3],
+            governor: None,
         },
         labels: BTreeMap::new(),
         perfwatch_version: "0.1.0".into(),
