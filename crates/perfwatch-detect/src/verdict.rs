@@ -325,6 +325,7 @@ pub fn compare_runs(
         rounds: None,
         elapsed_s: None,
         stopped: None,
+        speedup_goal: None,
         distributions: vec![],
     }
 }

@@ -127,6 +127,9 @@ impl Renderer for TableRenderer {
             report.candidate.run_id
         );
         let _ = writeln!(out, "analysis: {}", report.design.describe());
+        if let Some(goal) = &report.speedup_goal {
+            let _ = writeln!(out, "{goal}");
+        }
         for w in &report.warnings {
             let _ = writeln!(out, "warning: {w}");
         }
