@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use perfwatch_model::{
-    BudgetStatus, CaseReport, CaseStatus, Caveat, GitInfo, Plan, RunMeta, RunReport, RunStatus,
+    BudgetStatus, CaseId, CaseReport, CaseStatus, Caveat, GitInfo, Plan, RunMeta, RunReport, RunStatus,
     SCHEMA_VERSION,
 };
-use perfwatch_runner::{Event, Executor, RunOptions, Sink, SuiteEnd};
+use perfwatch_runner::{Event, Executor, HealthSnapshot, RunOptions, Sink, SuiteEnd, SysRoot};
 use perfwatch_store::Store;
 
 use crate::error::{AppError, Result, StoreContext};
@@ -73,20 +73,35 @@ pub fn measure<'s>(
     if let Some(store) = store.as_deref_mut() {
         store.begin_run(&meta).store_context(|| "recording the run in the history store".into())?;
     }
-    // A busy machine at the start taints every case of the run; say so on each.
-    let load_caveat = perfwatch_runner::high_load_caveat(&meta.host);
-    let mut sink = SavingSink { ui, store: store.as_deref_mut(), run_id: &meta.id, load_caveat, error: None };
+    // A busy machine or a powersave governor at the start taints every case of the run; say
+    // so on each.
+    let run_caveats: Vec<Caveat> = perfwatch_runner::high_load_caveat(&meta.host)
+        .into_iter()
+        .chain(perfwatch_runner::governor_caveat(meta.host.governor.as_deref()))
+        .collect();
+    let mut sink = SavingSink {
+        ui,
+        store: store.as_deref_mut(),
+        run_id: &meta.id,
+        run_caveats,
+        health: HealthTracker::default(),
+        error: None,
+    };
     let opts = RunOptions { show_output: req.show_output };
     let result = perfwatch_runner::run_plan(&req.plan, executor, &mut sink, stop, &opts);
     let mut store_error = sink.error.take();
-    let load_caveat = sink.load_caveat.take();
+    let run_caveats = std::mem::take(&mut sink.run_caveats);
+    let case_health = std::mem::take(&mut sink.health.caveats);
 
     meta.status = if stop.load(Ordering::SeqCst) { RunStatus::Interrupted } else { RunStatus::Complete };
     meta.ended_at = Some(jiff::Timestamp::now());
     let mut report =
         RunReport { schema_version: SCHEMA_VERSION, run: meta, benchmarks: result.reports, budgets: vec![] };
-    if let Some(caveat) = load_caveat {
-        report.benchmarks.iter_mut().for_each(|c| c.caveats.push(caveat.clone()));
+    for case in &mut report.benchmarks {
+        if let Some((_, health)) = case_health.iter().find(|(id, _)| *id == case.case) {
+            case.caveats.extend(health.iter().cloned());
+        }
+        case.caveats.extend(run_caveats.iter().cloned());
     }
     report.budgets = check_budgets(&req.plan, &report.benchmarks);
     if let (Some(store), None) = (store, &store_error) {
@@ -132,7 +147,10 @@ struct SavingSink<'a, 's> {
     ui: &'a mut dyn Ui,
     store: Option<&'a mut (dyn Store + 's)>,
     run_id: &'a str,
-    load_caveat: Option<Caveat>,
+    /// Caveats about the whole run, added to every case.
+    run_caveats: Vec<Caveat>,
+    /// Throttling and steal of each case.
+    health: HealthTracker,
     /// The first failure to save; later cases are not attempted.
     error: Option<AppError>,
 }
@@ -140,15 +158,46 @@ struct SavingSink<'a, 's> {
 impl Sink for SavingSink<'_, '_> {
     fn event(&mut self, event: &Event<'_>) {
         self.ui.suite_event(event);
+        let health = self.health.event(event);
         let (Event::CaseFinished { report, .. }, Some(store), None) =
             (event, self.store.as_deref_mut(), &self.error)
         else {
             return;
         };
         let mut report = (*report).clone();
-        report.caveats.extend(self.load_caveat.clone());
+        report.caveats.extend(health);
+        report.caveats.extend(self.run_caveats.iter().cloned());
         if let Err(e) = store.add_case(self.run_id, &report) {
             self.error = Some(AppError::Store { context: format!("saving {}", report.case), source: e });
+        }
+    }
+}
+
+/// Reads host health (throttle counters, CPU steal) when each case starts and finishes, and
+/// keeps the caveats of each finished case.
+#[derive(Default)]
+struct HealthTracker {
+    root: SysRoot,
+    start: Option<HealthSnapshot>,
+    /// The health caveats of every finished case, in order.
+    caveats: Vec<(CaseId, Vec<Caveat>)>,
+}
+
+impl HealthTracker {
+    /// Snapshots at a case's start; at its end, returns (and keeps) the case's caveats.
+    fn event(&mut self, event: &Event<'_>) -> Vec<Caveat> {
+        match event {
+            Event::CaseStarted { .. } => {
+                self.start = Some(self.root.snapshot());
+                vec![]
+            }
+            Event::CaseFinished { report, .. } => {
+                let Some(start) = self.start.take() else { return vec![] };
+                let caveats = perfwatch_runner::health_caveats(&start, &self.root.snapshot());
+                self.caveats.push((report.case.clone(), caveats.clone()));
+                caveats
+            }
+            _ => vec![],
         }
     }
 }

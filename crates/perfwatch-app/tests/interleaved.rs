@@ -20,7 +20,8 @@ use perfwatch_app::{AppError, ErrorKind, SilentUi};
 use perfwatch_detect::paired::{SequentialRule, expected_rounds, planned_n_star};
 use perfwatch_detect::verdict::FailOn;
 use perfwatch_model::{
-    Better, ComparisonReport, ComparisonWarning, Design, ExitKind, GitInfo, RunStatus, Verdict, VerdictNote,
+    Better, ComparisonReport, ComparisonWarning, Design, ExitKind, GitInfo, GoalStatus, RunStatus, Verdict,
+    VerdictNote,
 };
 use perfwatch_runner::{
     Contender, ExecOutcome, ExecRequest, InterleaveEvent, InterleaveOptions, ScriptedExecutor, Side,
@@ -71,6 +72,7 @@ fn ab_request(a: &str, b: &str) -> AbRequest {
         metric: "wall".into(),
         seed: 7,
         fail_on: FailOn::Regression,
+        expect_speedup: None,
     }
 }
 
@@ -117,6 +119,34 @@ fn a_scripted_3_percent_slowdown_is_regressed_in_a_known_number_of_rounds() {
     assert!(report.comparisons.len() > 1, "cpu and max_rss are compared too");
     let strip = &report.distributions[0];
     assert_eq!((strip.metric.as_str(), strip.baseline.len()), ("wall", rounds as usize));
+}
+
+#[test]
+fn a_4x_speedup_meets_a_3x_goal_and_misses_a_5x_goal() {
+    let run = |factor: f64| {
+        let mut req = ab_request("work 100", "work 25");
+        req.expect_speedup = Some(factor);
+        let (mut exec, _) = work_executor();
+        ab(&req, &mut exec, &mut SilentUi, &AtomicBool::new(false)).unwrap()
+    };
+    let (met, outcome) = run(3.0);
+    let goal = met.speedup_goal.as_ref().expect("a goal was asked for");
+    assert_eq!(goal.status, GoalStatus::Met, "{goal:?}");
+    assert_eq!(goal.factor, 3.0);
+    assert!((goal.speedup - 4.0).abs() < 0.1, "speedup {}", goal.speedup);
+    assert!(goal.ci95[0] >= 3.0 && goal.ci95[0] <= goal.speedup && goal.speedup <= goal.ci95[1], "{goal:?}");
+    assert_eq!(met.stopped.as_deref(), Some("verdict"), "the goal was decided before the budget");
+    assert!(!outcome.gate_failed);
+    let (missed, outcome) = run(5.0);
+    let goal = missed.speedup_goal.as_ref().unwrap();
+    assert_eq!(goal.status, GoalStatus::Missed, "{goal:?}");
+    assert!(goal.ci95[1] < 5.0, "{goal:?}");
+    assert!(outcome.gate_failed, "a missed goal fails the gate");
+    // Without a goal there is none in the report.
+    let (mut exec, _) = work_executor();
+    let plain =
+        ab(&ab_request("work 100", "work 25"), &mut exec, &mut SilentUi, &AtomicBool::new(false)).unwrap();
+    assert_eq!(plain.0.speedup_goal, None);
 }
 
 #[test]

@@ -292,6 +292,7 @@ pub fn compare_runs(
             warnings.push(ComparisonWarning::NewCase { case: cand.case.clone() });
             continue;
         };
+        warnings.extend(host_health_warnings(base, cand));
         let mut notes = CaseNotes { warnings: &mut warnings, not_quotients: &mut not_quotients };
         rows.extend(compare_case(base, cand, threshold_for, &mut notes));
     }
@@ -324,8 +325,22 @@ pub fn compare_runs(
         rounds: None,
         elapsed_s: None,
         stopped: None,
+        speedup_goal: None,
         distributions: vec![],
     }
+}
+
+/// A [`ComparisonWarning::HostUnhealthy`] for every throttling or steal caveat of a
+/// compared case, on either side.
+fn host_health_warnings(base: &CaseReport, cand: &CaseReport) -> Vec<ComparisonWarning> {
+    [(RunSide::Baseline, base), (RunSide::Candidate, cand)]
+        .into_iter()
+        .flat_map(|(side, c)| {
+            c.caveats.iter().filter(|cv| cv.is_host_health()).map(move |caveat| {
+                ComparisonWarning::HostUnhealthy { case: c.case.clone(), side, caveat: caveat.clone() }
+            })
+        })
+        .collect()
 }
 
 /// Benjamini–Hochberg over the suite (module docs): a regression (improvement) whose
@@ -381,6 +396,7 @@ pub fn gate_failed(report: &ComparisonReport, fail_on: FailOn) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use perfwatch_model::Caveat;
     use rand::rngs::StdRng;
     use rand::{RngExt, SeedableRng};
 
@@ -631,6 +647,7 @@ mod tests {
                     os: "linux".into(),
                     kernel: "6".into(),
                     load_avg: [0.0; 3],
+                    governor: None,
                 },
                 labels: Default::default(),
                 perfwatch_version: "0".into(),
@@ -734,6 +751,36 @@ mod tests {
         let order: Vec<&str> = r.comparisons.iter().map(|c| c.metric.as_str()).collect();
         assert_eq!(order, ["wall", "cpu", "max_rss", "alpha", "zeta"]);
         assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn throttled_or_stolen_cases_warn_on_their_side() {
+        let v: Vec<f64> = (1..=10).map(f64::from).collect();
+        let mut base = run("a", "h", vec![case("c", "1", &[("wall", Better::Lower, v.clone())])]);
+        let mut cand = run("b", "h", vec![case("c", "1", &[("wall", Better::Lower, v)])]);
+        base.benchmarks[0].caveats.push(Caveat::Throttled { events: 4 });
+        // Not a host-health caveat: no warning for it.
+        cand.benchmarks[0].caveats.push(Caveat::HighNoise { cv: 0.2 });
+        cand.benchmarks[0].caveats.push(Caveat::CpuSteal { share: 0.05 });
+        let r = compare_runs(&base, &cand, &|_, _| 0.02);
+        let id = CaseId::new("c", [("n".to_string(), "1".to_string())]);
+        assert_eq!(
+            r.warnings,
+            vec![
+                ComparisonWarning::HostUnhealthy {
+                    case: id.clone(),
+                    side: RunSide::Baseline,
+                    caveat: Caveat::Throttled { events: 4 }
+                },
+                ComparisonWarning::HostUnhealthy {
+                    case: id,
+                    side: RunSide::Candidate,
+                    caveat: Caveat::CpuSteal { share: 0.05 }
+                },
+            ]
+        );
+        let text = r.warnings[0].to_string();
+        assert!(text.starts_with("c[n=1]: in the baseline run, the CPU throttled 4 times"), "{text}");
     }
 
     #[test]

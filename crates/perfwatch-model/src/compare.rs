@@ -251,11 +251,66 @@ pub struct ComparisonReport {
     /// Why measuring stopped: `verdict` or `budget` (side-by-side comparisons only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// The speedup asked for with `ab --expect-speedup`, and whether B reached it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speedup_goal: Option<SpeedupGoal>,
     /// The measured values behind some comparisons, for pictures in the terminal (not part of
     /// the JSON document: the runs hold the samples).
     #[serde(skip)]
     #[schemars(skip)]
     pub distributions: Vec<Distribution>,
+}
+
+/// `ab --expect-speedup FACTOR`: B is expected to be at least FACTOR times faster than A on
+/// the deciding metric (lower is better).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SpeedupGoal {
+    /// The speedup asked for (> 1).
+    pub factor: f64,
+    /// Measured speedup A/B: 1 / the comparison's ratio B/A.
+    pub speedup: f64,
+    /// 95 % interval of the speedup: [1/ci_hi, 1/ci_lo] of the ratio's interval.
+    pub ci95: [f64; 2],
+    /// Whether the goal was reached.
+    pub status: GoalStatus,
+}
+
+/// Whether a [`SpeedupGoal`] was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GoalStatus {
+    /// The whole interval of the speedup is at or above the factor.
+    Met,
+    /// The whole interval is below the factor.
+    Missed,
+    /// The interval contains the factor.
+    Inconclusive,
+}
+
+impl GoalStatus {
+    /// `met` / `missed` / `inconclusive`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GoalStatus::Met => "met",
+            GoalStatus::Missed => "missed",
+            GoalStatus::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+impl fmt::Display for SpeedupGoal {
+    /// `speedup 3.98× [3.90×, 4.05×] vs goal 3×: met`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "speedup {:.2}× [{:.2}×, {:.2}×] vs goal {}×: {}",
+            self.speedup,
+            self.ci95[0],
+            self.ci95[1],
+            self.factor,
+            self.status.as_str()
+        )
+    }
 }
 
 /// The values of one metric of one case on both sides of a comparison.
@@ -395,6 +450,16 @@ pub enum ComparisonWarning {
     MeasuredInterleaved,
     /// Baseline and candidate are one run: every verdict is "no change" by construction.
     SameRun,
+    /// A compared case was measured while the machine was unhealthy (the CPU throttled, or
+    /// the hypervisor stole CPU time): its change may come from the machine, not the code.
+    HostUnhealthy {
+        /// The case.
+        case: CaseId,
+        /// The run whose measurement of the case carries the caveat.
+        side: RunSide,
+        /// The caveat ([`crate::Caveat::Throttled`] or [`crate::Caveat::CpuSteal`]).
+        caveat: crate::Caveat,
+    },
     /// A setup or cleanup hook failed (`compare --rev`).
     HookFailed {
         /// The case.
@@ -424,6 +489,11 @@ impl fmt::Display for ComparisonWarning {
             ComparisonWarning::NewCase { case } => {
                 write!(f, "{case} is new: the baseline run has no results for it")
             }
+            ComparisonWarning::HostUnhealthy { case, side, caveat } => write!(
+                f,
+                "{case}: in the {} run, {caveat}; a change may come from the machine, not the code",
+                side.as_str()
+            ),
             ComparisonWarning::MissingCase { case } => write!(f, "{case} is missing from the candidate run"),
             ComparisonWarning::NotInBase { case } => {
                 write!(f, "{case}: not in the base revision's suite; not compared")

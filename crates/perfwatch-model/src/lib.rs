@@ -28,7 +28,7 @@ pub use api::{
 pub use case::CaseId;
 pub use compare::{
     BudgetResult, BudgetStatus, Comparison, ComparisonReport, ComparisonWarning, Design, Distribution,
-    RunRef, RunSide, Verdict, VerdictCounts, VerdictNote,
+    GoalStatus, RunRef, RunSide, SpeedupGoal, Verdict, VerdictCounts, VerdictNote,
 };
 pub use detection::{ChangePoint, DetectedSeries, DetectionReport, ShiftKind};
 pub use metric::{Better, MetricInfo, builtin_metric};

@@ -105,6 +105,12 @@ pub struct HostInfo {
     pub kernel: String,
     /// Load averages (1, 5, 15 minutes) when the run started.
     pub load_avg: [f64; 3],
+    /// CPU frequency scaling governor when the run started (`scaling_governor` of the first
+    /// CPU that has one); absent where `/sys` has no cpufreq (many VMs) and in older
+    /// documents. Not part of the fingerprint: it changes comparability of timings, not of
+    /// machines, and is reported as a caveat instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governor: Option<String>,
 }
 
 /// Results of one case.

@@ -89,6 +89,32 @@ pub enum Caveat {
         /// Logical cores.
         cores: u32,
     },
+    /// The CPU throttled itself (thermal or power limit) while the case ran: the kernel's
+    /// `thermal_throttle` counters under `/sys` grew between the case's start and end.
+    Throttled {
+        /// Throttle events counted during the case (core and package counters, all CPUs).
+        events: u64,
+    },
+    /// The hypervisor ran other guests on this VM's CPUs while the case ran (`steal` in
+    /// `/proc/stat`), so wall time includes time the benchmark could not run.
+    CpuSteal {
+        /// Stolen ticks over all ticks during the case (0–1).
+        share: f64,
+    },
+    /// The CPU frequency governor favours saving power, so clock speed (and timing) varies
+    /// with load.
+    PowersaveGovernor {
+        /// The governor named in `scaling_governor`.
+        governor: String,
+    },
+}
+
+impl Caveat {
+    /// True for caveats that say the machine itself was unhealthy during the case
+    /// (throttling, CPU steal), which makes a comparison across it unreliable.
+    pub fn is_host_health(&self) -> bool {
+        matches!(self, Caveat::Throttled { .. } | Caveat::CpuSteal { .. })
+    }
 }
 
 impl fmt::Display for Caveat {
@@ -131,6 +157,21 @@ impl fmt::Display for Caveat {
             Caveat::HighLoad { load, cores } => {
                 write!(f, "machine busy at start: load {load:.2} on {cores} cores")
             }
+            Caveat::Throttled { events } => {
+                write!(
+                    f,
+                    "the CPU throttled {events} times during the case: clock speed dropped; times are inflated"
+                )
+            }
+            Caveat::CpuSteal { share } => write!(
+                f,
+                "the hypervisor stole {:.1}% of CPU time during the case (VM steal): times are inflated",
+                share * 100.0
+            ),
+            Caveat::PowersaveGovernor { governor } => write!(
+                f,
+                "CPU frequency governor is `{governor}`: clock speed varies; use `performance` for stable timings"
+            ),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Rows shared by the table and Markdown renderers.
 
 use perfwatch_model::metric::{BUILTIN_ORDER, CPU, MAX_RSS, SYS, THROUGHPUT, USER, WALL};
-use perfwatch_model::{CaseReport, Comparison, RunReport, Summary, Verdict};
+use perfwatch_model::{CaseReport, Caveat, Comparison, RunReport, Summary, Verdict};
 
 use crate::units::{human, pct_change};
 
@@ -73,8 +73,8 @@ pub(crate) fn custom_rows(report: &RunReport) -> Vec<Vec<String>> {
 /// Caveat and failure lines, one per item, prefixed with the case name.
 pub(crate) fn notes(report: &RunReport) -> Vec<String> {
     let mut out = Vec::new();
-    // Machine-level caveats are the same on every case: say them once.
-    let mut machine_said = false;
+    // Machine-level caveats (load, governor) are the same on every case: say each once.
+    let mut machine_said: Vec<std::mem::Discriminant<Caveat>> = Vec::new();
     for c in &report.benchmarks {
         let id = &c.case;
         if let Some(f) = &c.failure {
@@ -84,10 +84,11 @@ pub(crate) fn notes(report: &RunReport) -> Vec<String> {
             }
         }
         for caveat in &c.caveats {
-            if matches!(caveat, perfwatch_model::Caveat::HighLoad { .. }) {
-                if !machine_said {
+            if matches!(caveat, Caveat::HighLoad { .. } | Caveat::PowersaveGovernor { .. }) {
+                let kind = std::mem::discriminant(caveat);
+                if !machine_said.contains(&kind) {
                     out.push(format!("all cases: {caveat}"));
-                    machine_said = true;
+                    machine_said.push(kind);
                 }
                 continue;
             }
@@ -284,4 +285,27 @@ pub(crate) fn runs_rows(runs: &perfwatch_model::RunList) -> (Vec<String>, Vec<Ve
         })
         .collect();
     (header, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machine_level_caveats_are_said_once_and_case_health_per_case() {
+        let mut r = crate::fixtures::troubled_run_report();
+        for c in &mut r.benchmarks {
+            c.caveats.push(Caveat::HighLoad { load: 3.5, cores: 2 });
+            c.caveats.push(Caveat::PowersaveGovernor { governor: "powersave".into() });
+        }
+        assert!(r.benchmarks.len() >= 2);
+        let notes = notes(&r);
+        let count = |needle: &str| notes.iter().filter(|n| n.contains(needle)).count();
+        assert_eq!(count("all cases: CPU frequency governor is `powersave`"), 1, "{notes:#?}");
+        assert_eq!(count("governor"), 1, "{notes:#?}");
+        assert_eq!(count("all cases: machine busy at start"), 1, "{notes:#?}");
+        assert_eq!(count("machine busy"), 1, "{notes:#?}");
+        let id = r.benchmarks[0].case.to_string();
+        assert_eq!(count(&format!("{id}: the CPU throttled 12 times")), 1, "{notes:#?}");
+    }
 }

@@ -47,6 +47,7 @@ fn meta() -> RunMeta {
             os: "Linux".into(),
             kernel: "6.1".into(),
             load_avg: [0.1, 0.2, 0.3],
+            governor: None,
         },
         labels: BTreeMap::new(),
         perfwatch_version: "0.1.0".into(),
@@ -158,6 +159,7 @@ pub(crate) fn comparison_report() -> ComparisonReport {
         rounds: None,
         elapsed_s: None,
         stopped: None,
+        speedup_goal: None,
         distributions: vec![],
     }
 }
@@ -396,6 +398,9 @@ pub(crate) fn troubled_run_report() -> RunReport {
         Caveat::HighNoise { cv: 0.123 },
         Caveat::Outliers { count: 2, of: 7 },
         Caveat::HighLoad { load: 3.5, cores: 2 },
+        Caveat::Throttled { events: 12 },
+        Caveat::CpuSteal { share: 0.043 },
+        Caveat::PowersaveGovernor { governor: "powersave".into() },
     ]);
     r.benchmarks.push(CaseReport {
         case: CaseId {
@@ -473,6 +478,13 @@ pub(crate) fn ab_report() -> ComparisonReport {
     c.budgets.clear();
     c.warnings.clear();
     (c.rounds, c.elapsed_s, c.stopped) = (Some(24), Some(3.5), Some("verdict".into()));
+    // `--expect-speedup 3x` on a B that is slower: missed.
+    c.speedup_goal = Some(SpeedupGoal {
+        factor: 3.0,
+        speedup: 1.0 / 1.03,
+        ci95: [1.0 / 1.04, 1.0 / 1.02],
+        status: GoalStatus::Missed,
+    });
     let a: Vec<f64> = (0..24).map(|i| 0.1 * (1.0 + f64::from(i % 6) * 0.004)).collect();
     c.distributions = vec![Distribution {
         case: CaseId { name: "fast".into(), params: BTreeMap::new() },
@@ -568,6 +580,11 @@ mod snapshots {
         assert_eq!(back, run_report());
         let back: ComparisonReport = serde_json::from_str(&r.comparison(&comparison_report(), &o)).unwrap();
         assert_eq!(back, comparison_report());
+        // With a speedup goal (distributions are not part of the document).
+        let json = r.comparison(&ab_report(), &o);
+        assert!(json.contains(r#""speedup_goal""#) && json.contains(r#""status": "missed""#), "{json}");
+        let back: ComparisonReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.speedup_goal, ab_report().speedup_goal);
     }
 
     #[test]

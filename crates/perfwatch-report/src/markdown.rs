@@ -100,6 +100,9 @@ impl Renderer for MarkdownRenderer {
             summary_line(report)
         );
         let _ = writeln!(out, "Analysis: {}.\n", esc(report.design.describe()));
+        if let Some(goal) = &report.speedup_goal {
+            let _ = writeln!(out, "**{}**\n", esc(&goal.to_string()));
+        }
         for w in &report.warnings {
             let _ = writeln!(out, "> **Warning:** {}\n", esc(&w.to_string()));
         }

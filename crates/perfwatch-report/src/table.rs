@@ -128,6 +128,9 @@ impl Renderer for TableRenderer {
             report.candidate.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
         );
         let _ = writeln!(out, "analysis: {}", report.design.describe());
+        if let Some(goal) = &report.speedup_goal {
+            let _ = writeln!(out, "{goal}");
+        }
         for w in &report.warnings {
             let _ = writeln!(out, "warning: {w}");
         }

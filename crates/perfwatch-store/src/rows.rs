@@ -246,6 +246,8 @@ impl RunRow {
                 os: self.os,
                 kernel: self.kernel,
                 load_avg: self.load,
+                // Not stored: the runs table has no column for it (a migration is left for later).
+                governor: None,
             },
             labels: from_json("labels", &self.labels)?,
             perfwatch_version: self.perfwatch_version,
@@ -661,6 +663,7 @@ mod tests {
                     os: "linux".into(),
                     kernel: "6".into(),
                     load_avg: [0.25, 0.1 + 0.2, 1e-300],
+                    governor: None,
                 },
                 labels: [("k=v".to_string(), "a,b".to_string())].into(),
                 perfwatch_version: "0.1.0".into(),

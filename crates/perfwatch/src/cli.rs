@@ -57,7 +57,7 @@ pub enum Command {
     Run(RunArgs),
     /// Compare two commands side by side in randomized interleaved rounds (A/B).
     #[command(
-        after_help = "Examples:\n  perfwatch ab './old --input x' './new --input x'\n  perfwatch ab 'python3 v1.py' 'python3 v2.py' --threshold 2% --max-time 30s --metric cpu"
+        after_help = "Examples:\n  perfwatch ab './old --input x' './new --input x'\n  perfwatch ab 'python3 v1.py' 'python3 v2.py' --threshold 2% --max-time 30s --metric cpu\n  perfwatch ab './old' './new' --expect-speedup 3x      exit 1 unless new is at least 3x faster"
     )]
     Ab(AbArgs),
     /// Compare a run against a baseline: ratio, 95% CI and verdict per case and metric.
@@ -383,6 +383,13 @@ pub struct AbArgs {
     /// When to exit 1.
     #[arg(long, value_enum, default_value_t = FailOnArg::Regression)]
     pub fail_on: FailOnArg,
+    /// Expect B to be at least FACTOR times faster than A on --metric (e.g. 3x, 2.5x, 3;
+    /// more than 1). Measuring then stops once the goal is decided, and the exit code
+    /// judges the goal: 0 when met (the whole 95% interval of the speedup is at or above
+    /// FACTOR), 1 when missed (wholly below), and with --fail-on inconclusive also 1 when
+    /// undecided.
+    #[arg(long, value_name = "FACTOR", value_parser = speedup_factor)]
+    pub expect_speedup: Option<f64>,
 }
 
 /// `perfwatch baseline …`.
@@ -665,6 +672,16 @@ fn size(text: &str) -> Result<usize, String> {
     }
 }
 
+/// `3x`, `3×`, `2.5x` or `3`: a finite speedup factor greater than 1.
+fn speedup_factor(text: &str) -> Result<f64, String> {
+    let number = text.trim().strip_suffix(['x', 'X', '×']).unwrap_or(text.trim()).trim_end();
+    match number.parse::<f64>() {
+        Ok(f) if f.is_finite() && f > 1.0 => Ok(f),
+        Ok(_) => Err("the factor must be a number greater than 1 (B faster than A), e.g. 3x".into()),
+        Err(_) => Err(format!("expected a factor such as 3x or 2.5x, not {text:?}")),
+    }
+}
+
 /// A p-value bound strictly between 0 and 1.
 fn probability(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
@@ -704,6 +721,13 @@ mod tests {
         assert!(rate("-1").is_err() && rate("0").is_ok());
         assert_eq!(label("a=b=c"), Ok(("a".into(), "b=c".into())));
         assert!(label("=x").is_err());
+        assert_eq!(speedup_factor("3x"), Ok(3.0));
+        assert_eq!(speedup_factor("2.5x"), Ok(2.5));
+        assert_eq!(speedup_factor("3"), Ok(3.0));
+        assert_eq!(speedup_factor("4×"), Ok(4.0));
+        for bad in ["1x", "0.5x", "-3x", "x", "", "3xx", "inf", "NaNx", "fast"] {
+            assert!(speedup_factor(bad).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use perfwatch_detect::paired::SequentialRule;
+use perfwatch_detect::paired::{SequentialRule, speedup_goal};
 use perfwatch_detect::verdict::FailOn;
 use perfwatch_model::{
-    Better, CaseId, ComparisonReport, ComparisonWarning, Design, RunRef, SCHEMA_VERSION, Verdict,
-    VerdictCounts,
+    Better, CaseId, Comparison, ComparisonReport, ComparisonWarning, Design, GoalStatus, RunRef,
+    SCHEMA_VERSION, SpeedupGoal, Verdict, VerdictCounts,
 };
 use perfwatch_runner::{Contender, ExecRequest, Executor, InterleaveOptions, StopReason};
 
@@ -44,6 +44,10 @@ pub struct AbRequest {
     pub seed: u64,
     /// When the gate fails.
     pub fail_on: FailOn,
+    /// `--expect-speedup`: B should be at least this many times faster than A on the
+    /// deciding metric (> 1). With it, measuring stops when the goal is decided and the
+    /// gate judges the goal instead of the verdict.
+    pub expect_speedup: Option<f64>,
 }
 
 /// The name under which `ab` reports its one pseudo-case.
@@ -68,10 +72,13 @@ pub fn ab(
     };
     // Which side is "better" does not matter for *whether* to stop (any verdict stops), so
     // the rule can run before a custom metric's direction is known.
-    let rule = SequentialRule {
+    let mut rule = SequentialRule {
         burn_in: opts.min_rounds as usize,
         ..SequentialRule::new(&req.metric, req.threshold, Better::Lower)
     };
+    if let Some(factor) = req.expect_speedup {
+        rule = rule.with_goal(factor);
+    }
     let mut on_event = |e: &perfwatch_runner::InterleaveEvent<'_>| ui.round_event(None, e);
     let (outcome, n_star) =
         measure_paired((&a, &b), &opts, executor, (rule, &req.metric), &mut on_event, stop);
@@ -95,15 +102,21 @@ pub fn ab(
         rounds: Some(outcome.rounds.len() as u32),
         elapsed_s: Some(outcome.elapsed.as_secs_f64()),
         stopped: Some(outcome.stopped.as_str().to_string()),
+        speedup_goal: None,
         distributions: distribution(&outcome, &case, &req.metric).into_iter().collect(),
     };
     report.warnings.extend(stop_warning(&outcome, None, &req.metric, req.seed));
     if !report.comparisons.iter().any(|c| c.metric == req.metric) {
         report.warnings.push(ComparisonWarning::MetricNotMeasured { metric: req.metric.clone() });
     }
-    let decisive = report.comparisons.iter().find(|c| c.metric == req.metric).map(|c| c.verdict);
+    let decisive = report.comparisons.iter().find(|c| c.metric == req.metric);
+    report.speedup_goal = req.expect_speedup.map(|factor| goal_of(factor, decisive));
+    let gate_failed = match &report.speedup_goal {
+        Some(goal) => goal_gate(req.fail_on, goal.status),
+        None => gate(req.fail_on, decisive.map(|c| c.verdict)),
+    };
     let outcome = Outcome {
-        gate_failed: gate(req.fail_on, decisive),
+        gate_failed,
         runs_failed: matches!(outcome.stopped, StopReason::Failed { .. }),
         store_failed: false,
         interrupted: outcome.stopped == StopReason::Interrupted,
@@ -118,6 +131,30 @@ fn gate(fail_on: FailOn, decisive: Option<Verdict>) -> bool {
         (_, Some(Verdict::Regressed)) => true,
         (FailOn::Inconclusive, Some(Verdict::Inconclusive) | None) => true,
         _ => false,
+    }
+}
+
+/// The speedup goal judged on the deciding metric's comparison (`None`: never measured, so
+/// inconclusive). For a higher-is-better metric, faster means a larger B/A, so the ratio is
+/// inverted first.
+fn goal_of(factor: f64, decisive: Option<&Comparison>) -> SpeedupGoal {
+    let Some(c) = decisive else {
+        return speedup_goal(factor, f64::NAN, [f64::NAN, f64::NAN]);
+    };
+    match c.better {
+        Better::Lower => speedup_goal(factor, c.ratio, c.ci95),
+        Better::Higher => speedup_goal(factor, 1.0 / c.ratio, [1.0 / c.ci95[1], 1.0 / c.ci95[0]]),
+    }
+}
+
+/// Whether a speedup goal fails the gate: missed always (unless `--fail-on never`),
+/// inconclusive with `--fail-on inconclusive`.
+fn goal_gate(fail_on: FailOn, status: GoalStatus) -> bool {
+    match (fail_on, status) {
+        (FailOn::Never, _) | (_, GoalStatus::Met) => false,
+        (_, GoalStatus::Missed) => true,
+        (FailOn::Inconclusive, GoalStatus::Inconclusive) => true,
+        (_, GoalStatus::Inconclusive) => false,
     }
 }
 
@@ -202,5 +239,16 @@ mod tests {
         assert!(!gate(FailOn::Regression, Some(Verdict::Inconclusive)));
         assert!(gate(FailOn::Inconclusive, None));
         assert!(!gate(FailOn::Never, Some(Verdict::Regressed)));
+    }
+
+    #[test]
+    fn the_goal_gate_fails_on_a_missed_goal() {
+        assert!(goal_gate(FailOn::Regression, GoalStatus::Missed));
+        assert!(!goal_gate(FailOn::Regression, GoalStatus::Met));
+        assert!(!goal_gate(FailOn::Regression, GoalStatus::Inconclusive));
+        assert!(goal_gate(FailOn::Inconclusive, GoalStatus::Inconclusive));
+        assert!(!goal_gate(FailOn::Inconclusive, GoalStatus::Met));
+        assert!(!goal_gate(FailOn::Never, GoalStatus::Missed));
+        assert_eq!(goal_of(3.0, None).status, GoalStatus::Inconclusive);
     }
 }

@@ -144,6 +144,7 @@ impl<'a> Session<'a> {
             rounds: Some(0),
             elapsed_s: Some(0.0),
             stopped: None,
+            speedup_goal: None,
             distributions: vec![],
         };
         Ok(Session {

@@ -16,7 +16,7 @@
 //!
 //! ```
 //! use perfwatch_detect::paired::{fixed_estimate, log_ratios};
-//! use perfwatch_model::{Better, Verdict};
+//! use perfwatch_model::{Better, GoalStatus, SpeedupGoal, Verdict};
 //!
 //! let a = [1.00, 1.02, 0.99, 1.01, 1.00, 1.03, 0.98, 1.00, 1.01, 0.99];
 //! let b: Vec<f64> = a.iter().map(|x| x * 1.10).collect();
@@ -25,7 +25,7 @@
 //! assert!((est.ratio - 1.10).abs() < 1e-9);
 //! ```
 
-use perfwatch_model::{Better, Verdict};
+use perfwatch_model::{Better, GoalStatus, SpeedupGoal, Verdict};
 
 pub use perfwatch_stats::sequence::{self, CsParams, mean_cs, median_cs};
 pub use perfwatch_stats::signed_rank::{self, ShiftCi, hodges_lehmann, signed_rank_ci, signed_rank_p_value};
@@ -171,6 +171,8 @@ pub struct SequentialRule {
     pub better: Better,
     /// Confidence of the fixed-n interval reported when the budget ends measuring.
     pub final_confidence: f64,
+    /// `ab --expect-speedup`: stop when the goal is decided instead of on a verdict.
+    pub goal: Option<f64>,
 }
 
 /// Error spent on stopping early ([`SequentialRule::new`]).
@@ -194,7 +196,21 @@ impl SequentialRule {
             tau,
             better,
             final_confidence: FINAL_CONFIDENCE,
+            goal: None,
         }
+    }
+
+    /// The same rule deciding about a speedup goal (`ab --expect-speedup FACTOR`): it stops
+    /// as soon as the confidence sequence for ln(B/A) excludes ln(1/FACTOR), i.e. the goal
+    /// is met or missed, whatever the changed/unchanged verdict. This is the same anytime-valid
+    /// sequence as without a goal (Howard, Ramdas, McAuliffe & Sekhon, "Time-uniform,
+    /// nonparametric, nonasymptotic confidence sequences", Ann. Statist. 2021, via
+    /// perfwatch-stats' [`sequence`]): because it covers at every round at once, stopping at the
+    /// first round where it excludes one fixed value is a valid sequential test of that value
+    /// at level α, just as stopping on the threshold regions is.
+    pub fn with_goal(mut self, factor: f64) -> Self {
+        self.goal = Some(factor);
+        self
     }
 
     /// The same rule with its confidence sequence tuned to be tightest at `n_star` rounds
@@ -210,6 +226,11 @@ impl SequentialRule {
             return None;
         }
         let (lo, hi) = self.sequence.interval(d, &self.params)?;
+        if let Some(factor) = self.goal {
+            let goal = -factor.ln();
+            let decided = hi <= goal || lo > goal;
+            return decided.then(|| verdict_from_log_ci(lo, hi, self.tau, self.better));
+        }
         match verdict_from_log_ci(lo, hi, self.tau, self.better) {
             Verdict::Inconclusive => None,
             v => Some(v),
@@ -226,6 +247,30 @@ impl SequentialRule {
             fixed_estimate(d, self.final_confidence, self.tau, self.better)
         }
     }
+}
+
+/// Whether B reached the speedup `factor` over A (`ab --expect-speedup`), from the paired
+/// ratio B/A and its 95 % interval `ci` (lower is better). The speedup is 1/ratio and its
+/// interval [1/ci_hi, 1/ci_lo] (the map is monotone, so coverage is kept). The goal is met
+/// when the whole interval is ≥ `factor`, missed when it is wholly below, inconclusive
+/// otherwise: the interval-inclusion rule of design §8 ([`verdict_from_log_ci`]) with the
+/// single boundary `factor` instead of the ±τ band, i.e. a one-sided test of "speedup <
+/// factor" (and of "≥ factor") at α/2 each (Schuirmann 1987's duality of tests and intervals).
+/// An interval that is not finite and positive gives `inconclusive`.
+pub fn speedup_goal(factor: f64, ratio: f64, ci: [f64; 2]) -> SpeedupGoal {
+    let [lo, hi] = ci;
+    let usable = lo.is_finite() && hi.is_finite() && lo > 0.0 && hi > 0.0;
+    let ci95 = if usable { [1.0 / hi, 1.0 / lo] } else { [f64::NAN, f64::NAN] };
+    let status = if !usable {
+        GoalStatus::Inconclusive
+    } else if ci95[0] >= factor {
+        GoalStatus::Met
+    } else if ci95[1] < factor {
+        GoalStatus::Missed
+    } else {
+        GoalStatus::Inconclusive
+    };
+    SpeedupGoal { factor, speedup: 1.0 / ratio, ci95, status }
 }
 
 /// Fewest rounds a sequence is tuned for ([`planned_n_star`]).

@@ -234,3 +234,33 @@ fn n_star_mistuning_costs_little_near_the_optimum() {
     assert!((1.0..1.02).contains(&cost(400)), "{}", cost(400));
     assert!((1.03..1.07).contains(&cost(50)), "{}", cost(50));
 }
+
+#[test]
+fn speedup_goal_is_decided_by_the_whole_interval() {
+    // ratio 0.25 [0.24, 0.26] → speedup 4 [3.85, 4.17].
+    let g = speedup_goal(3.0, 0.25, [0.24, 0.26]);
+    assert_eq!(g.status, GoalStatus::Met);
+    assert!((g.speedup - 4.0).abs() < 1e-12);
+    assert!((g.ci95[0] - 1.0 / 0.26).abs() < 1e-12 && (g.ci95[1] - 1.0 / 0.24).abs() < 1e-12);
+    assert_eq!(speedup_goal(5.0, 0.25, [0.24, 0.26]).status, GoalStatus::Missed);
+    assert_eq!(speedup_goal(4.0, 0.25, [0.24, 0.26]).status, GoalStatus::Inconclusive);
+    assert_eq!(speedup_goal(3.0, 0.25, [0.0, 0.26]).status, GoalStatus::Inconclusive);
+    assert_eq!(speedup_goal(3.0, f64::NAN, [f64::NAN, f64::NAN]).status, GoalStatus::Inconclusive);
+    assert_eq!(
+        speedup_goal(3.0, 0.25, [0.24, 0.26]).to_string(),
+        "speedup 4.00× [3.85×, 4.17×] vs goal 3×: met"
+    );
+}
+
+#[test]
+fn a_goal_rule_stops_once_the_goal_is_decided() {
+    // B is 4× faster with 1 % noise: the plain rule and the goal rules all stop soon; a goal
+    // of exactly 4× is never decided.
+    let mut rng = StdRng::seed_from_u64(5);
+    let d: Vec<f64> = (0..200).map(|_| (0.25f64).ln() + 0.01 * normal(&mut rng)).collect();
+    let stop = |rule: SequentialRule| (2..=d.len()).find(|&n| rule.check(&d[..n]).is_some());
+    let base = SequentialRule::new("wall", 0.01, Better::Lower);
+    assert!(stop(base.with_goal(3.0)).is_some_and(|n| n <= 30));
+    assert!(stop(base.with_goal(6.0)).is_some_and(|n| n <= 30));
+    assert_eq!(stop(base.with_goal(4.0)), None);
+}

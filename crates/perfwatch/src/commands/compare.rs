@@ -62,6 +62,7 @@ pub fn ab(args: AbArgs) -> Result<Outcome> {
         metric: args.metric,
         seed: args.seed.unwrap_or_else(fresh_seed),
         fail_on: args.fail_on.into(),
+        expect_speedup: args.expect_speedup,
     };
     let mut ui = Term::new(output::format(&args.output) == Format::Table, false);
     let (report, outcome) = measure_ab(&req, &mut executor, &mut ui, &stop_flag())?;

@@ -57,6 +57,34 @@ fn ab_reports_a_large_slowdown_as_regressed_and_stops_on_the_verdict() {
 }
 
 #[test]
+fn ab_expect_speedup_is_met_at_3x_and_missed_at_6x_for_a_4x_faster_b() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = pw_fake();
+    let fake = fake.to_str().unwrap();
+    // B spins a quarter as long: a speedup near 4×, far from both 3× and 6×.
+    let a = format!("{fake} spin 40000000");
+    let b = format!("{fake} spin 10000000");
+    let goal_of = |factor: &str, code: i32| {
+        let args = ["ab", &a, &b, "--expect-speedup", factor, "--max-time", "120s", "--format", "json"];
+        let out = perfwatch(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(code), "{factor}: {}", describe(&out));
+        json(&out)["speedup_goal"].clone()
+    };
+    let met = goal_of("3x", 0);
+    assert_eq!(met["status"], "met", "{met:#}");
+    assert_eq!(met["factor"], 3.0);
+    assert!(met["ci95"][0].as_f64().unwrap() >= 3.0, "{met:#}");
+    let missed = goal_of("6x", 1);
+    assert_eq!(missed["status"], "missed", "{missed:#}");
+    assert!(missed["ci95"][1].as_f64().unwrap() < 6.0, "{missed:#}");
+
+    // A factor that is no speedup is refused before anything runs.
+    let out = perfwatch(dir.path(), &["ab", &a, &b, "--expect-speedup", "0.5x"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("greater than 1"), "{}", describe(&out));
+}
+
+#[test]
 fn ab_without_a_clear_verdict_runs_to_the_budget_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let fake = pw_fake();
