@@ -16,8 +16,7 @@ use perfwatch_store::{SeriesInfo, Store};
 use crate::error::{AppError, Result, StoreContext};
 use crate::{Outcome, project::resolve_run};
 
-/// Points in the sparkline of a detection report.
-const SPARK_POINTS: usize = 60;
+use perfwatch_report::pictures::SPARK_POINTS;
 
 /// A case matches its full name (`sort[n=10]`) or its bench name (`sort`, all parameters).
 pub fn case_matches(case: &CaseId, pattern: &str) -> bool {

@@ -3,6 +3,10 @@
 //! Both are one line of Unicode block characters so they survive pipes, logs and
 //! `tmux capture-pane`; colour is never needed to read them.
 
+/// Points in a sparkline: the newest, so it fits on one line beside a title (the
+/// detection report keeps this many values per series for it).
+pub const SPARK_POINTS: usize = 60;
+
 /// Eight heights, lowest first (U+2581 … U+2588).
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, Color, ContentArrangement, Table};
-use perfwatch_model::{ComparisonReport, DetectionReport, Distribution, HistoryReport, RunList, RunReport};
+use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport};
 
 use crate::common::{
     budget_rows, by_attention, comparison_rows, custom_rows, detection_rows, detection_summary, notes,
@@ -61,33 +61,20 @@ fn paint(word: &str) -> Option<Color> {
 /// Columns of a distribution strip.
 const STRIP_WIDTH: usize = 40;
 
-/// Two strips, A above B over one range, for each measured distribution.
-fn distributions(out: &mut String, dists: &[Distribution]) {
-    for d in dists {
+/// Two strips, A above B over one range, for each measured distribution; the medians named
+/// are the comparison's own (the numbers of the table above).
+fn distributions(out: &mut String, report: &ComparisonReport) {
+    for d in &report.distributions {
         let range = shared_range(&d.baseline, &d.candidate);
+        let compared = report.comparisons.iter().find(|c| c.case == d.case && c.metric == d.metric);
         let _ = writeln!(out, "{} — {}", d.case, d.metric);
         for (side, values) in [("A", &d.baseline), ("B", &d.candidate)] {
-            let median = median_of(values);
-            let _ = writeln!(
-                out,
-                "  {side} │{}│ median {}",
-                strip(values, range, STRIP_WIDTH),
-                human(median, &d.unit)
-            );
+            let median = compared.map(|c| if side == "A" { c.baseline_median } else { c.candidate_median });
+            let legend = median.map(|m| format!(" median {}", human(m, &d.unit))).unwrap_or_default();
+            let _ = writeln!(out, "  {side} │{}│{legend}", strip(values, range, STRIP_WIDTH));
         }
         let _ = writeln!(out, "     {} … {}", human(range.0, &d.unit), human(range.1, &d.unit));
     }
-}
-
-/// The median of `values` (NaN when empty), for the strip legend.
-fn median_of(values: &[f64]) -> f64 {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
 impl Renderer for TableRenderer {
@@ -141,7 +128,7 @@ impl Renderer for TableRenderer {
         for note in verdict_notes(&ordered) {
             let _ = writeln!(out, "{note}");
         }
-        distributions(&mut out, &report.distributions);
+        distributions(&mut out, report);
         if !report.budgets.is_empty() {
             let (header, rows) = budget_rows(&report.budgets);
             out.push_str(&table(header, rows, opts));
@@ -156,7 +143,7 @@ impl Renderer for TableRenderer {
         for s in &report.series {
             let id = &s.case;
             let medians: Vec<f64> = s.points.iter().map(|p| p.median).collect();
-            let recent = &medians[medians.len().saturating_sub(SPARK_POINTS)..];
+            let recent = &medians[medians.len().saturating_sub(crate::pictures::SPARK_POINTS)..];
             let _ =
                 writeln!(out, "{id} — {} ({} runs)  {}", s.metric, s.points.len(), spark(recent, &s.unit));
             let header = ["run", "time", "commit", "median", "95% CI"].map(String::from).into();
@@ -212,9 +199,6 @@ fn spark(values: &[f64], unit: &str) -> String {
     }
     format!("{}  {} … {}", sparkline(values), human(lo, unit), human(hi, unit))
 }
-
-/// Points in a history sparkline: the newest, so it fits beside the title.
-const SPARK_POINTS: usize = 60;
 
 /// The first 12 characters of an id or hash.
 fn short(id: &str) -> &str {
