@@ -8,6 +8,7 @@
 //! | [`compare`] | compare stored runs: baseline choice, thresholds and budgets from the suite |
 //! | [`baseline`] | named baselines, `update --if-better` |
 //! | [`interleaved`] | side by side: `ab` and `compare --rev` (paired rounds, worktrees, builds) |
+//! | [`import`] | results of other harnesses (hyperfine, criterion, gbench, …) stored as a run |
 //! | [`history`] | histories and change points: detect, store, alert once; the dashboard's marks |
 //! | [`push`] | send runs to a team server, with retries |
 //! | [`team`] | API tokens of the team server |
@@ -32,6 +33,7 @@ pub mod compare;
 mod error;
 pub mod git;
 pub mod history;
+pub mod import;
 pub mod interleaved;
 pub mod maintain;
 pub mod measure;

@@ -235,6 +235,15 @@ fn compare_case(
             });
             continue;
         }
+        if bs.is_summary_only() || cs.is_summary_only() {
+            let ratio = (bs.median != 0.0).then(|| cs.median / bs.median).filter(|r| r.is_finite());
+            notes.warnings.push(ComparisonWarning::SummaryOnly {
+                case: id.clone(),
+                metric: metric.to_string(),
+                ratio,
+            });
+            continue;
+        }
         let threshold = sanitize_threshold(threshold_for(id, metric));
         let Some(c) = compare_samples(&bs.samples, &cs.samples, threshold, cs.better) else {
             notes

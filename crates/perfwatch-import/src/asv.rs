@@ -13,7 +13,9 @@ use perfwatch_model::{Better, CaseId, MetricInfo, metric};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Center, Imported, ImportedCase, ImportedMetric, ImportError, Reported, SourceMeta, Values, json};
+use crate::{
+    Center, ImportError, Imported, ImportedCase, ImportedMetric, Reported, SourceMeta, Values, json,
+};
 
 #[derive(Deserialize)]
 struct Doc {
@@ -28,7 +30,8 @@ struct Doc {
 pub(crate) fn parse(text: &str) -> Result<Imported, ImportError> {
     let doc: Doc = json::from_str(text)?;
     let col = |name: &str| doc.result_columns.iter().position(|c| c == name);
-    let result_col = col("result").ok_or_else(|| ImportError::at_path("result_columns", "no `result` column"))?;
+    let result_col =
+        col("result").ok_or_else(|| ImportError::at_path("result_columns", "no `result` column"))?;
     let (params_col, samples_col) = (col("params"), col("samples"));
     let mut cases = Vec::new();
     for (bench, row) in &doc.results {
@@ -60,7 +63,10 @@ pub(crate) fn parse(text: &str) -> Result<Imported, ImportError> {
         time: doc.date.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()),
         hostname: doc.params.get("machine").and_then(Value::as_str).map(str::to_string),
         cpu: doc.params.get("cpu").and_then(Value::as_str).map(str::to_string),
-        cores: doc.params.get("num_cpu").and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or(v.as_u64().map(|n| n as u32))),
+        cores: doc
+            .params
+            .get("num_cpu")
+            .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or(v.as_u64().map(|n| n as u32))),
         ..SourceMeta::default()
     };
     Ok(Imported { cases, meta })

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use perfwatch_model::{Better, CaseId, MetricInfo, metric};
 use serde::Deserialize;
 
-use crate::{Center, Imported, ImportedCase, ImportedMetric, ImportError, Reported, Values, json};
+use crate::{Center, ImportError, Imported, ImportedCase, ImportedMetric, Reported, Values, json};
 
 #[derive(Deserialize)]
 struct Measure {

@@ -11,7 +11,7 @@ use perfwatch_model::{Better, CaseId, MetricInfo, metric};
 use serde::Deserialize;
 
 use crate::units::{Unit, parse_unit};
-use crate::{Imported, ImportedCase, ImportedMetric, ImportError, Values, json};
+use crate::{ImportError, Imported, ImportedCase, ImportedMetric, Values, json};
 
 /// The two files criterion writes for one benchmark (their text).
 #[derive(Debug, Clone)]
@@ -61,7 +61,8 @@ pub fn parse_criterion(files: &CriterionFiles) -> Result<ImportedCase, (Criterio
     if let Some(f) = b.function_id {
         name = format!("{name}/{f}");
     }
-    let params: BTreeMap<String, String> = b.value_str.into_iter().map(|v| ("input".to_string(), v)).collect();
+    let params: BTreeMap<String, String> =
+        b.value_str.into_iter().map(|v| ("input".to_string(), v)).collect();
     Ok(with_throughput(time_case(CaseId { name, params }, per_iter), b.throughput))
 }
 
@@ -120,11 +121,15 @@ pub(crate) fn parse_messages(text: &str) -> Result<Imported, ImportError> {
         if m.reason != "benchmark-complete" {
             continue;
         }
-        let missing = |what: &str| ImportError::at_line(i + 1, format!("benchmark-complete without `{what}`"));
+        let missing =
+            |what: &str| ImportError::at_line(i + 1, format!("benchmark-complete without `{what}`"));
         let id = m.id.ok_or_else(|| missing("id"))?;
         let unit = m.unit.ok_or_else(|| missing("unit"))?;
         let Some(Unit::Time(to_seconds)) = parse_unit(&unit) else {
-            return Err(ImportError::at_line(i + 1, format!("unit {unit:?} is not a time unit (ns, us, ms, s)")));
+            return Err(ImportError::at_line(
+                i + 1,
+                format!("unit {unit:?} is not a time unit (ns, us, ms, s)"),
+            ));
         };
         let iters = m.iteration_count.ok_or_else(|| missing("iteration_count"))?;
         let values = m.measured_values.ok_or_else(|| missing("measured_values"))?;
@@ -141,9 +146,10 @@ mod tests {
     #[test]
     fn a_grouped_benchmark_with_elements_throughput() {
         let files = CriterionFiles {
-            benchmark: r#"{"group_id":"sum","function_id":"iter","value_str":"1000","throughput":{"Elements":1000},
+            benchmark:
+                r#"{"group_id":"sum","function_id":"iter","value_str":"1000","throughput":{"Elements":1000},
                 "full_id":"sum/iter/1000","directory_name":"sum/iter/1000","title":"sum/iter/1000"}"#
-                .into(),
+                    .into(),
             sample: r#"{"sampling_mode":"Linear","iters":[10.0,20.0],"times":[1000.0,3000.0]}"#.into(),
         };
         let c = parse_criterion(&files).unwrap();
@@ -171,7 +177,8 @@ mod tests {
         let got = parse_messages(text).unwrap();
         assert_eq!(got.cases.len(), 1);
         crate::assert_samples(&got.cases[0].metrics["wall"].values, &vec![1e-7, 1.1e-7]);
-        let e = parse_messages("{\"reason\":\"benchmark-complete\",\"id\":\"x\",\"unit\":\"ns\"}\n{oops").unwrap_err();
+        let e = parse_messages("{\"reason\":\"benchmark-complete\",\"id\":\"x\",\"unit\":\"ns\"}\n{oops")
+            .unwrap_err();
         assert_eq!(e.line, Some(1));
         assert!(e.message.contains("iteration_count"));
     }

@@ -8,7 +8,7 @@ use perfwatch_model::{Better, CaseId, MetricInfo, metric};
 use serde::Deserialize;
 
 use crate::units::{Unit, parse_unit};
-use crate::{Center, Imported, ImportedCase, ImportedMetric, ImportError, Reported, Values, json};
+use crate::{Center, ImportError, Imported, ImportedCase, ImportedMetric, Reported, Values, json};
 
 #[derive(Deserialize)]
 struct Entry {
@@ -23,7 +23,8 @@ pub(crate) fn parse(text: &str) -> Result<Imported, ImportError> {
         .into_iter()
         .map(|e| {
             let (name, info, factor) = metric_of(&e.unit);
-            let values = Values::Reported(Reported { center: Center::Value, ..Reported::median(e.value * factor) });
+            let values =
+                Values::Reported(Reported { center: Center::Value, ..Reported::median(e.value * factor) });
             ImportedCase::new(CaseId::new(e.name, Vec::<(String, String)>::new()))
                 .with(name, ImportedMetric { info, values })
         })

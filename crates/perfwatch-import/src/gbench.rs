@@ -11,7 +11,9 @@ use perfwatch_model::{Better, CaseId, MetricInfo, metric};
 use serde::Deserialize;
 
 use crate::units::time_factor;
-use crate::{Center, Imported, ImportedCase, ImportedMetric, ImportError, Reported, SourceMeta, Values, json};
+use crate::{
+    Center, ImportError, Imported, ImportedCase, ImportedMetric, Reported, SourceMeta, Values, json,
+};
 
 #[derive(Deserialize)]
 struct Doc {
@@ -112,8 +114,9 @@ fn case(c: Collected) -> Option<ImportedCase> {
             let info = MetricInfo::new(unit, Better::Higher);
             case = case.with(name, ImportedMetric { info, values: Values::Samples(values) });
         }
-    } else if let Some((key, center)) =
-        [("median", Center::Median), ("mean", Center::Mean)].into_iter().find(|(k, _)| c.aggregates.contains_key(*k))
+    } else if let Some((key, center)) = [("median", Center::Median), ("mean", Center::Mean)]
+        .into_iter()
+        .find(|(k, _)| c.aggregates.contains_key(*k))
     {
         // Side 0 is real time, side 1 CPU time.
         let get = |k: &str, side: usize| c.aggregates.get(k).map(|v| if side == 0 { v.0 } else { v.1 });

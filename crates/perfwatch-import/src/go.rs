@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use perfwatch_model::{Better, CaseId, MetricInfo, metric};
 
-use crate::{Imported, ImportedCase, ImportedMetric, ImportError, SourceMeta, Values};
+use crate::{ImportError, Imported, ImportedCase, ImportedMetric, SourceMeta, Values};
 
 pub(crate) fn parse(text: &str) -> Result<Imported, ImportError> {
     let mut cases: Vec<ImportedCase> = Vec::new();
@@ -21,7 +21,8 @@ pub(crate) fn parse(text: &str) -> Result<Imported, ImportError> {
             meta.cpu = Some(cpu.trim().to_string());
         }
         let mut words = line.split_whitespace();
-        let Some(first) = words.next().filter(|w| w.starts_with("Benchmark") && w.len() > "Benchmark".len()) else {
+        let Some(first) = words.next().filter(|w| w.starts_with("Benchmark") && w.len() > "Benchmark".len())
+        else {
             continue;
         };
         let fields: Vec<&str> = words.collect();
@@ -30,8 +31,9 @@ pub(crate) fn parse(text: &str) -> Result<Imported, ImportError> {
             continue;
         }
         let at = |what: String| ImportError::at_line(i + 1, what);
-        let _iterations: u64 =
-            fields[0].parse().map_err(|_| at(format!("expected an iteration count after {first}, found {:?}", fields[0])))?;
+        let _iterations: u64 = fields[0]
+            .parse()
+            .map_err(|_| at(format!("expected an iteration count after {first}, found {:?}", fields[0])))?;
         if fields.len() < 3 || fields.len() % 2 == 0 {
             return Err(at("expected pairs of `value unit` after the iteration count".into()));
         }
@@ -41,7 +43,8 @@ pub(crate) fn parse(text: &str) -> Result<Imported, ImportError> {
             cases.len() - 1
         });
         for pair in fields[1..].chunks(2) {
-            let value: f64 = pair[0].parse().map_err(|_| at(format!("expected a number, found {:?}", pair[0])))?;
+            let value: f64 =
+                pair[0].parse().map_err(|_| at(format!("expected a number, found {:?}", pair[0])))?;
             let (name, info, factor) = metric_of(pair[1]);
             let entry = cases[slot]
                 .metrics
@@ -72,7 +75,8 @@ fn metric_of(unit: &str) -> (String, MetricInfo, f64) {
         "allocs/op" => ("allocs".into(), MetricInfo::new("1", Better::Lower), 1.0),
         "MB/s" => ("bytes_per_second".into(), MetricInfo::new("bytes/s", Better::Higher), 1e6),
         other => {
-            let name: String = other.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+            let name: String =
+                other.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
             (name, MetricInfo::new(other, Better::Lower), 1.0)
         }
     }

@@ -10,7 +10,7 @@ use perfwatch_model::{Better, CaseId, MetricInfo, metric};
 use serde::Deserialize;
 
 use crate::units::{Unit, parse_unit};
-use crate::{Imported, ImportedCase, ImportedMetric, ImportError, Reported, Values, json};
+use crate::{ImportError, Imported, ImportedCase, ImportedMetric, Reported, Values, json};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,9 +45,13 @@ pub(crate) fn parse(text: &str) -> Result<Imported, ImportError> {
                 ));
             }
         };
-        let raw: Vec<f64> = p.raw_data.unwrap_or_default().into_iter().flatten().map(|v| v * factor).collect();
-        let values =
-            if raw.is_empty() { Values::Reported(Reported::mean(p.score * factor, None)) } else { Values::Samples(raw) };
+        let raw: Vec<f64> =
+            p.raw_data.unwrap_or_default().into_iter().flatten().map(|v| v * factor).collect();
+        let values = if raw.is_empty() {
+            Values::Reported(Reported::mean(p.score * factor, None))
+        } else {
+            Values::Samples(raw)
+        };
         let case = CaseId { name: run.benchmark, params: run.params.unwrap_or_default() };
         cases.push(ImportedCase::new(case).with(name, ImportedMetric { info, values }));
     }
@@ -70,7 +74,8 @@ mod tests {
         crate::assert_samples(&got.cases[0].metrics["wall"].values, &vec![1e-6, 2e-6, 3e-6]);
         let Values::Reported(r) = &got.cases[1].metrics["throughput"].values else { panic!() };
         assert_eq!(r.value, 5000.0);
-        let e = parse(r#"[{"benchmark": "b", "primaryMetric": {"score": 1, "scoreUnit": "widgets"}}]"#).unwrap_err();
+        let e = parse(r#"[{"benchmark": "b", "primaryMetric": {"score": 1, "scoreUnit": "widgets"}}]"#)
+            .unwrap_err();
         assert_eq!(e.path.as_deref(), Some("[0].primaryMetric.scoreUnit"));
     }
 }

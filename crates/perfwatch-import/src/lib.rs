@@ -213,12 +213,28 @@ pub struct Reported {
 impl Reported {
     /// A summary that is only a mean (± a standard deviation, when given).
     pub fn mean(mean: f64, stddev: Option<f64>) -> Reported {
-        Reported { value: mean, center: Center::Mean, n: None, mean: Some(mean), stddev, min: None, max: None }
+        Reported {
+            value: mean,
+            center: Center::Mean,
+            n: None,
+            mean: Some(mean),
+            stddev,
+            min: None,
+            max: None,
+        }
     }
 
     /// A summary whose headline is a median.
     pub fn median(median: f64) -> Reported {
-        Reported { value: median, center: Center::Median, n: None, mean: None, stddev: None, min: None, max: None }
+        Reported {
+            value: median,
+            center: Center::Median,
+            n: None,
+            mean: None,
+            stddev: None,
+            min: None,
+            max: None,
+        }
     }
 }
 
@@ -363,7 +379,12 @@ mod tests {
 
     #[test]
     fn errors_say_where() {
-        let e = ImportError { line: Some(3), column: Some(7), path: Some("results[0]".into()), message: "bad".into() };
+        let e = ImportError {
+            line: Some(3),
+            column: Some(7),
+            path: Some("results[0]".into()),
+            message: "bad".into(),
+        };
         assert_eq!(e.to_string(), "line 3, column 7 at results[0]: bad");
         assert_eq!(ImportError::whole("empty").to_string(), "empty");
         assert_eq!(ImportError::at_line(2, "x").to_string(), "line 2: x");

@@ -6,7 +6,7 @@
 use perfwatch_model::{Better, CaseId, MetricInfo, metric};
 
 use crate::units::{Unit, parse_unit};
-use crate::{Imported, ImportedCase, ImportedMetric, ImportError, Reported, Values};
+use crate::{ImportError, Imported, ImportedCase, ImportedMetric, Reported, Values};
 
 pub(crate) fn parse(text: &str) -> Result<Imported, ImportError> {
     let mut cases = Vec::new();

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use perfwatch_model::{Better, CaseId, MetricInfo, metric};
 use serde::Deserialize;
 
-use crate::{Center, Imported, ImportedCase, ImportedMetric, ImportError, Reported, SourceMeta, Values, json};
+use crate::{
+    Center, ImportError, Imported, ImportedCase, ImportedMetric, Reported, SourceMeta, Values, json,
+};
 
 #[derive(Deserialize)]
 struct Doc {
@@ -87,7 +89,8 @@ fn case(b: Bench) -> ImportedCase {
         }),
     };
     let info = MetricInfo::new("s", Better::Lower);
-    ImportedCase::new(CaseId { name: name.to_string(), params }).with(metric::WALL, ImportedMetric { info, values })
+    ImportedCase::new(CaseId { name: name.to_string(), params })
+        .with(metric::WALL, ImportedMetric { info, values })
 }
 
 fn param_text(v: serde_json::Value) -> String {
@@ -102,7 +105,7 @@ fn meta(doc: &Doc) -> SourceMeta {
     let cpu = machine.and_then(|m| m.cpu.as_ref());
     let commit = doc.commit_info.as_ref();
     SourceMeta {
-        commit: commit.and_then(|c| c.id.clone()).filter(|c| !c.is_empty()),
+        commit: commit.and_then(|c| c.id.clone()).filter(|c| !c.is_empty() && c != "unversioned"),
         branch: commit.and_then(|c| c.branch.clone()).filter(|b| b != "(unknown)" && !b.is_empty()),
         dirty: commit.and_then(|c| c.dirty),
         time: doc.datetime.as_deref().and_then(crate::sniff::timestamp),

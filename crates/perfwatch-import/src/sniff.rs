@@ -66,7 +66,8 @@ fn sniff_text(text: &str) -> Option<Format> {
         let mut words = l.split_whitespace();
         let first = words.next().unwrap_or("");
         let second = words.next().unwrap_or("");
-        if first.starts_with("Benchmark") && !second.is_empty() && second.bytes().all(|b| b.is_ascii_digit()) {
+        if first.starts_with("Benchmark") && !second.is_empty() && second.bytes().all(|b| b.is_ascii_digit())
+        {
             return Some(Format::Go);
         }
     }

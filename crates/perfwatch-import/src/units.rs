@@ -20,7 +20,20 @@ pub fn parse_unit(unit: &str) -> Option<Unit> {
     }
     if let Some((_, per)) = u.split_once('/') {
         let base = u.split('/').next().unwrap_or("").trim().to_ascii_lowercase();
-        let counts = ["op", "ops", "iter", "iters", "iteration", "iterations", "call", "calls", "item", "items", "req", "requests"];
+        let counts = [
+            "op",
+            "ops",
+            "iter",
+            "iters",
+            "iteration",
+            "iterations",
+            "call",
+            "calls",
+            "item",
+            "items",
+            "req",
+            "requests",
+        ];
         if counts.contains(&base.as_str()) {
             let per = if per == "sec" { "s" } else { per };
             return time_factor(per).map(|f| Unit::Rate(1.0 / f));

@@ -394,6 +394,18 @@ pub enum ComparisonWarning {
         /// The metric.
         metric: String,
     },
+    /// One side knows a metric only by a summary (imported from a harness that wrote no
+    /// samples): there is no interval, so it is not judged.
+    SummaryOnly {
+        /// The case.
+        case: CaseId,
+        /// The metric.
+        metric: String,
+        /// Candidate over baseline of the reported values, when both are finite and the
+        /// baseline's is not 0: a point estimate, not a verdict.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ratio: Option<f64>,
+    },
     /// The baseline median is 0, so the ratio is on a difference scale.
     DifferenceScale {
         /// `case metric` of every such comparison.
@@ -506,6 +518,13 @@ impl fmt::Display for ComparisonWarning {
             }
             ComparisonWarning::NoSamples { case, metric } => {
                 write!(f, "{case} {metric}: no samples on one side; not compared")
+            }
+            ComparisonWarning::SummaryOnly { case, metric, ratio } => {
+                write!(f, "{case} {metric}: summary-only: no interval")?;
+                if let Some(r) = ratio {
+                    write!(f, " (reported values {r:.3}x the baseline's)")?;
+                }
+                f.write_str("; not judged")
             }
             ComparisonWarning::DifferenceScale { series } => write!(
                 f,

@@ -36,8 +36,21 @@ pub struct Summary {
     pub p99: f64,
     /// Number of samples flagged as outliers (they are kept, never dropped).
     pub outliers: u32,
-    /// Every sample, in the order measured.
+    /// Every sample, in the order measured. Empty for a summary-only metric — one imported
+    /// from a harness that wrote only a mean or median (see [`Summary::is_summary_only`]).
     pub samples: Vec<f64>,
+}
+
+impl Summary {
+    /// True for a metric known only by a harness's summary (`perfwatch import`): it has no
+    /// samples, `n` is the count the harness reported (0 if it did not say), `median` is the
+    /// reported value (a median, a mean or a single value, as the case's
+    /// [`Caveat::SummaryOnly`] says), `ci95` is `[median, median]` (there is no interval, and
+    /// comparisons do not judge it), and statistics the harness did not report repeat the
+    /// median (mean, min, max, p95, p99) or are 0 (stddev, MAD).
+    pub fn is_summary_only(&self) -> bool {
+        self.samples.is_empty()
+    }
 }
 
 /// A warning about the quality of a measurement, shown in every output format.
@@ -107,6 +120,15 @@ pub enum Caveat {
         /// The governor named in `scaling_governor`.
         governor: String,
     },
+    /// Imported from a harness that wrote only a summary of these metrics (a mean ± sd, a
+    /// median): they have no samples and no interval, and comparisons do not judge them.
+    SummaryOnly {
+        /// The harness format (`libtest`, `hyperfine`, …).
+        source: String,
+        /// The metrics known only by their summary, each with the statistic kept (`wall
+        /// (mean)`).
+        metrics: Vec<String>,
+    },
 }
 
 impl Caveat {
@@ -167,6 +189,11 @@ impl fmt::Display for Caveat {
                 f,
                 "the hypervisor stole {:.1}% of CPU time during the case (VM steal): times are inflated",
                 share * 100.0
+            ),
+            Caveat::SummaryOnly { source, metrics } => write!(
+                f,
+                "summary-only: {source} wrote only a summary of {}; no samples, no interval, not judged by compare",
+                metrics.join(", ")
             ),
             Caveat::PowersaveGovernor { governor } => write!(
                 f,

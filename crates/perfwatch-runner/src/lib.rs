@@ -22,7 +22,9 @@ pub use events::{Event, MetricWarning, NullSink, Phase, Sink, SuiteEnd};
 pub use executor::{
     ExecOutcome, ExecRequest, Executor, ExecutorError, RawMetricLine, Responder, ScriptedExecutor, Stream,
 };
-pub use host::{HealthSnapshot, SysRoot, governor_caveat, health_caveats, high_load_caveat, host_info};
+pub use host::{
+    HealthSnapshot, SysRoot, fingerprint, governor_caveat, health_caveats, high_load_caveat, host_info,
+};
 pub use interleave::{
     Contender, Decision, InterleaveEvent, InterleaveOptions, InterleaveOutcome, NeverStop, Round, Side,
     StopReason, run_interleaved, side_report,

@@ -71,6 +71,22 @@ pub enum Command {
         after_help = "Examples:\n  perfwatch baseline set main\n  perfwatch baseline update main --if-better\n  perfwatch baseline list"
     )]
     Baseline(BaselineCommand),
+    /// Store results written by another harness (hyperfine, criterion, Google Benchmark,
+    /// pytest-benchmark, go test -bench, JMH, asv, cargo bench, Bencher BMF,
+    /// github-action-benchmark) as one run.
+    ///
+    /// Every file is checked before anything is stored; a malformed one is an error naming
+    /// the file, line and column (exit 2). Units become perfwatch's (seconds, bytes, per
+    /// second); per-iteration times are the `wall` metric. Where a harness wrote every
+    /// measurement (hyperfine times, criterion samples, gbench repetitions, pytest-benchmark
+    /// data, go -count, JMH raw data) they become samples; where it wrote only a mean or
+    /// median the metric is stored as summary-only, and compare says "summary-only: no
+    /// interval" instead of judging it. The commit is --commit, else the file's, else the
+    /// current git work tree's; the host is the file's, else this machine.
+    #[command(
+        after_help = "Examples:\n  hyperfine --export-json h.json './a' './b' && perfwatch import h.json\n  cargo bench && perfwatch import target/criterion\n  go test -bench=. -count=5 > go.txt && perfwatch import --format go go.txt --label runner=ci\n  perfwatch import results/*.json --commit \"$GITHUB_SHA\""
+    )]
+    Import(ImportArgs),
     /// Show a metric's median across runs, oldest first.
     #[command(
         after_help = "Examples:\n  perfwatch history\n  perfwatch history 'sort[n=1000]' --metric wall --last 20"
@@ -144,6 +160,59 @@ pub enum Command {
         after_help = "Examples:\n  perfwatch man | man -l -\n  perfwatch man > /usr/local/share/man/man1/perfwatch.1"
     )]
     Man,
+}
+
+/// `perfwatch import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Result files; a criterion `target/criterion` directory counts as one.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Format of the files: `auto` recognises each file by its content and says what it
+    /// chose.
+    #[arg(long, value_enum, default_value_t = ImportFormatArg::Auto)]
+    pub format: ImportFormatArg,
+    /// Attach a label to the run (repeatable), e.g. --label runner=gpu-1.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = label)]
+    pub labels: Vec<(String, String)>,
+    /// Commit the results belong to [default: the file's, else the current work tree's].
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+    /// Branch the results belong to [default: the file's, else the current branch].
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// Suite file and store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `import --format` values.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ImportFormatArg {
+    /// Recognise each file by its content.
+    Auto,
+    /// hyperfine --export-json (1.x and 2.x).
+    Hyperfine,
+    /// criterion's target/criterion directory.
+    Criterion,
+    /// cargo criterion --message-format=json.
+    CargoCriterion,
+    /// cargo bench output of the built-in (libtest) harness.
+    Libtest,
+    /// pytest --benchmark-json.
+    PytestBenchmark,
+    /// Google Benchmark --benchmark_format=json.
+    Gbench,
+    /// go test -bench output.
+    Go,
+    /// JMH -rf json.
+    Jmh,
+    /// An asv results file.
+    Asv,
+    /// Bencher Metric Format.
+    Bmf,
+    /// github-action-benchmark's custom JSON.
+    Gab,
 }
 
 /// `perfwatch runs`.

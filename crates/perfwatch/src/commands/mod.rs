@@ -28,6 +28,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Compare(args) if !args.rev.is_empty() => compare::revs(args),
         Command::Compare(args) => compare::stored(args),
         Command::Baseline(cmd) => compare::baseline(cmd),
+        Command::Import(args) => store::import(args),
         Command::History(args) => store::history(args),
         Command::Detect(args) => store::detect(args),
         Command::Prune(args) => store::prune(args),

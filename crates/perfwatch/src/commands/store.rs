@@ -9,9 +9,62 @@ use perfwatch_detect::verdict::FailOn;
 use perfwatch_model::Better;
 
 use super::project;
-use crate::cli::{BetterArg, DetectArgs, HistoryArgs, MethodArg, PruneArgs, RunsArgs, ShowArgs};
+use crate::cli::{
+    BetterArg, DetectArgs, HistoryArgs, ImportArgs, ImportFormatArg, MethodArg, OutputArgs, PruneArgs,
+    RunsArgs, ShowArgs,
+};
 use crate::output::{Doc, emit};
 use crate::ui::Term;
+use perfwatch_app::git::{Git, SystemGit};
+use perfwatch_app::import::{ImportOutcome, ImportRequest, import as import_files};
+
+/// Results of other harnesses, stored as one run.
+pub fn import(args: ImportArgs) -> Result<Outcome> {
+    let project = project(&args.store);
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    let req = ImportRequest {
+        files: args.files,
+        format: import_format(args.format),
+        labels: args.labels.into_iter().collect(),
+        commit: args.commit,
+        branch: args.branch,
+        local_git: SystemGit.info(&cwd),
+        local_host: None,
+    };
+    let ImportOutcome { report, files } = import_files(&req, || project.open_store())?;
+    let mut ui = Term::new(false, false);
+    for f in &files {
+        let how = if f.sniffed { "recognised as" } else { "read as" };
+        let summaries = match f.summary_only {
+            0 => String::new(),
+            n => format!(", {n} summary-only metric{}", if n == 1 { "" } else { "s" }),
+        };
+        ui.info(&format!("{}: {how} {}: {} cases{summaries}", f.path.display(), f.format, f.cases));
+    }
+    ui.info(&format!("saved run {} to {}", report.run.id, project.store_url()));
+    drop(ui);
+    emit(&OutputArgs { format: None, output: None }, Doc::Run(&report))?;
+    Ok(Outcome::default())
+}
+
+/// The format asked for; `None` for auto.
+fn import_format(arg: ImportFormatArg) -> Option<perfwatch_import::Format> {
+    use perfwatch_import::Format as F;
+    Some(match arg {
+        ImportFormatArg::Auto => return None,
+        ImportFormatArg::Hyperfine => F::Hyperfine,
+        ImportFormatArg::Criterion => F::Criterion,
+        ImportFormatArg::CargoCriterion => F::CargoCriterion,
+        ImportFormatArg::Libtest => F::Libtest,
+        ImportFormatArg::PytestBenchmark => F::PytestBenchmark,
+        ImportFormatArg::Gbench => F::Gbench,
+        ImportFormatArg::Go => F::Go,
+        ImportFormatArg::Jmh => F::Jmh,
+        ImportFormatArg::Asv => F::Asv,
+        ImportFormatArg::Bmf => F::Bmf,
+        ImportFormatArg::Gab => F::Gab,
+    })
+}
 
 /// A metric's medians across runs.
 pub fn history(args: HistoryArgs) -> Result<Outcome> {

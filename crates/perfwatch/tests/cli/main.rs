@@ -4,6 +4,7 @@ mod ab;
 mod compare;
 mod detect;
 mod exit_codes;
+mod import;
 mod measure;
 mod newcomer;
 // Team mode needs the server (and its tests a PostgreSQL store).
