@@ -13,6 +13,7 @@
 //! | `GET /api/v1/runs/{id}` | one run report (design §7), by id or unique prefix |
 //! | `GET /api/v1/compare[?baseline=B&candidate=C]` | a comparison report (design §7); `B`/`C` are baseline names or run ids; default: the newest run vs the previous one on its machine |
 //! | `GET /api/v1/baselines` | `{"schema_version":1,"baselines":[{name, run_id, set_at}]}` |
+//! | `GET /metrics` | for Prometheus: the newest run's median of every series, and the server's request counts, as OpenMetrics 1.0 text (families `perfwatch_latest_median_seconds`, `_bytes`, `_per_second`, `perfwatch_latest_median{unit}`, `perfwatch_latest_run_timestamp_seconds`, `perfwatch_http_requests`) |
 //!
 //! and one write endpoint, for team mode:
 //!
@@ -48,6 +49,7 @@
 
 pub mod auth;
 mod ingest;
+mod metrics;
 mod routes;
 mod server;
 mod state;

@@ -1,12 +1,13 @@
 //! The routes of `perfwatch serve`: the dashboard's pages and data scripts (the files of the
-//! static report, rendered on request) and the read-only JSON API. Every answer is computed on
-//! the store thread ([`App::call`]).
+//! static report, rendered on request), the read-only JSON API and `/metrics` for Prometheus.
+//! Every answer is computed on the store thread ([`App::call`]).
 
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use perfwatch_app::site::{baseline_compare_href, case_view};
@@ -35,6 +36,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/api/v1/runs/{id}", get(api_run))
         .route("/api/v1/compare", get(api_compare))
         .route("/api/v1/baselines", get(api_baselines))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .with_state(app.clone())
         // Fastest: the default level costs ~0.3 s on a 2.4 MB case script, more than it saves on a LAN.
@@ -55,7 +57,32 @@ pub(crate) fn router(app: App) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         ))
-        .layer(axum::middleware::from_fn_with_state(app, crate::ingest::gate))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), crate::ingest::gate))
+        // Outermost, so that answers of the gate (401, 429) are counted too.
+        .layer(axum::middleware::from_fn_with_state(app, count_request))
+}
+
+/// Counts every answer by its route template (never the path itself, so the counter cannot
+/// grow without bound) and status code, for `/metrics`.
+async fn count_request(State(app): State<App>, req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().cloned(); // an `Arc<str>`: no copy
+    let response = next.run(req).await;
+    let route = route.as_ref().map_or(crate::metrics::UNMATCHED, MatchedPath::as_str);
+    app.requests.record(route, response.status().as_u16());
+    response
+}
+
+/// `GET /metrics`: the newest median of every series and the request counts, as OpenMetrics
+/// text (see [`crate::metrics`]).
+async fn metrics(State(app): State<App>) -> Response {
+    match app.call(|db| db.latest_points()).await {
+        Ok(Ok(latest)) => {
+            let text = crate::metrics::render(&latest, &app.requests.snapshot());
+            body(StatusCode::OK, crate::metrics::CONTENT_TYPE, text)
+        }
+        Ok(Err(e)) => api_store_error(e),
+        Err(r) => r,
+    }
 }
 
 const HTML: &str = "text/html; charset=utf-8";

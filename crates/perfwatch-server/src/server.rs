@@ -163,7 +163,7 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
         limiter: opts.rate_limit.map(Limiter::new),
         log: opts.log_requests,
     };
-    let app = App { tx, pool, gate: Arc::new(gate) };
+    let app = App { tx, pool, gate: Arc::new(gate), requests: Arc::default() };
     let http = std::thread::Builder::new()
         .name("perfwatch-http".into())
         .spawn(move || -> Result<(), ServerError> {

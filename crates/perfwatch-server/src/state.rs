@@ -21,6 +21,7 @@ use perfwatch_report::html::{self, Link, Overview, SeriesColumns, case_slug};
 use perfwatch_store::{RunFilter, SeriesInfo, Store, StoreError};
 
 use crate::ingest::{Gate, Pool};
+use crate::metrics::{LatestPoint, RequestCounts};
 
 /// A request's work, run on the store thread.
 pub(crate) type Job = Box<dyn FnOnce(&mut Db) + Send>;
@@ -71,6 +72,8 @@ pub(crate) struct Db {
     overview: Option<Arc<String>>,
     runs: Option<Arc<Vec<RunMeta>>>,
     runs_js: Option<Arc<String>>,
+    /// The newest point of every series, for `/metrics`.
+    latest: Option<Arc<Vec<LatestPoint>>>,
     /// Change points by series, valid for (points, newest run id).
     marks: HashMap<(CaseId, String), CachedMarks>,
     /// Series the idle warm-up has analysed since the series list was last read.
@@ -87,6 +90,7 @@ impl Db {
             overview: None,
             runs: None,
             runs_js: None,
+            latest: None,
             marks: HashMap::new(),
             warmed: HashSet::new(),
         }
@@ -99,6 +103,7 @@ impl Db {
         self.overview = None;
         self.runs = None;
         self.runs_js = None;
+        self.latest = None;
         self.warmed.clear();
     }
 
@@ -230,6 +235,29 @@ impl Db {
         Ok(r)
     }
 
+    /// The newest point of every series (one indexed read each), cached until a run is added.
+    pub(crate) fn latest_points(&mut self) -> Result<Arc<Vec<LatestPoint>>, StoreError> {
+        let cases = self.cases()?;
+        if let Some(l) = &self.latest {
+            return Ok(l.clone());
+        }
+        let mut latest = Vec::new();
+        for info in cases.values().flatten() {
+            if let Some(p) = self.store.history(&info.case, &info.metric, Some(1))?.pop() {
+                latest.push(LatestPoint {
+                    case: info.case.clone(),
+                    metric: info.metric.clone(),
+                    unit: info.unit.clone(),
+                    median: p.median,
+                    run_started: p.time,
+                });
+            }
+        }
+        let latest = Arc::new(latest);
+        self.latest = Some(latest.clone());
+        Ok(latest)
+    }
+
     pub(crate) fn overview(&mut self) -> Result<Arc<String>, StoreError> {
         let cases = self.cases()?;
         if let Some(o) = &self.overview {
@@ -338,12 +366,14 @@ fn app_store_error(e: AppError) -> StoreError {
     }
 }
 
-/// What every handler shares: the store thread, the ingest pool and the team-mode gate.
+/// What every handler shares: the store thread, the ingest pool, the team-mode gate and the
+/// request counts of `/metrics`.
 #[derive(Clone)]
 pub(crate) struct App {
     pub(crate) tx: mpsc::Sender<Job>,
     pub(crate) pool: Pool,
     pub(crate) gate: Arc<Gate>,
+    pub(crate) requests: Arc<RequestCounts>,
 }
 
 impl App {
@@ -391,7 +421,7 @@ mod tests {
             std::thread::spawn(move || serve_jobs(Db::new(store, SiteOptions::default()), rx, false));
         let (pool, _ingest) = Pool::start(&url, 1).unwrap();
         let gate = Gate { private: false, max_body: 1 << 20, limiter: None, log: false };
-        let app = App { tx, pool, gate: Arc::new(gate) };
+        let app = App { tx, pool, gate: Arc::new(gate), requests: Arc::default() };
 
         let answer = app.call(|_db| -> usize { panic!("a bug while answering") }).await;
         assert_eq!(answer.map_err(|r| r.status()), Err(StatusCode::INTERNAL_SERVER_ERROR));
