@@ -141,7 +141,7 @@ mod tests {
         assert_eq!(got.cases[0].case.to_string(), "bench.MemSuite.mem_list");
         assert!(matches!(got.cases[0].metrics["memory"].values, Values::Reported(_)));
         assert_eq!(got.cases[1].case.to_string(), "bench.TimeSuite.time_sort[param1=10,param2=a]");
-        crate::assert_samples(&got.cases[1].metrics["wall"].values, &vec![0.1, 0.11]);
+        crate::assert_samples(&got.cases[1].metrics["wall"].values, &[0.1, 0.11]);
         assert_eq!(got.cases[3].case.to_string(), "bench.TimeSuite.time_sort[param1=100,param2=b]");
         assert!(matches!(got.cases[3].metrics["wall"].values, Values::Samples(_)));
         assert_eq!(got.meta.commit.as_deref(), Some("abc"));

@@ -154,7 +154,7 @@ mod tests {
         };
         let c = parse_criterion(&files).unwrap();
         assert_eq!(c.case.to_string(), "sum/iter[input=1000]");
-        crate::assert_samples(&c.metrics["wall"].values, &vec![1e-7, 1.5e-7]);
+        crate::assert_samples(&c.metrics["wall"].values, &[1e-7, 1.5e-7]);
         let Values::Samples(rates) = &c.metrics["throughput"].values else { panic!() };
         assert!((rates[0] - 1e10).abs() < 1.0);
     }
@@ -176,7 +176,7 @@ mod tests {
             {\"reason\":\"benchmark-complete\",\"id\":\"fib/20\",\"unit\":\"ns\",\"iteration_count\":[2,4],\"measured_values\":[200,440]}\n";
         let got = parse_messages(text).unwrap();
         assert_eq!(got.cases.len(), 1);
-        crate::assert_samples(&got.cases[0].metrics["wall"].values, &vec![1e-7, 1.1e-7]);
+        crate::assert_samples(&got.cases[0].metrics["wall"].values, &[1e-7, 1.1e-7]);
         let e = parse_messages("{\"reason\":\"benchmark-complete\",\"id\":\"x\",\"unit\":\"ns\"}\n{oops")
             .unwrap_err();
         assert_eq!(e.line, Some(1));

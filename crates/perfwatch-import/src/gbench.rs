@@ -165,8 +165,8 @@ mod tests {
     fn repetitions_are_samples_and_aggregates_alone_are_summaries() {
         let got = parse(REPS).unwrap();
         assert_eq!(got.cases.len(), 3);
-        crate::assert_samples(&got.cases[0].metrics["wall"].values, &vec![10e-9, 12e-9]);
-        crate::assert_samples(&got.cases[0].metrics["throughput"].values, &vec![1e8, 0.9e8]);
+        crate::assert_samples(&got.cases[0].metrics["wall"].values, &[10e-9, 12e-9]);
+        crate::assert_samples(&got.cases[0].metrics["throughput"].values, &[1e8, 0.9e8]);
         let Values::Reported(r) = &got.cases[1].metrics["cpu"].values else { panic!() };
         assert_eq!((r.value, r.center), (2e-6, Center::Median));
         assert_eq!(got.cases[2].failure.as_deref(), Some("boom"));

@@ -95,9 +95,9 @@ mod tests {
         let got = parse(text).unwrap();
         assert_eq!(got.cases.len(), 2);
         assert_eq!(got.cases[0].case.to_string(), "BenchmarkSum[procs=2]");
-        crate::assert_samples(&got.cases[0].metrics["wall"].values, &vec![1.2e-6, 1.3e-6]);
-        crate::assert_samples(&got.cases[0].metrics["allocs"].values, &vec![1.0, 1.0]);
-        crate::assert_samples(&got.cases[1].metrics["bytes_per_second"].values, &vec![40e6]);
+        crate::assert_samples(&got.cases[0].metrics["wall"].values, &[1.2e-6, 1.3e-6]);
+        crate::assert_samples(&got.cases[0].metrics["allocs"].values, &[1.0, 1.0]);
+        crate::assert_samples(&got.cases[1].metrics["bytes_per_second"].values, &[40e6]);
         assert_eq!(got.meta.cpu.as_deref(), Some("Test CPU @ 2GHz"));
     }
 

@@ -210,8 +210,8 @@ mod tests {
         let got = parse(text).unwrap();
         let c = &got.cases[0];
         assert_eq!(c.case.to_string(), "sleep 0.01[n=1]");
-        crate::assert_samples(&c.metrics["wall"].values, &vec![0.010, 0.011, 0.012]);
-        crate::assert_samples(&c.metrics["max_rss"].values, &vec![1000.0, 2000.0, 3000.0]);
+        crate::assert_samples(&c.metrics["wall"].values, &[0.010, 0.011, 0.012]);
+        crate::assert_samples(&c.metrics["max_rss"].values, &[1000.0, 2000.0, 3000.0]);
         match &c.metrics["user"].values {
             Values::Reported(r) => assert_eq!((r.value, r.n), (0.001, Some(3))),
             other => panic!("{other:?}"),

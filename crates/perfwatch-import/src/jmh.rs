@@ -71,7 +71,7 @@ mod tests {
              "primaryMetric": {"score": 5.0, "scoreUnit": "ops/ms"}}]"#;
         let got = parse(text).unwrap();
         assert_eq!(got.cases[0].case.to_string(), "org.x.Bench.sum[size=100]");
-        crate::assert_samples(&got.cases[0].metrics["wall"].values, &vec![1e-6, 2e-6, 3e-6]);
+        crate::assert_samples(&got.cases[0].metrics["wall"].values, &[1e-6, 2e-6, 3e-6]);
         let Values::Reported(r) = &got.cases[1].metrics["throughput"].values else { panic!() };
         assert_eq!(r.value, 5000.0);
         let e = parse(r#"[{"benchmark": "b", "primaryMetric": {"score": 1, "scoreUnit": "widgets"}}]"#)

@@ -131,7 +131,7 @@ mod tests {
                "stats": {"min": 1, "max": 3, "mean": 2, "stddev": 1, "median": 2.5, "rounds": 7}}]}"#;
         let got = parse(text).unwrap();
         assert_eq!(got.cases[0].case.to_string(), "t.py::test_sort[n=100]");
-        crate::assert_samples(&got.cases[0].metrics["wall"].values, &vec![1.0, 2.0, 3.0]);
+        crate::assert_samples(&got.cases[0].metrics["wall"].values, &[1.0, 2.0, 3.0]);
         let Values::Reported(r) = &got.cases[1].metrics["wall"].values else { panic!() };
         assert_eq!((r.value, r.n), (2.5, Some(7)));
         assert_eq!(got.meta.commit.as_deref(), Some("abc123"));
