@@ -85,7 +85,7 @@ pub fn read_run(req: &ImportRequest) -> Result<(RunReport, Vec<FileRead>)> {
     let mut meta = SourceMeta::default();
     for path in &req.files {
         let (format, sniffed, imported) = read_file(path, req.format)?;
-        let mut summary_only = 0;
+        let (mut summary_only, in_file) = (0, imported.cases.len());
         for case in imported.cases {
             if let Some(first) = seen.insert(case.case.clone(), path.clone()) {
                 return Err(AppError::Usage(format!(
@@ -99,22 +99,12 @@ pub fn read_run(req: &ImportRequest) -> Result<(RunReport, Vec<FileRead>)> {
             summary_only += report.metrics.values().filter(|s| s.is_summary_only()).count();
             cases.push(report);
         }
-        reads.push(FileRead {
-            path: path.clone(),
-            format,
-            sniffed,
-            cases: seen.len() - cases_before(&reads),
-            summary_only,
-        });
+        reads.push(FileRead { path: path.clone(), format, sniffed, cases: in_file, summary_only });
         meta = merge(meta, imported.meta);
     }
     let formats: BTreeSet<&str> = reads.iter().map(|r| r.format.name()).collect();
     let run = run_meta(req, &meta, &formats.into_iter().collect::<Vec<_>>().join(","));
     Ok((RunReport { schema_version: SCHEMA_VERSION, run, benchmarks: cases, budgets: vec![] }, reads))
-}
-
-fn cases_before(reads: &[FileRead]) -> usize {
-    reads.iter().map(|r| r.cases).sum()
 }
 
 /// Facts from several files: the first file that says something wins.
