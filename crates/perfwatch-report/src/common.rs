@@ -167,7 +167,7 @@ pub(crate) fn budget_rows(budgets: &[perfwatch_model::BudgetResult]) -> (Vec<Str
 }
 
 /// Unit of the metric a budget text names (`wall.p95 < 1s` → `s`).
-fn budget_unit(text: &str) -> &'static str {
+pub(crate) fn budget_unit(text: &str) -> &'static str {
     let metric = text.split(['.', ' ']).next().unwrap_or("");
     match perfwatch_model::builtin_metric(metric) {
         Some(info) if info.unit == "s" => "s",

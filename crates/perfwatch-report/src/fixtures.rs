@@ -546,7 +546,7 @@ mod snapshots {
 
     fn all(format: Format) -> String {
         let r = renderer(format);
-        let o = RenderOptions { width: Some(120), color: false };
+        let o = RenderOptions { width: Some(120), color: false, ..Default::default() };
         format!(
             "{}\n=====\n{}\n=====\n{}\n=====\n{}\n=====\n{}",
             r.run(&run_report(), &o),
@@ -609,9 +609,15 @@ mod snapshots {
     #[test]
     fn colour_only_when_asked() {
         let r = renderer(Format::Table);
-        let plain = r.comparison(&comparison_report(), &RenderOptions { width: Some(120), color: false });
+        let plain = r.comparison(
+            &comparison_report(),
+            &RenderOptions { width: Some(120), color: false, ..Default::default() },
+        );
         assert!(!plain.contains('\u{1b}'), "{plain}");
-        let coloured = r.comparison(&comparison_report(), &RenderOptions { width: Some(120), color: true });
+        let coloured = r.comparison(
+            &comparison_report(),
+            &RenderOptions { width: Some(120), color: true, ..Default::default() },
+        );
         // Red REGRESSED, yellow inconclusive; the words are the same.
         assert!(coloured.contains("\u{1b}[38;5;9m REGRESSED"), "{coloured:?}");
         assert!(coloured.contains("inconclusive"));
@@ -621,8 +627,8 @@ mod snapshots {
 
     #[test]
     fn narrow_terminal_wraps_instead_of_overflowing() {
-        let out =
-            renderer(Format::Table).run(&run_report(), &RenderOptions { width: Some(60), color: false });
+        let out = renderer(Format::Table)
+            .run(&run_report(), &RenderOptions { width: Some(60), color: false, ..Default::default() });
         for line in out.lines().filter(|l| l.starts_with(['┌', '│', '├', '└', '╞'])) {
             assert!(line.chars().count() <= 60, "line wider than 60 columns: {line}");
         }

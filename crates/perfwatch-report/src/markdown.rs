@@ -13,6 +13,11 @@ use crate::{RenderOptions, Renderer};
 
 pub(crate) struct MarkdownRenderer;
 
+/// The hidden first line of a comparison in Markdown: a bot that posts the report as a
+/// pull-request comment finds its earlier comment by this marker and edits it, so a pull
+/// request has one perfwatch comment, not one per push.
+pub const COMMENT_MARKER: &str = "<!-- perfwatch-comparison -->";
+
 /// Escapes characters that would break a table cell or inject markup.
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -82,7 +87,7 @@ impl Renderer for MarkdownRenderer {
     }
 
     fn comparison(&self, report: &ComparisonReport, _: &RenderOptions) -> String {
-        let mut out = String::new();
+        let mut out = format!("{COMMENT_MARKER}\n");
         let s = report.summary;
         let headline = if s.regressed > 0 {
             format!("{} regression{}", s.regressed, if s.regressed == 1 { "" } else { "s" })

@@ -276,15 +276,46 @@ pub struct StoreArgs {
 }
 
 /// Output format and destination.
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, Default)]
 pub struct OutputArgs {
-    /// Output format [default: from -o's extension (.json, .md, .csv, .txt = table); else
-    /// table on a terminal, JSON when standard output is a pipe or file].
+    /// Output format [default: from -o's extension (.json, .md, .csv, .xml = junit, .txt =
+    /// table); else table on a terminal, JSON when standard output is a pipe or file].
+    /// `github` prints workflow-command annotations and appends the Markdown report to
+    /// $GITHUB_STEP_SUMMARY when that is set; `junit`, `bmf` and `hyperfine` are the formats
+    /// other tools read.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
     /// Write results to FILE instead of standard output (atomically: nothing half-written).
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Repeat for several outputs; `-` is standard output; a FORMAT: prefix sets that file's
+    /// format (`-o - -o junit:perf.xml -o hyperfine:h.json`), else --format, else the
+    /// extension.
+    #[arg(short = 'o', long = "output", value_name = "[FORMAT:]FILE", value_parser = parse_output)]
+    pub output: Vec<OutputTarget>,
+}
+
+/// One `-o` value: a destination and the format its prefix asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputTarget {
+    /// The format named by a `FORMAT:` prefix.
+    pub format: Option<FormatArg>,
+    /// The file; `None` for standard output (`-`).
+    pub path: Option<PathBuf>,
+}
+
+fn parse_output(text: &str) -> Result<OutputTarget, String> {
+    let (format, rest) = match text.split_once(':') {
+        Some((prefix, rest)) => match FormatArg::from_str(prefix, true) {
+            Ok(format) => (Some(format), rest),
+            // Not a format name: the colon is part of the file name.
+            Err(_) => (None, text),
+        },
+        None => (None, text),
+    };
+    match rest {
+        "" => Err(format!("expected a file name after {text:?} (or - for standard output)")),
+        "-" => Ok(OutputTarget { format, path: None }),
+        path => Ok(OutputTarget { format, path: Some(PathBuf::from(path)) }),
+    }
 }
 
 /// `--format` values.
@@ -295,9 +326,18 @@ pub enum FormatArg {
     /// JSON described by the schemas in schemas/.
     Json,
     /// Markdown, e.g. for a pull-request comment.
+    #[value(alias = "md")]
     Markdown,
     /// CSV, one row per case and metric.
     Csv,
+    /// GitHub Actions annotations (::error/::warning) and $GITHUB_STEP_SUMMARY (runs, comparisons).
+    Github,
+    /// JUnit XML: one test case per judged case × metric and per budget (runs, comparisons).
+    Junit,
+    /// Bencher Metric Format JSON (runs).
+    Bmf,
+    /// hyperfine's --export-json shape (runs).
+    Hyperfine,
 }
 
 /// `--fail-on` values.

@@ -12,7 +12,6 @@ use super::{project, spawner, stop_flag};
 use crate::cli::{AbArgs, BaselineCommand, CompareArgs};
 use crate::output::{self, Doc, emit};
 use crate::ui::Term;
-use perfwatch_report::Format;
 
 /// A stored run against a baseline.
 pub fn stored(args: CompareArgs) -> Result<Outcome> {
@@ -37,7 +36,7 @@ pub fn revs(args: CompareArgs) -> Result<Outcome> {
         seed: args.seed.unwrap_or_else(fresh_seed),
         fail_on: args.fail_on.into(),
     };
-    let mut ui = Term::new(output::format(&args.output) == Format::Table, false);
+    let mut ui = Term::new(output::shows_table(&args.output), false);
     let tools = RevTools { git: &SystemGit, executor: &mut executor, store: store.as_mut(), ui: &mut ui };
     let (report, outcome) = compare_revs(&project, &req, tools, &stop_flag())?;
     ui.info(&format!("runs saved to {}", project.store_url()));
@@ -64,7 +63,7 @@ pub fn ab(args: AbArgs) -> Result<Outcome> {
         fail_on: args.fail_on.into(),
         expect_speedup: args.expect_speedup,
     };
-    let mut ui = Term::new(output::format(&args.output) == Format::Table, false);
+    let mut ui = Term::new(output::shows_table(&args.output), false);
     let (report, outcome) = measure_ab(&req, &mut executor, &mut ui, &stop_flag())?;
     drop(ui);
     emit(&args.output, Doc::Comparison(&report))?;

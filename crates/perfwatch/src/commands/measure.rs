@@ -12,7 +12,6 @@ use super::{locate, project, spawner, stop_flag};
 use crate::cli::{CheckArgs, InitArgs, RunArgs};
 use crate::output::{self, Doc, emit};
 use crate::ui::Term;
-use perfwatch_report::Format;
 
 /// Writes the starter suite (refusing to overwrite without `--force`).
 pub fn init(args: InitArgs) -> Result<Outcome> {
@@ -83,7 +82,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
         git: SystemGit.info(&project.suite_dir()),
         show_output: args.show_output,
     };
-    let mut ui = Term::new(output::format(&args.output) == Format::Table, args.show_output);
+    let mut ui = Term::new(output::shows_table(&args.output), args.show_output);
     let stop = stop_flag();
     let measured = measure(&req, &mut executor, store.as_deref_mut(), &mut ui, &stop)?;
     let id = &measured.report.run.id;

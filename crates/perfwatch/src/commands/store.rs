@@ -43,7 +43,7 @@ pub fn import(args: ImportArgs) -> Result<Outcome> {
     }
     ui.info(&format!("saved run {} to {}", report.run.id, project.store_url()));
     drop(ui);
-    emit(&OutputArgs { format: None, output: None }, Doc::Run(&report))?;
+    emit(&OutputArgs::default(), Doc::Run(&report))?;
     Ok(Outcome::default())
 }
 
