@@ -10,7 +10,8 @@ use perfwatch_model::GitInfo;
 /// The git operations perfwatch uses.
 pub trait Git {
     /// `HEAD`, branch and dirty flag of the work tree containing `dir`; `None` outside a work
-    /// tree (or without git).
+    /// tree (or without git). On a detached `HEAD` the branch is the one the CI service names
+    /// ([`crate::ci::detect`]), if any.
     fn info(&self, dir: &Path) -> Option<GitInfo>;
     /// The top directory of the work tree containing `dir`.
     fn toplevel(&self, dir: &Path) -> Option<PathBuf>;
@@ -27,7 +28,9 @@ pub struct SystemGit;
 impl Git for SystemGit {
     fn info(&self, dir: &Path) -> Option<GitInfo> {
         let commit = git(dir, &["rev-parse", "--verify", "HEAD"])?;
-        let branch = git(dir, &["symbolic-ref", "--short", "-q", "HEAD"]).filter(|b| !b.is_empty());
+        let branch = git(dir, &["symbolic-ref", "--short", "-q", "HEAD"])
+            .filter(|b| !b.is_empty())
+            .or_else(|| crate::ci::detect(|name| std::env::var(name).ok())?.branch);
         // Untracked files do not change what was measured; modified tracked files do.
         let dirty =
             git(dir, &["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());

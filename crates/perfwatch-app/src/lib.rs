@@ -29,6 +29,7 @@
 //! ```
 
 pub mod baseline;
+pub mod ci;
 pub mod compare;
 mod error;
 pub mod git;

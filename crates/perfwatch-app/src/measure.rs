@@ -44,8 +44,13 @@ pub struct Measured {
     pub aborted: Option<String>,
 }
 
-/// A new run's metadata: a time-ordered id, this machine, this perfwatch.
-pub fn new_run_meta(plan: &Plan, git: Option<GitInfo>, labels: BTreeMap<String, String>) -> RunMeta {
+/// A new run's metadata: a time-ordered id, this machine, this perfwatch. In a CI job that
+/// builds a pull request, its number is added as the label `pull_request` unless the user set
+/// that label.
+pub fn new_run_meta(plan: &Plan, git: Option<GitInfo>, mut labels: BTreeMap<String, String>) -> RunMeta {
+    if let Some(number) = crate::ci::detect(|name| std::env::var(name).ok()).and_then(|ci| ci.pull_request) {
+        labels.entry(crate::ci::PULL_REQUEST_LABEL.to_string()).or_insert(number);
+    }
     RunMeta {
         id: uuid::Uuid::now_v7().to_string(),
         started_at: jiff::Timestamp::now(),

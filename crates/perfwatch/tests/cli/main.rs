@@ -4,6 +4,7 @@ mod ab;
 mod compare;
 mod detect;
 mod exit_codes;
+mod export;
 mod import;
 mod measure;
 mod newcomer;
