@@ -190,6 +190,8 @@ fn readme_commands_run_as_written() {
     let sort: serde_json::Value =
         serde_json::from_slice(&std::fs::read(quick.join("sort.json")).unwrap()).unwrap();
     assert_eq!(sort["benchmarks"].as_array().unwrap().len(), 2, "sort.json holds the two sort cases");
-    assert!(std::fs::read_to_string(quick.join("summary.md")).unwrap().starts_with("### perfwatch"));
+    // A comparison in Markdown: the sticky-comment marker, then the headline.
+    let summary = std::fs::read_to_string(quick.join("summary.md")).unwrap();
+    assert!(summary.starts_with("<!-- perfwatch-comparison -->\n### perfwatch"), "{summary}");
     assert!(quick.join("site/index.html").is_file());
 }

@@ -1,6 +1,7 @@
 //! Integration tests of the real `perfwatch` binary on real child processes.
 
 mod ab;
+mod ci_example;
 mod compare;
 mod detect;
 mod exit_codes;
