@@ -840,6 +840,20 @@ mod tests {
     }
 
     #[test]
+    fn an_output_is_a_file_or_stdout_with_an_optional_format_prefix() {
+        let target = |format, path: Option<&str>| OutputTarget { format, path: path.map(PathBuf::from) };
+        assert_eq!(parse_output("run.xml"), Ok(target(None, Some("run.xml"))));
+        assert_eq!(parse_output("-"), Ok(target(None, None)));
+        assert_eq!(parse_output("github:-"), Ok(target(Some(FormatArg::Github), None)));
+        assert_eq!(parse_output("hyperfine:h.json"), Ok(target(Some(FormatArg::Hyperfine), Some("h.json"))));
+        assert_eq!(parse_output("md:c.md"), Ok(target(Some(FormatArg::Markdown), Some("c.md"))));
+        // A colon that does not follow a format name belongs to the file name.
+        assert_eq!(parse_output("results:2026.json"), Ok(target(None, Some("results:2026.json"))));
+        assert!(parse_output("junit:").is_err());
+        assert!(parse_output("").is_err());
+    }
+
+    #[test]
     fn the_command_line_is_well_formed() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
