@@ -76,20 +76,26 @@ pub fn shows_table(args: &OutputArgs) -> bool {
     destinations(args).iter().any(|d| d.path.is_none() && d.format == Format::Table)
 }
 
+/// A usage error when an output's format has no shape for a `kind` document. Commands that
+/// measure before they print call it first, so a wrong `-o` costs no measuring.
+pub fn ensure_fits(args: &OutputArgs, kind: DocKind) -> Result<(), AppError> {
+    let Some(bad) = destinations(args).into_iter().find(|d| !d.format.fits(kind)) else {
+        return Ok(());
+    };
+    let fitting: Vec<&str> = Format::ALL.into_iter().filter(|f| f.fits(kind)).map(Format::name).collect();
+    Err(AppError::Usage(format!(
+        "--format {} has no shape for {}; use one of {}",
+        bad.format.name(),
+        kind.name(),
+        fitting.join(", ")
+    )))
+}
+
 /// Renders `doc` in each destination's format and writes it there. Every destination is
 /// checked first, so a format that cannot hold the document writes nothing at all.
 pub fn emit(args: &OutputArgs, doc: Doc<'_>) -> Result<(), AppError> {
+    ensure_fits(args, doc.kind())?;
     let destinations = destinations(args);
-    if let Some(bad) = destinations.iter().find(|d| !d.format.fits(doc.kind())) {
-        let fitting: Vec<&str> =
-            Format::ALL.into_iter().filter(|f| f.fits(doc.kind())).map(Format::name).collect();
-        return Err(AppError::Usage(format!(
-            "--format {} has no shape for {}; use one of {}",
-            bad.format.name(),
-            doc.kind().name(),
-            fitting.join(", ")
-        )));
-    }
     let to_terminal = io::stdout().is_terminal();
     for dest in &destinations {
         let terminal = dest.path.is_none() && to_terminal;

@@ -7,6 +7,7 @@ use perfwatch_app::interleaved::ab::{AbRequest, ab as measure_ab};
 use perfwatch_app::interleaved::fresh_seed;
 use perfwatch_app::interleaved::rev::{RevRequest, RevTools, compare_revs};
 use perfwatch_app::{AppError, Outcome, Result, Ui};
+use perfwatch_report::DocKind;
 
 use super::{project, spawner, stop_flag};
 use crate::cli::{AbArgs, BaselineCommand, CompareArgs};
@@ -26,6 +27,7 @@ pub fn stored(args: CompareArgs) -> Result<Outcome> {
 
 /// Two git revisions (or one and the work tree) built and measured interleaved.
 pub fn revs(args: CompareArgs) -> Result<Outcome> {
+    output::ensure_fits(&args.output, DocKind::Comparison)?;
     let mut executor = spawner()?;
     let project = project(&args.store);
     let mut store = project.open_store()?;
@@ -47,6 +49,7 @@ pub fn revs(args: CompareArgs) -> Result<Outcome> {
 
 /// Two commands side by side.
 pub fn ab(args: AbArgs) -> Result<Outcome> {
+    output::ensure_fits(&args.output, DocKind::Comparison)?;
     let mut executor = spawner()?;
     let req = AbRequest {
         command_a: args.command_a,

@@ -191,6 +191,20 @@ fn a_format_without_a_shape_for_the_document_is_refused_before_writing() {
     assert!(!suite.dir.path().join("h.json").exists(), "nothing is written when one output cannot be");
     let out = suite.run(&["run", "-o", "junit:"]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    // Commands that measure refuse before measuring (`ab` would otherwise spend its whole
+    // time budget first): neither command ever ran.
+    let out = Command::new(env!("CARGO_BIN_EXE_perfwatch"))
+        .args(["ab", "touch ran-a", "touch ran-b", "--format", "hyperfine"])
+        .current_dir(suite.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--format hyperfine has no shape for comparisons"),
+        "{}",
+        describe(&out)
+    );
+    assert!(!suite.dir.path().join("ran-a").exists() && !suite.dir.path().join("ran-b").exists());
 }
 
 #[test]
