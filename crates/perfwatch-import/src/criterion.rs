@@ -106,6 +106,27 @@ struct Message {
     unit: Option<String>,
     iteration_count: Option<Vec<f64>>,
     measured_values: Option<Vec<f64>>,
+    /// cargo-criterion 1.1 writes `[{"per_iteration": 1000, "unit": "elements"}]` (empty
+    /// without a throughput).
+    #[serde(default)]
+    throughput: Vec<MessageThroughput>,
+}
+
+#[derive(Deserialize)]
+struct MessageThroughput {
+    per_iteration: u64,
+    unit: String,
+}
+
+impl MessageThroughput {
+    fn to_throughput(&self) -> Option<Throughput> {
+        match self.unit.as_str() {
+            "elements" => Some(Throughput::Elements(self.per_iteration)),
+            "bytes" => Some(Throughput::Bytes(self.per_iteration)),
+            "bytes_decimal" => Some(Throughput::BytesDecimal(self.per_iteration)),
+            _ => None,
+        }
+    }
 }
 
 /// `cargo criterion --message-format=json`: one JSON object per line.
@@ -134,7 +155,10 @@ pub(crate) fn parse_messages(text: &str) -> Result<Imported, ImportError> {
         let iters = m.iteration_count.ok_or_else(|| missing("iteration_count"))?;
         let values = m.measured_values.ok_or_else(|| missing("measured_values"))?;
         let per_iter = per_iteration(&iters, &values, to_seconds).map_err(at_line)?;
-        cases.push(time_case(CaseId::new(id, Vec::<(String, String)>::new()), per_iter));
+        // The id is criterion's `group/function/value` joined, with nothing to tell where the
+        // parts end: it is kept whole as the case name.
+        let case = time_case(CaseId::new(id, Vec::<(String, String)>::new()), per_iter);
+        cases.push(with_throughput(case, m.throughput.first().and_then(MessageThroughput::to_throughput)));
     }
     Ok(Imported { cases, meta: Default::default() })
 }
@@ -173,10 +197,12 @@ mod tests {
     #[test]
     fn cargo_criterion_messages() {
         let text = "{\"reason\":\"group-complete\",\"group_name\":\"fib\"}\n\
-            {\"reason\":\"benchmark-complete\",\"id\":\"fib/20\",\"unit\":\"ns\",\"iteration_count\":[2,4],\"measured_values\":[200,440]}\n";
+            {\"reason\":\"benchmark-complete\",\"id\":\"fib/20\",\"unit\":\"ns\",\"iteration_count\":[2,4],\"measured_values\":[200,440],\
+            \"throughput\":[{\"per_iteration\":10,\"unit\":\"elements\"}]}\n";
         let got = parse_messages(text).unwrap();
         assert_eq!(got.cases.len(), 1);
         crate::assert_samples(&got.cases[0].metrics["wall"].values, &[1e-7, 1.1e-7]);
+        crate::assert_samples(&got.cases[0].metrics["throughput"].values, &[1e8, 10.0 / 1.1e-7]);
         let e = parse_messages("{\"reason\":\"benchmark-complete\",\"id\":\"x\",\"unit\":\"ns\"}\n{oops")
             .unwrap_err();
         assert_eq!(e.line, Some(1));

@@ -143,6 +143,38 @@ fn criterion_directory_gives_per_iteration_samples() {
 }
 
 #[test]
+fn cargo_criterion_messages_give_per_iteration_samples_and_throughput() {
+    let (series, run) = import("cargo-criterion.jsonl", &[]);
+    let text = std::fs::read_to_string(fixture("cargo-criterion.jsonl")).unwrap();
+    let mut seen = 0;
+    for line in text.lines() {
+        let m: Value = serde_json::from_str(line).unwrap();
+        if m["reason"] != "benchmark-complete" {
+            continue;
+        }
+        seen += 1;
+        assert_eq!(m["unit"], "ns");
+        let id = m["id"].as_str().unwrap();
+        let iters = m["iteration_count"].as_array().unwrap();
+        let per_iter: Vec<f64> = iters
+            .iter()
+            .zip(m["measured_values"].as_array().unwrap())
+            .map(|(i, t)| t.as_f64().unwrap() / i.as_f64().unwrap() * 1e-9)
+            .collect();
+        assert_eq!(samples_of(&run, id, "wall").len(), per_iter.len(), "{id}");
+        check(&series, &format!("{id} wall"), median(per_iter.clone()), "s");
+        // cargo-criterion's own median estimate is the median of the same per-iteration times.
+        assert!(same6(median(per_iter.clone()), m["median"]["estimate"].as_f64().unwrap() * 1e-9), "{id}");
+        if let Some(t) = m["throughput"].as_array().unwrap().first() {
+            let items = t["per_iteration"].as_f64().unwrap();
+            let rates: Vec<f64> = per_iter.iter().map(|s| items / s).collect();
+            check(&series, &format!("{id} throughput"), median(rates), "1/s");
+        }
+    }
+    assert_eq!(seen, 3);
+}
+
+#[test]
 fn gbench_repetitions_go_pytest_and_libtest() {
     let doc = read_json("gbench-repetitions.json");
     let (series, run) = import("gbench-repetitions.json", &["--format", "gbench"]);
@@ -254,6 +286,7 @@ fn a_corrupt_file_of_each_format_is_refused_and_nothing_is_stored() {
     let broken = [
         "asv.json",
         "bmf.json",
+        "cargo-criterion.jsonl",
         "criterion",
         "gab.json",
         "gbench-repetitions.json",
@@ -268,6 +301,7 @@ fn a_corrupt_file_of_each_format_is_refused_and_nothing_is_stored() {
     let formats = [
         "asv",
         "bmf",
+        "cargo-criterion",
         "criterion",
         "gab",
         "gbench",
