@@ -2,6 +2,7 @@
 # Import speed (issue "Fits where people already work", item 5): 10,000 gbench cases x 3
 # repetitions in one JSON, imported into a fresh SQLite store each time, timed by hyperfine.
 # Usage: bench/import/run.sh [path/to/perfwatch]   (default: target/release/perfwatch)
+# Needs hyperfine (Debian: apt-get install hyperfine).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pw=${1:-target/release/perfwatch}
