@@ -47,12 +47,7 @@ pub fn summarize(samples: &[f64], info: &MetricInfo) -> Summary {
         };
     }
     let median = quantile_sorted(&sorted, 0.5);
-    let mean = sorted.iter().sum::<f64>() / n as f64;
-    let stddev = if n > 1 {
-        (sorted.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-    } else {
-        0.0
-    };
+    let (mean, stddev) = mean_and_stddev(&sorted);
     let mad = mad_sorted(&sorted, median);
     let outliers = count_outliers(&sorted, median, mad);
     let ci95 = median_ci_sorted(&sorted).unwrap_or([sorted[0], sorted[n - 1]]);
@@ -72,6 +67,33 @@ pub fn summarize(samples: &[f64], info: &MetricInfo) -> Summary {
         outliers,
         samples: kept,
     }
+}
+
+/// Arithmetic mean and sample standard deviation (n − 1; 0 for one sample), finite for any
+/// finite input. The textbook two-pass formulas overflow near `f64::MAX` (two samples of
+/// 1.7e308 sum to infinity), which would put `null` into a JSON report; then both are computed
+/// on the samples divided by their largest magnitude and scaled back (the usual rescaling of
+/// LAPACK's `dnrm2`), and a standard deviation still beyond `f64::MAX` saturates to it.
+fn mean_and_stddev(samples: &[f64]) -> (f64, f64) {
+    let n = samples.len() as f64;
+    let two_pass = |xs: &mut dyn Iterator<Item = f64>, values: &[f64]| {
+        let mean = xs.sum::<f64>() / n;
+        let var = if values.len() > 1 {
+            values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+        } else {
+            0.0
+        };
+        (mean, var.sqrt())
+    };
+    let (mean, sd) = two_pass(&mut samples.iter().copied(), samples);
+    if mean.is_finite() && sd.is_finite() {
+        return (mean, sd);
+    }
+    let scale = samples.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
+    let scaled: Vec<f64> = samples.iter().map(|x| x / scale).collect();
+    let (m, s) = two_pass(&mut scaled.iter().copied(), &scaled);
+    // |m| ≤ 1, so the mean scales back finite; the deviation may not.
+    (m * scale, (s * scale).min(f64::MAX))
 }
 
 /// Relative half-width of the 95 % CI of the median, `(hi − lo) / 2 / |median|`;
@@ -115,7 +137,11 @@ pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
             let h = (n - 1) as f64 * p.clamp(0.0, 1.0);
             let lo = h.floor() as usize;
             let hi = (lo + 1).min(n - 1);
-            sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+            let (a, b, f) = (sorted[lo], sorted[hi], h - lo as f64);
+            let x = a + f * (b - a);
+            // b − a overflows when the two straddle zero near ±f64::MAX; the weighted form
+            // cannot (each term is at most one of them in magnitude).
+            if x.is_finite() { x } else { a * (1.0 - f) + b * f }
         }
     }
 }
@@ -123,7 +149,8 @@ pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
 /// Median absolute deviation from the median, unscaled (scipy.stats.median_abs_deviation
 /// with its default `scale=1.0`; Hampel 1974).
 fn mad_sorted(sorted: &[f64], median: f64) -> f64 {
-    let mut dev: Vec<f64> = sorted.iter().map(|x| (x - median).abs()).collect();
+    // A deviation beyond f64::MAX (samples near both ends of the range) saturates.
+    let mut dev: Vec<f64> = sorted.iter().map(|x| (x - median).abs().min(f64::MAX)).collect();
     dev.sort_by(f64::total_cmp);
     quantile_sorted(&dev, 0.5)
 }
@@ -229,7 +256,55 @@ mod tests {
         assert_eq!(summarize(&[], &info()).n, 0);
     }
 
+    #[test]
+    fn samples_near_the_ends_of_the_range_give_finite_statistics() {
+        // Two samples of 1.7e308 sum to infinity in the textbook mean.
+        let s = summarize(&[f64::MAX, f64::MAX, f64::MAX], &info());
+        assert_eq!((s.mean, s.stddev, s.median, s.mad), (f64::MAX, 0.0, f64::MAX, 0.0));
+        // Straddling zero: the true standard deviation (MAX·√2) is beyond f64 and saturates;
+        // the median interpolates between -MAX and MAX without forming their difference.
+        let s = summarize(&[-f64::MAX, f64::MAX], &info());
+        assert_eq!((s.mean, s.stddev, s.median), (0.0, f64::MAX, 0.0));
+        // A spread that only the squares overflow: sd of ±MAX/2 is MAX/√2, as scipy's
+        // np.std([-a, a], ddof=1) = a·√2 for a = MAX/2.
+        let a = f64::MAX / 2.0;
+        let s = summarize(&[-a, a], &info());
+        assert!((s.stddev / (a * std::f64::consts::SQRT_2) - 1.0).abs() < 1e-12, "{}", s.stddev);
+        // Ordinary samples keep the two-pass results exactly.
+        let s = summarize(&[1.0, 2.0, 3.0, 4.0], &info());
+        assert_eq!((s.mean, s.stddev), (2.5, (5.0f64 / 3.0).sqrt()));
+    }
+
+    /// Any finite f64: normal, subnormal or zero, either sign, the extremes included.
+    fn any_finite() -> impl proptest::strategy::Strategy<Value = f64> {
+        use proptest::prelude::*;
+        prop_oneof![
+            proptest::num::f64::NORMAL
+                | proptest::num::f64::SUBNORMAL
+                | proptest::num::f64::ZERO
+                | proptest::num::f64::NEGATIVE
+                | proptest::num::f64::POSITIVE,
+            Just(f64::MAX),
+            Just(-f64::MAX),
+            Just(f64::MIN_POSITIVE),
+        ]
+    }
+
     proptest::proptest! {
+        #[test]
+        fn every_statistic_of_finite_samples_is_finite(xs in proptest::collection::vec(any_finite(), 1..60)) {
+            let s = summarize(&xs, &info());
+            for (name, v) in [("median", s.median), ("mean", s.mean), ("stddev", s.stddev), ("mad", s.mad),
+                ("min", s.min), ("max", s.max), ("p95", s.p95), ("p99", s.p99), ("ci lo", s.ci95[0]), ("ci hi", s.ci95[1])] {
+                proptest::prop_assert!(v.is_finite(), "{} = {} for {:?}", name, v, xs);
+            }
+            // Within the samples' range, up to rounding (a few ulps).
+            let slack = |v: f64| v.abs() * 1e-12 + 1e-300;
+            proptest::prop_assert!(s.min - slack(s.min) <= s.median && s.median <= s.max + slack(s.max));
+            proptest::prop_assert!(s.min - slack(s.min) <= s.mean && s.mean <= s.max + slack(s.max),
+                "mean {} outside [{}, {}]", s.mean, s.min, s.max);
+        }
+
         #[test]
         fn median_lies_in_ci_within_range(xs in proptest::collection::vec(-1e6f64..1e6, 1..200)) {
             let s = summarize(&xs, &info());
