@@ -77,10 +77,15 @@ impl Diags {
         self.items.is_empty()
     }
 
-    /// Locates every problem in `source` (named `file`), in file order.
-    pub fn into_problems(self, file: &str, source: &str) -> Vec<Problem> {
-        let mut problems: Vec<Problem> = self
-            .items
+    /// Locates the first [`SHOWN_PROBLEMS`] problems in `source` (named `file`), in file order,
+    /// and says how many more there were. Sorting first and locating only those shown keeps a
+    /// file with tens of thousands of bad keys linear (locating is a scan of the file).
+    pub fn into_problems(self, file: &str, source: &str) -> (Vec<Problem>, usize) {
+        let mut items = self.items;
+        items.sort_by_key(|p| p.span.start);
+        let omitted = items.len().saturating_sub(SHOWN_PROBLEMS);
+        items.truncate(SHOWN_PROBLEMS);
+        let problems = items
             .into_iter()
             .map(|p| {
                 let span = p.span.start.min(source.len())..p.span.end.min(source.len());
@@ -97,7 +102,9 @@ impl Diags {
                 }
             })
             .collect();
-        problems.sort_by_key(|p| p.span.start);
-        problems
+        (problems, omitted)
     }
 }
+
+/// How many problems of one suite file are reported; the rest are counted ("and 39980 more").
+pub const SHOWN_PROBLEMS: usize = 20;

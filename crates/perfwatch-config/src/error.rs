@@ -105,6 +105,8 @@ struct Inner {
     io: Option<std::io::Error>,
     src: Option<NamedSource<String>>,
     problems: Vec<Problem>,
+    /// Problems found beyond those kept in `problems`.
+    omitted: usize,
 }
 
 impl ConfigError {
@@ -115,6 +117,7 @@ impl ConfigError {
             io: Some(err),
             src: None,
             problems: Vec::new(),
+            omitted: 0,
         }))
     }
 
@@ -123,7 +126,7 @@ impl ConfigError {
         kind: ConfigErrorKind,
         name: String,
         source: &str,
-        problems: Vec<Problem>,
+        (problems, omitted): (Vec<Problem>, usize),
     ) -> Self {
         ConfigError(Box::new(Inner {
             path,
@@ -131,6 +134,7 @@ impl ConfigError {
             io: None,
             src: Some(NamedSource::new(name, source.to_string()).with_language("TOML")),
             problems,
+            omitted,
         }))
     }
 
@@ -144,9 +148,15 @@ impl ConfigError {
         &self.0.path
     }
 
-    /// Every located problem, in file order (empty for [`ConfigErrorKind::Io`]).
+    /// The located problems, in file order: the first [`crate::SHOWN_PROBLEMS`] of them
+    /// (empty for [`ConfigErrorKind::Io`]).
     pub fn problems(&self) -> &[Problem] {
         &self.0.problems
+    }
+
+    /// How many more problems the file has beyond [`ConfigError::problems`].
+    pub fn omitted(&self) -> usize {
+        self.0.omitted
     }
 
     /// All problems as plain text, one `file:line:column: error: message` line each, followed by
@@ -162,6 +172,9 @@ impl ConfigError {
                 out.push_str(&format!("  help: {help}\n"));
             }
         }
+        if self.0.omitted > 0 {
+            out.push_str(&format!("… and {} more errors, not shown\n", self.0.omitted));
+        }
         out
     }
 }
@@ -175,7 +188,7 @@ impl fmt::Display for ConfigError {
             None => write!(f, "{}: invalid suite file", self.0.path.display()),
             Some((first, rest)) => {
                 write!(f, "{first}")?;
-                match rest.len() {
+                match rest.len() + self.0.omitted {
                     0 => Ok(()),
                     1 => write!(f, " (and 1 more error)"),
                     n => write!(f, " (and {n} more errors)"),

@@ -61,6 +61,7 @@
 
 mod budget;
 mod diag;
+pub use diag::SHOWN_PROBLEMS;
 mod error;
 mod raw;
 mod select;
