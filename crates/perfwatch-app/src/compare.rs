@@ -32,6 +32,16 @@ pub fn compare_stored(
     fail_on: FailOn,
 ) -> Result<(ComparisonReport, Outcome)> {
     let candidate = run_or_latest(store, req.candidate.as_deref())?;
+    if !candidate.benchmarks.iter().any(|c| !c.metrics.is_empty()) {
+        // A killed or failed run with nothing measured would compare as "0 regressed" and pass
+        // a CI gate that should have gone red.
+        return Err(AppError::usage(format!(
+            "run {} ({}) has no measured case: there is nothing to judge, which is not a pass. \
+             Measure again (`perfwatch run`) or choose another run with --candidate",
+            candidate.run.id,
+            candidate.run.status.as_str()
+        )));
+    }
     let (baseline, name) = pick_baseline(store, req.to.as_deref(), &candidate)?;
     if baseline.run.id == candidate.run.id {
         let by = name.map_or_else(|| "the baseline".to_string(), |n| format!("baseline `{n}`"));

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use perfwatch_model::{Plan, RunReport};
+use perfwatch_model::{Plan, RunMeta, RunReport, RunStatus};
 use perfwatch_store::{RunFilter, Store};
 
 use crate::error::{AppError, Result, StoreContext};
@@ -139,17 +139,32 @@ pub fn show_run(store: &mut dyn Store, which: &str) -> Result<RunReport> {
     }
 }
 
-/// The run named by `id`, or the newest run of the store.
+/// The run named by `id`, or the newest finished run of the store ([`latest_finished_run`]).
 pub fn run_or_latest(store: &mut dyn Store, id: Option<&str>) -> Result<RunReport> {
     match id {
         Some(id) => resolve_run(store, id),
-        None => {
-            let latest = store
-                .latest_run(&RunFilter::default())
-                .store_context(|| "finding the latest run".into())?
-                .ok_or_else(|| AppError::usage("the store has no runs yet: `perfwatch run` first"))?;
-            resolve_run(store, &latest.id)
+        None => latest_finished_run(store),
+    }
+}
+
+/// The newest run that finished: complete, or interrupted by Ctrl-C (which keeps what it
+/// measured). An `incomplete` run is one still being measured or one whose perfwatch died; it
+/// is judged only when named with `--candidate`.
+pub fn latest_finished_run(store: &mut dyn Store) -> Result<RunReport> {
+    let mut newest: Option<RunMeta> = None;
+    for status in [RunStatus::Complete, RunStatus::Interrupted] {
+        let filter = RunFilter { status: Some(status), ..RunFilter::default() };
+        let found = store.latest_run(&filter).store_context(|| "finding the latest finished run".into())?;
+        if let Some(run) = found.filter(|r| newest.as_ref().is_none_or(|n| r.started_at > n.started_at)) {
+            newest = Some(run);
         }
+    }
+    match newest {
+        Some(run) => resolve_run(store, &run.id),
+        None => Err(AppError::usage(
+            "the store has no finished run yet (runs still being measured, or killed, are `incomplete`): \
+             `perfwatch run` first, or name one with --candidate",
+        )),
     }
 }
 

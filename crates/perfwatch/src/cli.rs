@@ -431,7 +431,8 @@ pub struct CompareArgs {
     /// exists, else the previous run on the same host].
     #[arg(long = "to", value_name = "BASELINE|RUN")]
     pub to: Option<String>,
-    /// Run id (prefix) to judge [default: the latest run].
+    /// Run id (prefix) to judge [default: the latest finished run: complete or interrupted, not
+    /// one still being measured or killed].
     #[arg(long, value_name = "RUN")]
     pub candidate: Option<String>,
     /// Build and measure git revisions side by side instead: `--rev BASE --rev HEAD`
@@ -504,7 +505,7 @@ pub struct AbArgs {
 /// `perfwatch baseline …`.
 #[derive(Debug, Subcommand)]
 pub enum BaselineCommand {
-    /// Point NAME at RUN (default: the latest run).
+    /// Point NAME at RUN (default: the latest finished run).
     Set {
         /// Baseline name, e.g. main.
         name: String,
@@ -539,8 +540,8 @@ pub enum BaselineCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Move NAME to RUN (default: latest run), with --if-better only when no metric regressed
-    /// and at least one improved.
+    /// Move NAME to RUN (default: the latest finished run), with --if-better only when no
+    /// metric regressed and at least one improved.
     Update {
         /// Baseline name.
         name: String,

@@ -89,6 +89,57 @@ timeout = "120s"
     assert!(strays.is_empty(), "{strays:?}");
 }
 
+/// Issue 19, item 3: after a kill -9, `compare` took the killed run (0 cases) as the
+/// candidate, printed "0 regressed, 0 improved, 0 unchanged, 0 inconclusive" and exited 0 — an
+/// OOM-killed benchmark job went green.
+#[test]
+fn a_killed_run_is_never_judged_as_a_pass() {
+    let quick = r#"
+[defaults]
+warmup = 0
+min_runs = 2
+max_runs = 2
+[[bench]]
+name = "quick"
+command = ["{fake}", "sleep", "1"]
+"#;
+    let suite = Suite::new(quick);
+    assert!(suite.run(&["run", "--format", "json"]).status.success());
+    assert!(suite.run(&["baseline", "set", "main"]).status.success());
+    // The next run hangs on its first case and is killed while measuring it.
+    suite.write(&format!(
+        "{quick}[[bench]]\nname = \"stuck\"\ncommand = [\"{{fake}}\", \"sleep\", \"60000\"]\ntimeout = \"120s\"\n"
+    ));
+    let mut child =
+        suite.cmd(&["run", "-b", "stuck"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let killed_id = loop {
+        let runs = json(&suite.run(&["runs", "--format", "json"]));
+        if let Some(run) =
+            runs["runs"].as_array().and_then(|r| r.iter().find(|r| r["status"] == "incomplete"))
+        {
+            break run["id"].as_str().unwrap().to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "the second run never reached the store");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    std::thread::sleep(Duration::from_millis(300)); // it is measuring `stuck` now
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    // The latest finished run is the baseline itself: an error, not a pass.
+    let out = suite.run(&["compare", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    // Named explicitly, the killed run has nothing to judge: an error too.
+    let out = suite.run(&["compare", "--candidate", &killed_id, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no measured case"), "{}", describe(&out));
+    // And `baseline set` without a run names a finished one, not the killed one.
+    assert!(suite.run(&["baseline", "set", "after"]).status.success());
+    let baselines = String::from_utf8_lossy(&suite.run(&["baseline", "list"]).stdout).to_string();
+    assert!(!baselines.contains(&killed_id), "{baselines}");
+}
+
 fn assert_integrity_ok(suite: &Suite) {
     let conn = rusqlite::Connection::open(suite.db()).unwrap();
     let result: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();

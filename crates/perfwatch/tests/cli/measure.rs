@@ -230,3 +230,36 @@ unsafe extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
 }
+
+/// Issue 19, item 4: `value=1.7976931348623157e308` made the mean infinite, JSON wrote `null`,
+/// and the report broke its own schema (and the team server refused it for good).
+#[test]
+fn a_metric_near_the_largest_float_keeps_the_report_finite_and_valid() {
+    let suite = Suite::new(
+        r#"
+[defaults]
+warmup = 0
+min_runs = 3
+max_runs = 3
+[[bench]]
+name = "huge"
+command = ["{fake}", "metric", "huge=1.7976931348623157e308"]
+"#,
+    );
+    let out = suite.run(&["run", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = json(&out);
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("schemas/run.schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> =
+        validator.iter_errors(&doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "the report breaks schemas/run.schema.json: {errors:#?}");
+    let huge = &doc["benchmarks"][0]["metrics"]["huge"];
+    assert_eq!(huge["mean"].as_f64(), Some(f64::MAX), "{huge:#}");
+    assert_eq!(huge["stddev"].as_f64(), Some(0.0), "{huge:#}");
+    // The stored run reads back whole.
+    let out = suite.run(&["show", doc["run"]["id"].as_str().unwrap(), "--format", "json"]);
+    assert_eq!(json(&out)["benchmarks"][0]["metrics"]["huge"]["mean"].as_f64(), Some(f64::MAX));
+}
