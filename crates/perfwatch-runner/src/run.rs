@@ -424,7 +424,9 @@ pub fn caveats(walls: &[f64], wall: Option<&Summary>, precision_target: Option<f
         }
     }
     if wall.median > 0.0 {
-        let cv = MAD_SCALE * wall.mad / wall.median;
+        // Relative figures saturate: a median of a few nanoseconds' worth of f64::MIN_POSITIVE
+        // would make them infinite, and JSON has no infinity.
+        let cv = (MAD_SCALE * wall.mad / wall.median).min(f64::MAX);
         if cv > HIGH_NOISE_CV {
             out.push(Caveat::HighNoise { cv });
         }
@@ -433,7 +435,7 @@ pub fn caveats(walls: &[f64], wall: Option<&Summary>, precision_target: Option<f
         out.push(Caveat::Outliers { count: wall.outliers, of: n });
     }
     if n >= SLOW_FIRST_MIN_RUNS && wall.median > 0.0 {
-        let ratio = walls[0] / wall.median;
+        let ratio = (walls[0] / wall.median).min(f64::MAX);
         if ratio >= SLOW_FIRST_RATIO {
             out.push(Caveat::SlowFirstRun { ratio });
         }

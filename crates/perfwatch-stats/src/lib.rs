@@ -104,7 +104,8 @@ pub fn median_ci_relative_half_width(samples: &[f64]) -> Option<f64> {
     sorted.sort_by(f64::total_cmp);
     let [lo, hi] = median_ci_sorted(&sorted)?;
     let median = quantile_sorted(&sorted, 0.5);
-    (median != 0.0).then(|| (hi - lo) / 2.0 / median.abs())
+    // Saturates: a tiny median (or an interval spanning ±f64::MAX) would give infinity.
+    (median != 0.0).then(|| ((hi / 2.0 - lo / 2.0) / median.abs()).min(f64::MAX))
 }
 
 /// Consistency constant 1/Φ⁻¹(¾) ≈ 1.4826 that makes the MAD estimate the standard deviation
@@ -121,7 +122,7 @@ pub fn robust_cv(samples: &[f64]) -> Option<f64> {
         return None;
     }
     let median = quantile_sorted(&sorted, 0.5);
-    (median != 0.0).then(|| MAD_TO_SD * mad_sorted(&sorted, median) / median.abs())
+    (median != 0.0).then(|| (MAD_TO_SD * mad_sorted(&sorted, median) / median.abs()).min(f64::MAX))
 }
 
 /// Quantile of sorted data by linear interpolation between order statistics: definition 7 of

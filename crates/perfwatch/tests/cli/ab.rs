@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::util::{describe, json, pw_fake};
+use crate::util::{describe, git, json, pw_fake};
 
 fn perfwatch(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_perfwatch"))
@@ -147,17 +147,6 @@ fn ab_reports_custom_metrics_and_failing_commands() {
     // Bad option values are usage errors.
     let out = perfwatch(dir.path(), &["ab", "true", "true", "--threshold", "1"]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", describe(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A suite whose build step copies `iters.txt` to `build/iters` and counts builds in a log

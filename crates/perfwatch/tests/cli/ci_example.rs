@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-use crate::util::{describe, repo_root};
+use crate::util::{describe, git, repo_root};
 
 const WORKFLOW: &str = "examples/ci/github-actions/perfwatch.yml";
 const MARKER: &str = "<!-- perfwatch-comparison -->";
@@ -44,17 +44,6 @@ fn shell_of<'a>(workflow: &'a Yaml, job: &str, step: &'a Yaml) -> Option<&'a str
     ]
     .into_iter()
     .find_map(|s| s.as_str())
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", describe(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A repository shaped like a pull request: `main` at `base`, the branch `pr` forked from it

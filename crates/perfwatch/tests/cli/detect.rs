@@ -81,15 +81,7 @@ fn detect_names_the_run_and_commit_of_a_5_percent_step_and_alerts_once() {
     let out = suite.run(&["detect", "--since", &ids[50], "--format", "json", "--fail-on", "never"]);
     let doc = json(&out);
     assert!(doc["series"][0]["change_points"].as_array().unwrap().is_empty(), "{doc:#}");
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("schemas/detection.schema.json")).unwrap(),
-    )
-    .unwrap();
-    assert!(
-        jsonschema::validator_for(&schema)
-            .unwrap()
-            .is_valid(&json(&suite.run(&["detect", "--format", "json"])))
-    );
+    assert_schema_valid(&json(&suite.run(&["detect", "--format", "json"])), "detection");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::util::{Suite, describe, json, repo_root};
+use crate::util::{Suite, describe, git, json, repo_root};
 
 const TWO_CASES: &str = r#"
 [defaults]
@@ -215,15 +215,7 @@ fn a_format_without_a_shape_for_the_document_is_refused_before_writing() {
 #[test]
 fn a_detached_head_in_ci_records_the_branch_and_pull_request_from_its_variables() {
     let suite = Suite::new(TWO_CASES.replace("params = { n = [2, 4] }", "params = { n = [1] }").as_str());
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
-            .args(args)
-            .current_dir(suite.dir.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", describe(&out));
-    };
+    let git = |args: &[&str]| git(suite.dir.path(), args);
     git(&["init", "-q"]);
     git(&["add", "perfwatch.toml"]);
     git(&["commit", "-q", "-m", "suite"]);

@@ -52,13 +52,7 @@ command = ["{fake}", "fail", "4"]
     let out = suite.run(&["run", "--format", "json", "--no-save"]);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     let doc = json(&out);
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_root().join("schemas/run.schema.json")).unwrap())
-            .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> =
-        validator.iter_errors(&doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "output does not match schemas/run.schema.json: {errors:#?}");
+    assert_schema_valid(&doc, "run");
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["benchmarks"][0]["metrics"]["hits"]["median"], 0.9);
     assert!(!suite.db().exists(), "--no-save still wrote a store");
@@ -249,13 +243,7 @@ command = ["{fake}", "metric", "huge=1.7976931348623157e308"]
     let out = suite.run(&["run", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let doc = json(&out);
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_root().join("schemas/run.schema.json")).unwrap())
-            .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> =
-        validator.iter_errors(&doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "the report breaks schemas/run.schema.json: {errors:#?}");
+    assert_schema_valid(&doc, "run");
     let huge = &doc["benchmarks"][0]["metrics"]["huge"];
     assert_eq!(huge["mean"].as_f64(), Some(f64::MAX), "{huge:#}");
     assert_eq!(huge["stddev"].as_f64(), Some(0.0), "{huge:#}");
