@@ -178,7 +178,22 @@ impl PushState {
     }
 }
 
-/// Which runs [`Store::prune`] deletes. Runs a baseline points to are never deleted.
+/// How long an `incomplete` run is taken to be still measuring: [`Store::prune`] never deletes
+/// one younger than this, whatever the policy. A run is `incomplete` from `begin_run` until
+/// `finish_run`, so without this `prune --keep-last 1` deleted runs other perfwatch processes
+/// were still writing (their next case then failed with "no run matches"). Older incomplete
+/// runs are those whose perfwatch died (kill -9, power loss): prune reaps them like any other.
+/// A day is longer than any case perfwatch measures (`max_time` and `timeout` bound each).
+pub const IN_PROGRESS_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The start time after which an `incomplete` run counts as still measuring.
+pub(crate) fn in_progress_since() -> Timestamp {
+    let grace = jiff::SignedDuration::from_secs(IN_PROGRESS_GRACE.as_secs() as i64);
+    Timestamp::now().checked_sub(grace).unwrap_or(Timestamp::MIN)
+}
+
+/// Which runs [`Store::prune`] deletes. Runs a baseline points to are never deleted, nor
+/// runs still waiting to be pushed, nor `incomplete` runs younger than [`IN_PROGRESS_GRACE`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrunePolicy {
     /// Keep the N newest runs (by start time), delete older ones.

@@ -570,7 +570,7 @@ impl Store for PgStore {
         let mut tx = self.client.transaction()?;
         // FOR UPDATE locks the victims: a concurrent set_baseline on one of them waits and
         // then fails its foreign-key check instead of pointing at a deleted run.
-        let (sql, params) = sql::prune_victims(Dialect::Postgres, policy);
+        let (sql, params) = sql::prune_victims(Dialect::Postgres, policy, crate::in_progress_since());
         let victims: Vec<String> =
             all(&mut tx, &format!("{sql} FOR UPDATE"), &dyn_params(&params), |r| r.col(0))?;
         if !victims.is_empty() {

@@ -255,9 +255,14 @@ pub(crate) fn previous_run(
     (sql, b.params)
 }
 
-/// `SELECT id FROM runs …` of the runs `policy` deletes: never one a baseline points to nor
-/// one still waiting to be pushed.
-pub(crate) fn prune_victims(dialect: Dialect, policy: &PrunePolicy) -> (String, Vec<Param>) {
+/// `SELECT id FROM runs …` of the runs `policy` deletes: never one a baseline points to, one
+/// still waiting to be pushed, or an `incomplete` one that started at or after
+/// `in_progress_since` (one still being measured, [`crate::IN_PROGRESS_GRACE`]).
+pub(crate) fn prune_victims(
+    dialect: Dialect,
+    policy: &PrunePolicy,
+    in_progress_since: jiff::Timestamp,
+) -> (String, Vec<Param>) {
     let mut b = Builder { dialect, params: Vec::new() };
     let which = match policy {
         PrunePolicy::KeepLast(n) => {
@@ -269,9 +274,12 @@ pub(crate) fn prune_victims(dialect: Dialect, policy: &PrunePolicy) -> (String, 
         }
         PrunePolicy::OlderThan(t) => b.started(true, *t),
     };
+    let incomplete = b.bind(Param::Text(perfwatch_model::RunStatus::Incomplete.as_str().into()));
+    let recent = b.started(false, in_progress_since);
     let sql = format!(
         "SELECT id FROM runs WHERE {which} AND id NOT IN (SELECT run_id FROM baselines) \
-         AND (push_state IS NULL OR push_state <> 'unpushed')"
+         AND (push_state IS NULL OR push_state <> 'unpushed') \
+         AND NOT (status = {incomplete} AND {recent})"
     );
     (sql, b.params)
 }

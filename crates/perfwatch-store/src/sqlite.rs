@@ -441,7 +441,7 @@ impl Store for SqliteStore {
 
     fn prune(&mut self, policy: &PrunePolicy) -> Result<usize> {
         let tx = self.write_tx()?;
-        let (sql, params) = sql::prune_victims(Dialect::Sqlite, policy);
+        let (sql, params) = sql::prune_victims(Dialect::Sqlite, policy, crate::in_progress_since());
         let victims: Vec<String> = all(&tx, &sql, dyn_params(params), |r| r.col(0))?;
         for id in &victims {
             exec(&tx, "DELETE FROM summaries WHERE run_id = ?1", [id])?;

@@ -126,6 +126,7 @@ contract_tests!(
     change_points_keep_alerts_and_follow_their_runs,
     tokens_are_created_listed_and_revoked,
     push_state_marks_runs_and_prune_keeps_unpushed,
+    prune_spares_runs_still_being_measured,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -488,6 +489,39 @@ fn prune_older_than(fx: &dyn Fixture) {
     assert_eq!(store.prune(&PrunePolicy::OlderThan(nth_time(3))).unwrap(), 2);
     let left: Vec<_> = store.list_runs(&RunFilter::default()).unwrap().into_iter().map(|m| m.id).collect();
     assert_eq!(left, vec![rid(4), rid(3), rid(1)]);
+    store.integrity_check().unwrap();
+}
+
+/// Issue 19, item 1: `prune --keep-last 1` (or `--older-than 0s`) deleted runs that other
+/// perfwatch processes were still measuring. An incomplete run younger than the grace period
+/// is spared by every policy; an old incomplete run (its perfwatch died) is reaped.
+fn prune_spares_runs_still_being_measured(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    for i in 0..3 {
+        store.insert_run(&report(&rid(i), nth_time(i64::from(i)))).unwrap();
+    }
+    // Begun a second ago and still being measured, one case written so far.
+    let live = report(&rid(10), Timestamp::now() - SignedDuration::from_secs(1));
+    store.begin_run(&live.run).unwrap();
+    store.add_case(&live.run.id, &live.benchmarks[0]).unwrap();
+    // Begun two days ago and never finished: its perfwatch died.
+    let dead = report(&rid(11), Timestamp::now() - SignedDuration::from_hours(48));
+    store.begin_run(&dead.run).unwrap();
+
+    assert_eq!(
+        store.prune(&PrunePolicy::OlderThan(Timestamp::now())).unwrap(),
+        4,
+        "3 old runs and the dead one"
+    );
+    assert_eq!(store.prune(&PrunePolicy::KeepLast(0)).unwrap(), 0);
+    let left: Vec<_> = store.list_runs(&RunFilter::default()).unwrap().into_iter().map(|m| m.id).collect();
+    assert_eq!(left, vec![rid(10)]);
+    // The live run goes on as if nothing happened.
+    store.add_case(&live.run.id, &live.benchmarks[1]).unwrap();
+    store.finish_run(&live.run.id, RunStatus::Complete, Timestamp::now()).unwrap();
+    assert_eq!(store.run(&rid(10)).unwrap().unwrap().benchmarks, live.benchmarks[..2].to_vec());
+    // Finished, it is an ordinary run again.
+    assert_eq!(store.prune(&PrunePolicy::KeepLast(0)).unwrap(), 1);
     store.integrity_check().unwrap();
 }
 

@@ -130,7 +130,9 @@ pub enum Command {
         after_help = "Examples:\n  PERFWATCH_TOKEN=pw_... perfwatch push https://perf.example.org\n  perfwatch push https://perf.example.org --all"
     )]
     Push(PushArgs),
-    /// Delete old runs from the store and compact it.
+    /// Delete old runs from the store and compact it. Never deleted: runs a baseline points
+    /// to, runs not yet pushed, and runs still being measured (`incomplete` and begun less than
+    /// a day ago); an older `incomplete` run, whose perfwatch died, is deleted like any other.
     #[command(
         after_help = "Examples:\n  perfwatch prune --keep-last 200\n  perfwatch prune --older-than 90d"
     )]

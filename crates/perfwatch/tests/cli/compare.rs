@@ -146,6 +146,61 @@ fn assert_integrity_ok(suite: &Suite) {
     assert_eq!(result, "ok");
 }
 
+/// Issue 19, item 1: 3 old runs, 4 `perfwatch run` in the background, and
+/// `prune --keep-last 1` while they measure: 3 of the 4 exited 2 ("no run matches") and lost
+/// their measurements.
+#[test]
+fn prune_never_deletes_runs_still_being_measured() {
+    let suite = Suite::new(
+        r#"
+[defaults]
+warmup = 0
+min_runs = 1
+max_runs = 1
+[[bench]]
+name = "first"
+command = ["{fake}", "sleep", "1"]
+[[bench]]
+name = "second"
+command = ["{fake}", "sleep", "1500"]
+"#,
+    );
+    for _ in 0..3 {
+        assert!(suite.run(&["run", "-b", "first", "--format", "json"]).status.success());
+    }
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            suite
+                .cmd(&["run", "--format", "json"])
+                .stderr(Stdio::null())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Prune once all four have begun (they are `incomplete` while measuring `second`).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let runs = json(&suite.run(&["runs", "--format", "json"]));
+        let live = runs["runs"].as_array().unwrap().iter().filter(|r| r["status"] == "incomplete").count();
+        if live == 4 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the four runs never all began: {runs:#}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = suite.run(&["prune", "--keep-last", "1"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "a run lost its store: {}", describe(&out));
+        let id = json(&out)["run"]["id"].as_str().unwrap().to_string();
+        let stored = json(&suite.run(&["show", &id, "--format", "json"]));
+        assert_eq!(stored["run"]["status"], "complete", "{stored:#}");
+        assert_eq!(stored["benchmarks"].as_array().unwrap().len(), 2, "{stored:#}");
+    }
+}
+
 #[test]
 fn prune_keeps_baselines_and_the_newest_runs() {
     let suite = Suite::new(
