@@ -20,7 +20,7 @@ pub struct CompareRequest {
     /// Baseline name or run id (prefix); default: baseline `main`, else the previous run on
     /// the candidate's machine.
     pub to: Option<String>,
-    /// Run id (prefix) to judge; default: the newest run.
+    /// Run id (prefix) to judge; default: the newest finished run ([`crate::project::latest_finished_run`]).
     pub candidate: Option<String>,
 }
 
