@@ -129,6 +129,13 @@ pub enum Caveat {
         /// (mean)`).
         metrics: Vec<String>,
     },
+    /// Runs left processes behind outside their process group (a daemon that double-forked
+    /// with `setsid`, a detached child), which perfwatch killed after each run. They may have
+    /// competed with later runs for the machine.
+    LeftoverProcesses {
+        /// Processes killed, summed over the case's runs.
+        killed: u32,
+    },
 }
 
 impl Caveat {
@@ -162,6 +169,13 @@ impl fmt::Display for Caveat {
                     "{count} of {of} runs are outliers (kept, not dropped); the machine may have been busy"
                 )
             }
+            Caveat::LeftoverProcesses { killed } => write!(
+                f,
+                "runs left {killed} process{} running outside their process group (a daemon or detached \
+                 child); perfwatch killed {} after each run",
+                if *killed == 1 { "" } else { "es" },
+                if *killed == 1 { "it" } else { "them" }
+            ),
             Caveat::SlowFirstRun { ratio } => {
                 write!(f, "the first run took {ratio:.1}x the median: caches were cold; raise `warmup`")
             }

@@ -34,6 +34,7 @@ fn main() {
         env: BTreeMap::new(),
         timeout: Some(Duration::from_secs(60)),
         forward_output: false,
+        kill_leftovers: false,
     };
     let mut walls = Vec::with_capacity(runs);
     for i in 0..runs + 5 {

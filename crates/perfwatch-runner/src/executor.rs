@@ -20,6 +20,10 @@ pub struct ExecRequest {
     pub timeout: Option<Duration>,
     /// Forward the command's output to the caller (`--show-output`).
     pub forward_output: bool,
+    /// After the command ends, kill the processes it left running outside its process group
+    /// (benchmark runs: yes; hooks: no, as `setup` may start a server the runs need).
+    #[serde(default)]
+    pub kill_leftovers: bool,
 }
 
 /// Which output stream of a benchmark.
@@ -84,6 +88,10 @@ pub struct ExecOutcome {
     pub dropped_metric_lines: u64,
     /// The last [`STDERR_TAIL_LINES`] lines (at most [`STDERR_TAIL_BYTES`]) of stderr.
     pub stderr_tail: String,
+    /// Processes the command left running outside its process group, killed after it ended
+    /// (with [`ExecRequest::kill_leftovers`]).
+    #[serde(default)]
+    pub leftovers_killed: u32,
 }
 
 impl ExecOutcome {
@@ -98,6 +106,7 @@ impl ExecOutcome {
             metric_lines: Vec::new(),
             dropped_metric_lines: 0,
             stderr_tail: String::new(),
+            leftovers_killed: 0,
         }
     }
 

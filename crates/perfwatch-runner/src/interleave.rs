@@ -449,6 +449,7 @@ mod tests {
             env: BTreeMap::new(),
             timeout: None,
             forward_output: false,
+            kill_leftovers: false,
         }
     }
 

@@ -103,6 +103,8 @@ struct CaseRunner<'a> {
     interrupted: bool,
     /// Adaptive stopping ended on `max_runs`/`max_time` while a precision was asked for.
     precision_missed: bool,
+    /// Processes the runs left outside their process group, killed after each run.
+    leftovers_killed: u32,
 }
 
 impl<'a> CaseRunner<'a> {
@@ -125,6 +127,7 @@ impl<'a> CaseRunner<'a> {
             failure: None,
             interrupted: false,
             precision_missed: false,
+            leftovers_killed: 0,
         }
     }
 
@@ -252,12 +255,17 @@ impl<'a> CaseRunner<'a> {
             env: self.case.env.clone(),
             timeout: Some(self.case.settings.timeout).filter(|t| !t.is_zero()),
             forward_output: self.opts.show_output,
+            // The benchmark's runs must leave nothing behind; hooks may (`setup` can start a
+            // server that the runs use and `cleanup` stops).
+            kill_leftovers: matches!(phase, Phase::Warmup | Phase::Measured),
         };
         let (sink, id) = (&mut *self.sink, &self.case.id);
         let mut forward = |stream: Stream, data: &[u8]| {
             sink.event(&Event::Output { case: id, phase, stream, data });
         };
-        self.executor.execute(&req, &mut forward)
+        let outcome = self.executor.execute(&req, &mut forward)?;
+        self.leftovers_killed = self.leftovers_killed.saturating_add(outcome.leftovers_killed);
+        Ok(outcome)
     }
 
     fn fail_run(&mut self, phase: Phase, run: u32, outcome: &ExecOutcome) {
@@ -385,11 +393,14 @@ impl<'a> CaseRunner<'a> {
                 add(name, values, info.clone());
             }
         }
-        let caveats = caveats(
+        let mut caveats = caveats(
             &ok.iter().map(|s| s.wall).collect::<Vec<_>>(),
             metrics.get(WALL),
             self.precision_missed.then_some(case.settings.precision),
         );
+        if self.leftovers_killed > 0 {
+            caveats.push(Caveat::LeftoverProcesses { killed: self.leftovers_killed });
+        }
         let (status, failure) = match failure {
             Some((status, f)) => (status, Some(f)),
             None => (CaseStatus::Ok, None),

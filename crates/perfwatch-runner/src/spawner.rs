@@ -177,6 +177,9 @@ impl Drop for SpawnerExecutor {
 // Helper side.
 
 fn spawner_main() -> io::Result<()> {
+    // Orphans of a benchmark become our children, so that runs can clean up after themselves.
+    // Without it (kernels before 3.4) leftovers are only reported by their absence.
+    let _ = sys::become_subreaper();
     let stdin = io::stdin();
     let mut input = stdin.lock();
     let mut out = BufWriter::new(io::stdout().lock());
@@ -333,6 +336,10 @@ impl SpawnState {
             .stderr(Stdio::from(err_w))
             .process_group(0);
 
+        // Processes already ours before the run (a server `setup` started) are not leftovers.
+        let before =
+            if req.kill_leftovers && sys::has_children() { sys::running_children() } else { Vec::new() };
+
         // ---- timed window: spawn → observed exit ----
         let start = Instant::now();
         let spawned = cmd.spawn();
@@ -342,7 +349,12 @@ impl SpawnState {
             Ok(child) => child,
             Err(e) => return Some(ExecOutcome::spawn_failed(spawn_message(program, &req.cwd, &e))),
         };
-        self.watch(req, child, start, File::from(out_r), File::from(err_r), forward)
+        let group = child.id() as libc::pid_t;
+        let mut outcome = self.watch(req, child, start, File::from(out_r), File::from(err_r), forward)?;
+        if req.kill_leftovers {
+            outcome.leftovers_killed = kill_leftovers(&before, group);
+        }
+        Some(outcome)
     }
 
     /// Drains the benchmark's output and waits for its exit (or its timeout); `None` when the
@@ -391,6 +403,35 @@ impl SpawnState {
         }
         Some(w.outcome(start))
     }
+}
+
+/// Rounds of [`kill_leftovers`]: killing a daemon orphans its own children to us in turn.
+const LEFTOVER_ROUNDS: usize = 16;
+
+/// Kills and reaps the children that were not there before the run (`before`): processes the
+/// benchmark left behind, reparented to us as their subreaper. Returns how many were outside
+/// the benchmark's process group `group`; members of the group (already sent SIGKILL with it,
+/// perhaps not yet dead) are reaped but not counted. Nothing is scanned when we have no child
+/// at all, the usual case.
+fn kill_leftovers(before: &[libc::pid_t], group: libc::pid_t) -> u32 {
+    let mut killed = 0;
+    for _ in 0..LEFTOVER_ROUNDS {
+        sys::reap_exited();
+        if !sys::has_children() {
+            break;
+        }
+        let new: Vec<libc::pid_t> =
+            sys::running_children().into_iter().filter(|pid| !before.contains(pid)).collect();
+        if new.is_empty() {
+            break;
+        }
+        for pid in new {
+            let escaped = sys::process_group(pid) != Some(group);
+            sys::kill_and_reap(pid);
+            killed += u32::from(escaped);
+        }
+    }
+    killed
 }
 
 /// One running benchmark: its output streams being drained and scanned, and its exit.
@@ -528,6 +569,7 @@ impl Watch {
             metric_lines: self.metric_lines,
             dropped_metric_lines: self.dropped,
             stderr_tail: self.tail.text(),
+            leftovers_killed: 0,
         }
     }
 }

@@ -132,3 +132,80 @@ pub fn uname() -> Option<(String, String, String)> {
 pub fn pollfd(fd: Option<&impl AsRawFd>, events: libc::c_short) -> libc::pollfd {
     libc::pollfd { fd: fd.map_or(-1, |f| f.as_raw_fd()), events, revents: 0 }
 }
+
+/// Makes this process the child subreaper of its descendants (`prctl(PR_SET_CHILD_SUBREAPER)`,
+/// Linux ≥ 3.4): a process whose parent dies is reparented to it instead of to init, so what a
+/// benchmark leaves behind — a daemon that double-forked with `setsid`, outside the
+/// benchmark's process group — can still be found and killed.
+pub fn become_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes one integer argument; the rest are unused.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+/// Whether this process has any child at all, running or exited (one `waitid` call; ECHILD
+/// means none). Lets the common case — the benchmark left nothing — skip scanning `/proc`.
+pub fn has_children() -> bool {
+    // SAFETY: siginfo_t is plain old data; all-zero bytes are a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is valid and writable; WNOWAIT leaves any exited child unreaped.
+    let rc =
+        unsafe { libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ECHILD)
+}
+
+/// The children of this process that are still running (not zombies), from each
+/// `/proc/PID/stat`'s parent field (`/proc/…/children` needs a kernel option that not every
+/// kernel has).
+pub fn running_children() -> Vec<libc::pid_t> {
+    let me = std::process::id() as libc::pid_t;
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<libc::pid_t>().ok())
+        .filter(|&pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+            // `pid (comm) state ppid …`; comm may hold spaces and parentheses, so read after
+            // the last `)`.
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { return false };
+            let mut fields = rest.split_whitespace();
+            let (state, ppid) = (fields.next(), fields.next().and_then(|p| p.parse::<libc::pid_t>().ok()));
+            ppid == Some(me) && state != Some("Z")
+        })
+        .collect()
+}
+
+/// The process group of `pid`, if it still exists.
+pub fn process_group(pid: libc::pid_t) -> Option<libc::pid_t> {
+    // SAFETY: getpgid takes a plain integer.
+    let pgid = unsafe { libc::getpgid(pid) };
+    (pgid >= 0).then_some(pgid)
+}
+
+/// Kills process `pid` (and the process group it leads, if it leads one) and reaps it.
+pub fn kill_and_reap(pid: libc::pid_t) {
+    if pid <= 1 {
+        return;
+    }
+    let leads_group = process_group(pid) == Some(pid);
+    // SAFETY: kill takes plain integers; a negative pid addresses the group `pid` leads.
+    unsafe {
+        if leads_group {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+        libc::kill(pid, libc::SIGKILL);
+    }
+    let _ = wait4(pid, false);
+}
+
+/// Reaps every child that has already exited (zombies left by leftovers that ended by
+/// themselves), without waiting.
+pub fn reap_exited() {
+    loop {
+        let mut status = 0;
+        // SAFETY: `status` is valid and writable.
+        let rc = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if rc <= 0 {
+            return;
+        }
+    }
+}

@@ -114,6 +114,7 @@ fn req(argv: Vec<String>) -> ExecRequest {
         env: BTreeMap::new(),
         timeout: Some(Duration::from_secs(60)),
         forward_output: false,
+        kill_leftovers: true,
     }
 }
 

@@ -170,6 +170,7 @@ fn exec_request(req: &AbRequest, command: &str) -> Result<ExecRequest> {
         env: BTreeMap::new(),
         timeout: Some(req.timeout).filter(|t| !t.is_zero()),
         forward_output: false,
+        kill_leftovers: true,
     })
 }
 

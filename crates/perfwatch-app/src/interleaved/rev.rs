@@ -322,6 +322,7 @@ fn hook_request(case: &CasePlan, argv: Vec<String>) -> ExecRequest {
         env: case.env.clone(),
         timeout: Some(case.settings.timeout).filter(|t| !t.is_zero()),
         forward_output: false,
+        kill_leftovers: false,
     }
 }
 
@@ -329,7 +330,7 @@ fn hook_request(case: &CasePlan, argv: Vec<String>) -> ExecRequest {
 fn contender(label: &str, case: &CasePlan) -> Contender {
     Contender {
         label: label.to_string(),
-        command: hook_request(case, case.command.to_argv()),
+        command: ExecRequest { kill_leftovers: true, ..hook_request(case, case.command.to_argv()) },
         prepare: case.prepare.as_ref().map(|p| hook_request(case, CommandSpec::Shell(p.clone()).to_argv())),
         metrics: case.metrics.clone(),
     }

@@ -112,6 +112,7 @@ impl Repo {
             env: BTreeMap::new(),
             timeout: None,
             forward_output: true,
+            kill_leftovers: false,
         };
         let outcome = executor
             .execute(&req, &mut |_, bytes| ui.tool_output(bytes))

@@ -251,3 +251,58 @@ command = ["{fake}", "metric", "huge=1.7976931348623157e308"]
     let out = suite.run(&["show", doc["run"]["id"].as_str().unwrap(), "--format", "json"]);
     assert_eq!(json(&out)["benchmarks"][0]["metrics"]["huge"]["mean"].as_f64(), Some(f64::MAX));
 }
+
+/// Issue 19, item 7: a benchmark that double-forks with `setsid` left its daemon running, also
+/// after a timeout. Runs now kill what they leave outside their process group and say so; a
+/// server that `setup` starts lives until `cleanup`.
+#[test]
+fn daemons_left_by_runs_are_killed_and_reported_but_setup_servers_live() {
+    let suite = Suite::new(
+        &r#"
+[defaults]
+warmup = 0
+min_runs = 3
+max_runs = 3
+timeout = "1s"
+[[bench]]
+name = "daemonizes"
+setup = "setsid sleep 600.5678 </dev/null >/dev/null 2>&1 & echo $! > server.pid; SETTLED"
+shell = "kill -0 $(cat server.pid) || exit 7; setsid sleep 600.1234 </dev/null >/dev/null 2>&1 & SETTLED"
+cleanup = "kill $(cat server.pid)"
+[[bench]]
+name = "hangs"
+min_runs = 1
+max_runs = 1
+shell = "setsid sleep 600.4321 </dev/null >/dev/null 2>&1 & SETTLED sleep 30"
+"#
+        // A command that returns right after `cmd &` races its child: until the child has
+        // called setsid() it is still in the command's process group, which perfwatch kills
+        // when the command ends. Each command waits until its child leads its own session
+        // (field 6 of /proc/PID/stat), so what is left behind is exactly one daemon per run.
+        .replace(
+            "SETTLED",
+            r#"pid=$!; while [ \"$(cut -d' ' -f6 /proc/$pid/stat)\" != \"$pid\" ]; do :; done;"#,
+        ),
+    );
+    let out = suite.run(&["run", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(3), "the `hangs` case times out: {}", describe(&out));
+    let doc = json(&out);
+    let leftovers = |case: usize| {
+        doc["benchmarks"][case]["caveats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == "leftover_processes")
+            .map(|c| c["killed"].as_u64().unwrap())
+    };
+    // The setup server was alive in every run (or a run would have exited 7).
+    assert_eq!(doc["benchmarks"][0]["status"], "ok", "{doc:#}");
+    assert_eq!(leftovers(0), Some(3), "{doc:#}");
+    assert_eq!(doc["benchmarks"][1]["status"], "timeout", "{doc:#}");
+    assert_eq!(leftovers(1), Some(1), "{doc:#}");
+    std::thread::sleep(Duration::from_millis(200));
+    for marker in ["sleep 600.1234", "sleep 600.4321", "sleep 600.5678"] {
+        let strays = processes_with(marker);
+        assert!(strays.is_empty(), "{marker} outlived the run: {strays:?}");
+    }
+}
