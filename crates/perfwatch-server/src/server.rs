@@ -39,7 +39,14 @@ pub struct ServeOptions {
     /// One JSON line per request on stderr (method, path, status, latency, token name —
     /// never the token — and sizes). Default `false`; `perfwatch serve` turns it on.
     pub log_requests: bool,
+    /// How long a client may take to send a request's head (request line and headers); a
+    /// connection that takes longer is closed, so idle half-sent requests (slowloris) cannot
+    /// hold the server's connections. Default [`DEFAULT_HEADER_TIMEOUT`].
+    pub header_timeout: std::time::Duration,
 }
+
+/// Default [`ServeOptions::header_timeout`]: 10 s, ample for any real client.
+pub const DEFAULT_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Default [`ServeOptions::max_body`]: 32 MiB, room for a large suite's raw samples.
 pub const DEFAULT_MAX_BODY: usize = 32 << 20;
@@ -59,6 +66,7 @@ impl Default for ServeOptions {
             rate_limit: Some(DEFAULT_RATE_LIMIT),
             ingest_threads: 4,
             log_requests: false,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
         }
     }
 }
@@ -157,6 +165,7 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (pool, ingest) = Pool::start(store_url, opts.ingest_threads)?;
     let workers = opts.worker_threads.max(1);
+    let header_timeout = opts.header_timeout;
     let gate = Gate {
         private: opts.private,
         max_body: opts.max_body,
@@ -176,12 +185,8 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
             rt.block_on(async move {
                 let listener =
                     tokio::net::TcpListener::from_std(listener).map_err(io("cannot register the socket"))?;
-                axum::serve(listener, crate::routes::router(app))
-                    .with_graceful_shutdown(async move {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .map_err(io("server failed"))
+                crate::listen::serve(listener, crate::routes::router(app), header_timeout, stop_rx).await;
+                Ok(())
             })
         })
         .map_err(io("cannot start the server thread"))?;

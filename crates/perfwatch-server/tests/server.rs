@@ -228,3 +228,45 @@ fn concurrent_pushes_into_an_sqlite_store() {
     assert!(r.body.contains("sort"), "{}", &r.body[..200.min(r.body.len())]);
     server.shutdown();
 }
+
+/// Issue 19, item 6: `serve` had no deadline for a request's head, so connections that never
+/// finish their headers (slowloris) were held forever, and at common file limits they starved
+/// every legitimate request. Now a connection whose head is late is closed, and the server
+/// keeps answering the others meanwhile.
+#[test]
+fn half_sent_requests_are_cut_off_and_do_not_starve_others() {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = fill_store(&dir.path().join("history.db"), &small_fixture());
+    let opts = ServeOptions {
+        warm_up: false,
+        header_timeout: Duration::from_millis(500),
+        ..ServeOptions::default()
+    };
+    let server = start(&url, "127.0.0.1:0".parse().unwrap(), opts).unwrap();
+    let addr = server.addr();
+
+    // 40 clients that send half a request head and then nothing.
+    let mut idle: Vec<std::net::TcpStream> = (0..40)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(format!("GET / HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ").as_bytes()).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            s
+        })
+        .collect();
+    // Meanwhile a real request is answered.
+    assert_eq!(get(addr, "/api/v1/runs").status, 200);
+    // Each idle connection is closed by the server (end of stream, perhaps after a 408),
+    // before the 10 s this side waits for it (a timeout here is an error, not an end).
+    for s in &mut idle {
+        let mut rest = Vec::new();
+        let read = s.read_to_end(&mut rest);
+        assert!(read.is_ok(), "the server kept a half-sent request open: {read:?}");
+        let text = String::from_utf8_lossy(&rest);
+        assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    }
+    assert_eq!(get(addr, "/api/v1/runs").status, 200);
+}
