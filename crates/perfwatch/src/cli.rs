@@ -171,9 +171,12 @@ pub struct ImportArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Format of the files: `auto` recognises each file by its content and says what it
-    /// chose.
-    #[arg(long, value_enum, default_value_t = ImportFormatArg::Auto)]
-    pub format: ImportFormatArg,
+    /// chose; else hyperfine (--export-json, 1.x and 2.x), criterion (the target/criterion
+    /// directory), cargo-criterion (--message-format=json), libtest (cargo bench output),
+    /// pytest-benchmark, gbench (Google Benchmark JSON), go (go test -bench), jmh (-rf json),
+    /// asv (a results file), bmf (Bencher Metric Format) or gab (github-action-benchmark).
+    #[arg(long, default_value = "auto", value_parser = import_format)]
+    pub format: ImportFormatChoice,
     /// Attach a label to the run (repeatable), e.g. --label runner=gpu-1.
     #[arg(long = "label", value_name = "KEY=VALUE", value_parser = label)]
     pub labels: Vec<(String, String)>,
@@ -188,33 +191,18 @@ pub struct ImportArgs {
     pub store: StoreArgs,
 }
 
-/// `import --format` values.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ImportFormatArg {
-    /// Recognise each file by its content.
-    Auto,
-    /// hyperfine --export-json (1.x and 2.x).
-    Hyperfine,
-    /// criterion's target/criterion directory.
-    Criterion,
-    /// cargo criterion --message-format=json.
-    CargoCriterion,
-    /// cargo bench output of the built-in (libtest) harness.
-    Libtest,
-    /// pytest --benchmark-json.
-    PytestBenchmark,
-    /// Google Benchmark --benchmark_format=json.
-    Gbench,
-    /// go test -bench output.
-    Go,
-    /// JMH -rf json.
-    Jmh,
-    /// An asv results file.
-    Asv,
-    /// Bencher Metric Format.
-    Bmf,
-    /// github-action-benchmark's custom JSON.
-    Gab,
+/// `import --format`: a format, or `None` for `auto`.
+pub type ImportFormatChoice = Option<perfwatch_import::Format>;
+
+/// `auto` or a format name, the names being perfwatch-import's own (one list, not two).
+fn import_format(text: &str) -> Result<ImportFormatChoice, String> {
+    if text == "auto" {
+        return Ok(None);
+    }
+    perfwatch_import::Format::from_name(text).map(Some).ok_or_else(|| {
+        let names: Vec<&str> = perfwatch_import::Format::ALL.iter().map(|f| f.name()).collect();
+        format!("expected auto or one of {}", names.join(", "))
+    })
 }
 
 /// `perfwatch runs`.
@@ -840,6 +828,17 @@ mod tests {
         for bad in ["1x", "0.5x", "-3x", "x", "", "3xx", "inf", "NaNx", "fast"] {
             assert!(speedup_factor(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn import_formats_are_auto_or_the_importers_own_names() {
+        assert_eq!(import_format("auto"), Ok(None));
+        assert_eq!(import_format("cargo-criterion"), Ok(Some(perfwatch_import::Format::CargoCriterion)));
+        for f in perfwatch_import::Format::ALL {
+            assert_eq!(import_format(f.name()), Ok(Some(f)));
+        }
+        let err = import_format("hyperfin").unwrap_err();
+        assert!(err.starts_with("expected auto or one of hyperfine, criterion,"), "{err}");
     }
 
     #[test]

@@ -79,8 +79,14 @@ pub fn shows_table(args: &OutputArgs) -> bool {
 /// A usage error when an output's format has no shape for a `kind` document. Commands that
 /// measure before they print call it first, so a wrong `-o` costs no measuring.
 pub fn ensure_fits(args: &OutputArgs, kind: DocKind) -> Result<(), AppError> {
-    let Some(bad) = destinations(args).into_iter().find(|d| !d.format.fits(kind)) else {
-        return Ok(());
+    fitting_destinations(args, kind).map(|_| ())
+}
+
+/// [`destinations`], or the usage error of the first whose format cannot hold a `kind`.
+fn fitting_destinations(args: &OutputArgs, kind: DocKind) -> Result<Vec<Destination>, AppError> {
+    let destinations = destinations(args);
+    let Some(bad) = destinations.iter().find(|d| !d.format.fits(kind)) else {
+        return Ok(destinations);
     };
     let fitting: Vec<&str> = Format::ALL.into_iter().filter(|f| f.fits(kind)).map(Format::name).collect();
     Err(AppError::Usage(format!(
@@ -94,8 +100,7 @@ pub fn ensure_fits(args: &OutputArgs, kind: DocKind) -> Result<(), AppError> {
 /// Renders `doc` in each destination's format and writes it there. Every destination is
 /// checked first, so a format that cannot hold the document writes nothing at all.
 pub fn emit(args: &OutputArgs, doc: Doc<'_>) -> Result<(), AppError> {
-    ensure_fits(args, doc.kind())?;
-    let destinations = destinations(args);
+    let destinations = fitting_destinations(args, doc.kind())?;
     let to_terminal = io::stdout().is_terminal();
     for dest in &destinations {
         let terminal = dest.path.is_none() && to_terminal;

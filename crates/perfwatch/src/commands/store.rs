@@ -10,8 +10,7 @@ use perfwatch_model::Better;
 
 use super::project;
 use crate::cli::{
-    BetterArg, DetectArgs, HistoryArgs, ImportArgs, ImportFormatArg, MethodArg, OutputArgs, PruneArgs,
-    RunsArgs, ShowArgs,
+    BetterArg, DetectArgs, HistoryArgs, ImportArgs, MethodArg, OutputArgs, PruneArgs, RunsArgs, ShowArgs,
 };
 use crate::output::{Doc, emit};
 use crate::ui::Term;
@@ -24,7 +23,7 @@ pub fn import(args: ImportArgs) -> Result<Outcome> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
     let req = ImportRequest {
         files: args.files,
-        format: import_format(args.format),
+        format: args.format,
         labels: args.labels.into_iter().collect(),
         commit: args.commit,
         branch: args.branch,
@@ -45,25 +44,6 @@ pub fn import(args: ImportArgs) -> Result<Outcome> {
     drop(ui);
     emit(&OutputArgs::default(), Doc::Run(&report))?;
     Ok(Outcome::default())
-}
-
-/// The format asked for; `None` for auto.
-fn import_format(arg: ImportFormatArg) -> Option<perfwatch_import::Format> {
-    use perfwatch_import::Format as F;
-    Some(match arg {
-        ImportFormatArg::Auto => return None,
-        ImportFormatArg::Hyperfine => F::Hyperfine,
-        ImportFormatArg::Criterion => F::Criterion,
-        ImportFormatArg::CargoCriterion => F::CargoCriterion,
-        ImportFormatArg::Libtest => F::Libtest,
-        ImportFormatArg::PytestBenchmark => F::PytestBenchmark,
-        ImportFormatArg::Gbench => F::Gbench,
-        ImportFormatArg::Go => F::Go,
-        ImportFormatArg::Jmh => F::Jmh,
-        ImportFormatArg::Asv => F::Asv,
-        ImportFormatArg::Bmf => F::Bmf,
-        ImportFormatArg::Gab => F::Gab,
-    })
 }
 
 /// A metric's medians across runs.

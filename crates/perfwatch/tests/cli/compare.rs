@@ -64,15 +64,12 @@ timeout = "120s"
     );
     let mut child = suite.cmd(&["run"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     // Wait until the first case is in the store, then kill perfwatch outright.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    wait_for("the first case reaching the store", || {
         let h = suite.run(&["history", "quick", "--format", "json"]);
-        if h.status.success() && json(&h)["series"][0]["points"].as_array().is_some_and(|p| !p.is_empty()) {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "first case never reached the store");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        let stored =
+            h.status.success() && json(&h)["series"][0]["points"].as_array().is_some_and(|p| !p.is_empty());
+        stored.then_some(())
+    });
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert_integrity_ok(&suite);
@@ -112,17 +109,11 @@ command = ["{fake}", "sleep", "1"]
     ));
     let mut child =
         suite.cmd(&["run", "-b", "stuck"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let killed_id = loop {
+    let killed_id = wait_for("the second run reaching the store", || {
         let runs = json(&suite.run(&["runs", "--format", "json"]));
-        if let Some(run) =
-            runs["runs"].as_array().and_then(|r| r.iter().find(|r| r["status"] == "incomplete"))
-        {
-            break run["id"].as_str().unwrap().to_string();
-        }
-        assert!(std::time::Instant::now() < deadline, "the second run never reached the store");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+        let run = runs["runs"].as_array()?.iter().find(|r| r["status"] == "incomplete")?;
+        Some(run["id"].as_str().unwrap().to_string())
+    });
     std::thread::sleep(Duration::from_millis(300)); // it is measuring `stuck` now
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -179,16 +170,11 @@ command = ["{fake}", "sleep", "1500"]
         })
         .collect();
     // Prune once all four have begun (they are `incomplete` while measuring `second`).
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    wait_for("all four runs beginning", || {
         let runs = json(&suite.run(&["runs", "--format", "json"]));
         let live = runs["runs"].as_array().unwrap().iter().filter(|r| r["status"] == "incomplete").count();
-        if live == 4 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the four runs never all began: {runs:#}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        (live == 4).then_some(())
+    });
     let out = suite.run(&["prune", "--keep-last", "1"]);
     assert!(out.status.success(), "{}", describe(&out));
     for child in children {

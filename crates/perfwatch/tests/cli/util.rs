@@ -131,3 +131,16 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     assert!(out.status.success(), "git {args:?}: {}", describe(&out));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// Polls `probe` every 50 ms until it gives a value; fails the test after 30 s, saying `what`
+/// never happened.
+pub fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what} never happened");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
