@@ -337,5 +337,6 @@ fn host(local: HostInfo, meta: &SourceMeta) -> HostInfo {
         kernel: String::new(),
         load_avg: [0.0; 3],
         governor: None,
+        gpu: None,
     }
 }

@@ -12,6 +12,7 @@ use perfwatch_model::{
     BudgetStatus, CaseId, CaseReport, CaseStatus, Caveat, GitInfo, Plan, RunMeta, RunReport, RunStatus,
     SCHEMA_VERSION,
 };
+use perfwatch_runner::gpu::{Gpu, GpuSampling};
 use perfwatch_runner::{Event, Executor, HealthSnapshot, RunOptions, Sink, SuiteEnd, SysRoot};
 use perfwatch_store::Store;
 
@@ -75,15 +76,36 @@ pub fn measure<'s>(
     stop: &AtomicBool,
 ) -> Result<Measured> {
     let mut meta = new_run_meta(&req.plan, req.git.clone(), req.labels.clone());
+    let gpu = open_gpu(&req.plan)?;
+    meta.host.gpu = gpu.as_ref().map(|g| match g {
+        Ok(gpu) => gpu.description().to_string(),
+        Err(reason) => format!("no GPU: {reason}"),
+    });
+    let mut sampling;
+    let executor: &mut dyn Executor = match &gpu {
+        Some(Ok(gpu)) => {
+            sampling = GpuSampling::new(executor, gpu);
+            &mut sampling
+        }
+        _ => executor,
+    };
     if let Some(store) = store.as_deref_mut() {
         store.begin_run(&meta).store_context(|| "recording the run in the history store".into())?;
     }
     // A busy machine or a powersave governor at the start taints every case of the run; say
     // so on each.
-    let run_caveats: Vec<Caveat> = perfwatch_runner::high_load_caveat(&meta.host)
-        .into_iter()
-        .chain(perfwatch_runner::governor_caveat(meta.host.governor.as_deref()))
-        .collect();
+    let run_caveats = RunCaveats {
+        all: perfwatch_runner::high_load_caveat(&meta.host)
+            .into_iter()
+            .chain(perfwatch_runner::governor_caveat(meta.host.governor.as_deref()))
+            .collect(),
+        // A bench that asked for the GPU says once why it has no GPU metrics.
+        gpu_cases: req.plan.cases.iter().filter(|c| c.gpu.is_some()).map(|c| c.id.clone()).collect(),
+        no_gpu: match &gpu {
+            Some(Err(reason)) => Some(Caveat::NoGpu { reason: reason.clone() }),
+            _ => None,
+        },
+    };
     let mut sink = SavingSink {
         ui,
         store: store.as_deref_mut(),
@@ -95,7 +117,7 @@ pub fn measure<'s>(
     let opts = RunOptions { show_output: req.show_output };
     let result = perfwatch_runner::run_plan(&req.plan, executor, &mut sink, stop, &opts);
     let mut store_error = sink.error.take();
-    let run_caveats = std::mem::take(&mut sink.run_caveats);
+    let run_caveats = sink.run_caveats;
     let case_health = std::mem::take(&mut sink.health.caveats);
 
     meta.status = if stop.load(Ordering::SeqCst) { RunStatus::Interrupted } else { RunStatus::Complete };
@@ -106,7 +128,7 @@ pub fn measure<'s>(
         if let Some((_, health)) = case_health.iter().find(|(id, _)| *id == case.case) {
             case.caveats.extend(health.iter().cloned());
         }
-        case.caveats.extend(run_caveats.iter().cloned());
+        case.caveats.extend(run_caveats.of(&case.case));
     }
     report.budgets = check_budgets(&req.plan, &report.benchmarks);
     if let (Some(store), None) = (store, &store_error) {
@@ -123,6 +145,47 @@ pub fn measure<'s>(
         _ => None,
     };
     Ok(Measured { report, outcome, store_error, aborted })
+}
+
+/// NVML opened when a bench of the plan asks for GPU sampling: `None` when none does,
+/// `Some(Err(reason))` when there is no GPU to read. A bench that requires one fails the
+/// command before anything is measured.
+fn open_gpu(plan: &Plan) -> Result<Option<std::result::Result<Gpu, String>>> {
+    let mut asking = plan.cases.iter().filter(|c| c.gpu.is_some()).peekable();
+    if asking.peek().is_none() {
+        return Ok(None);
+    }
+    let required: Vec<String> =
+        asking.filter(|c| c.gpu.is_some_and(|g| g.required)).map(|c| format!("`{}`", c.id)).collect();
+    match Gpu::open() {
+        Ok(gpu) => Ok(Some(Ok(gpu))),
+        Err(reason) if !required.is_empty() => Err(AppError::Usage(format!(
+            "{} require{} a GPU (`[bench.gpu] enabled = \"required\"`), but none can be read: {reason}\n\
+             hint: set {} to the driver's libnvidia-ml.so.1, or use enabled = \"auto\" to measure without",
+            required.join(", "),
+            if required.len() == 1 { "s" } else { "" },
+            perfwatch_runner::gpu::NVML_LIBRARY_ENV,
+        ))),
+        Err(reason) => Ok(Some(Err(reason))),
+    }
+}
+
+/// Caveats about the whole run rather than one case's runs.
+struct RunCaveats {
+    /// Added to every case (a busy machine, a powersave governor).
+    all: Vec<Caveat>,
+    /// The cases that asked for GPU sampling.
+    gpu_cases: Vec<CaseId>,
+    /// Why there is no GPU, added to those cases.
+    no_gpu: Option<Caveat>,
+}
+
+impl RunCaveats {
+    /// The run's caveats that apply to `case`.
+    fn of(&self, case: &CaseId) -> Vec<Caveat> {
+        let gpu = self.no_gpu.iter().filter(|_| self.gpu_cases.contains(case));
+        self.all.iter().chain(gpu).cloned().collect()
+    }
 }
 
 /// The suite's budgets checked against the measured cases.
@@ -152,8 +215,8 @@ struct SavingSink<'a, 's> {
     ui: &'a mut dyn Ui,
     store: Option<&'a mut (dyn Store + 's)>,
     run_id: &'a str,
-    /// Caveats about the whole run, added to every case.
-    run_caveats: Vec<Caveat>,
+    /// Caveats about the whole run.
+    run_caveats: RunCaveats,
     /// Throttling and steal of each case.
     health: HealthTracker,
     /// The first failure to save; later cases are not attempted.
@@ -171,7 +234,7 @@ impl Sink for SavingSink<'_, '_> {
         };
         let mut report = (*report).clone();
         report.caveats.extend(health);
-        report.caveats.extend(self.run_caveats.iter().cloned());
+        report.caveats.extend(self.run_caveats.of(&report.case));
         if let Err(e) = store.add_case(self.run_id, &report) {
             self.error = Some(AppError::Store { context: format!("saving {}", report.case), source: e });
         }

@@ -221,6 +221,7 @@ fn the_n_star_clock_is_tuned_by_the_last_warm_up() {
         timeout: None,
         forward_output: false,
         kill_leftovers: false,
+        gpu_interval: None,
     };
     let (a, b) = (Contender::new("A", req("100")), Contender::new("B", req("100")));
     let opts = InterleaveOptions { warmup: 1, min_rounds: 5, max_rounds: 10, max_time: budget, seed: 1 };

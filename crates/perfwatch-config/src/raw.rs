@@ -5,7 +5,7 @@
 use std::ops::Range;
 use std::time::Duration;
 
-use perfwatch_model::{Better, Budget, MetricInfo, builtin_metric};
+use perfwatch_model::{Better, Budget, GpuPlan, MetricInfo, builtin_metric};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -32,7 +32,7 @@ pub(crate) const SETTING_KEYS: [&str; 7] =
     ["warmup", "min_runs", "max_runs", "max_time", "precision", "timeout", "threshold"];
 
 /// Keys of a `[[bench]]` entry besides the settings.
-const BENCH_ONLY_KEYS: [&str; 12] = [
+const BENCH_ONLY_KEYS: [&str; 13] = [
     "name",
     "command",
     "shell",
@@ -45,11 +45,13 @@ const BENCH_ONLY_KEYS: [&str; 12] = [
     "throughput",
     "budgets",
     "metrics",
+    "gpu",
 ];
 
 const TOP_KEYS: [&str; 3] = ["defaults", "bench", "build"];
 const BUILD_KEYS: [&str; 2] = ["command", "shell"];
 const METRIC_KEYS: [&str; 2] = ["unit", "better"];
+const GPU_KEYS: [&str; 2] = ["enabled", "interval"];
 
 /// Run settings as written (in `[defaults]` or a `[[bench]]`).
 #[derive(Debug, Default, Clone)]
@@ -109,6 +111,7 @@ pub(crate) struct RawBench {
     pub throughput: Option<S<RawThroughput>>,
     pub budgets: Vec<S<Budget>>,
     pub metrics: Vec<(S<String>, MetricInfo)>,
+    pub gpu: Option<GpuPlan>,
 }
 
 /// The whole suite as written.
@@ -522,6 +525,7 @@ impl Reader<'_> {
                 "throughput" => b.throughput = self.throughput(val),
                 "budgets" => b.budgets = self.budgets(val),
                 "metrics" => b.metrics = self.metrics(val),
+                "gpu" => b.gpu = self.gpu(val),
                 _ if SETTING_KEYS.contains(&k) => self.setting(&mut b.settings, k, val),
                 _ => {
                     // A misspelled `command`/`shell`/`name` is reported once, as the unknown key,
@@ -716,7 +720,7 @@ impl Reader<'_> {
             if builtin_metric(name).is_some() {
                 self.diags
                     .error(key.span(), format!("`{name}` is a built-in metric and cannot be declared"), "built-in metric")
-                    .help("built-in metrics (wall, user, sys, cpu, max_rss, throughput) have fixed units; pick another name");
+                    .help("built-in metrics (wall, user, sys, cpu, max_rss, throughput, gpu_*) have fixed units; pick another name");
                 continue;
             }
             let Some(fields) = self.table(v, &format!("metric `{name}`")) else {
@@ -762,6 +766,46 @@ impl Reader<'_> {
             }
         }
         out
+    }
+
+    /// `[bench.gpu]`: `enabled = "auto" | "required" | "off"` (default `auto` once the table
+    /// is written) and `interval` between samples. `None` for `off` or a table with errors.
+    fn gpu(&mut self, val: &Spanned<DeValue<'_>>) -> Option<GpuPlan> {
+        let table = self.table(val, "`gpu`")?;
+        let mut plan = GpuPlan { required: false, interval: GpuPlan::DEFAULT_INTERVAL };
+        let mut enabled = true;
+        let mut ok = true;
+        for (key, v) in entries(table) {
+            match key.get_ref().as_ref() {
+                "enabled" => match v.get_ref() {
+                    DeValue::String(s) if s == "auto" => {}
+                    DeValue::String(s) if s == "required" => plan.required = true,
+                    DeValue::String(s) if s == "off" => enabled = false,
+                    DeValue::Boolean(b) => enabled = *b,
+                    _ => {
+                        self.diags
+                            .error(v.span(), "`enabled` must be \"auto\", \"required\" or \"off\"", "unknown mode")
+                            .help("\"auto\" samples a GPU when there is one; \"required\" fails the run without one");
+                        ok = false;
+                    }
+                },
+                "interval" => match self.duration(v, "`interval`", true) {
+                    Some(d) if d.v < Duration::from_millis(1) => {
+                        self.diags
+                            .error(v.span(), "`interval` must be at least 1ms", "too short")
+                            .help("NVML refreshes its counters every few milliseconds; try \"10ms\"");
+                        ok = false;
+                    }
+                    Some(d) => plan.interval = d.v,
+                    None => ok = false,
+                },
+                _ => {
+                    self.unknown_key(key, &GPU_KEYS, "in [bench.gpu]", None);
+                    ok = false;
+                }
+            }
+        }
+        (ok && enabled).then_some(plan)
     }
 
     fn diags_last(&mut self) -> Option<&mut crate::diag::Pending> {

@@ -262,6 +262,7 @@ impl Validator<'_> {
             thresholds: thresholds(defaults, &b.settings),
             budgets: b.budgets.iter().map(|bu| bu.v.clone()).collect(),
             metrics: b.metrics.iter().map(|(k, m)| (k.v.clone(), m.clone())).collect(),
+            gpu: b.gpu,
         };
         self.expand(b, &name, &templates, &shared, owner_span)
     }
@@ -405,6 +406,7 @@ impl Validator<'_> {
                 thresholds: shared.thresholds.clone(),
                 budgets: shared.budgets.clone(),
                 metrics: shared.metrics.clone(),
+                gpu: shared.gpu,
             });
         }
         if let Some((id, text)) = bad_throughput.first() {
@@ -470,6 +472,7 @@ struct Shared {
     thresholds: BTreeMap<String, f64>,
     budgets: Vec<perfwatch_model::Budget>,
     metrics: BTreeMap<String, perfwatch_model::MetricInfo>,
+    gpu: Option<perfwatch_model::GpuPlan>,
 }
 
 /// Per-metric thresholds: the bench's, over those of `[defaults]` unless the bench sets a

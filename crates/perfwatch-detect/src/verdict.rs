@@ -657,6 +657,7 @@ mod tests {
                     kernel: "6".into(),
                     load_avg: [0.0; 3],
                     governor: None,
+                    gpu: None,
                 },
                 labels: Default::default(),
                 perfwatch_version: "0".into(),

@@ -52,8 +52,32 @@ pub const MAX_RSS: &str = "max_rss";
 /// Items per second, when the bench declares `throughput`.
 pub const THROUGHPUT: &str = "throughput";
 
+/// Peak GPU memory used by the run's own processes (summed over them and over devices),
+/// bytes; with `[bench.gpu]`.
+pub const GPU_MEM_PEAK: &str = "gpu_mem_peak";
+/// Peak GPU memory used on the devices by anyone while the run ran, bytes.
+pub const GPU_MEM_DEVICE_PEAK: &str = "gpu_mem_device_peak";
+/// Time-weighted mean GPU utilisation during the run (0–1, averaged over devices).
+pub const GPU_UTIL: &str = "gpu_util";
+/// Energy the GPUs drew during the run, joules.
+pub const GPU_ENERGY: &str = "gpu_energy";
+/// Time-weighted mean SM clock during the run (the lowest device), MHz.
+pub const GPU_SM_CLOCK: &str = "gpu_sm_clock";
+
 /// Names of the metrics perfwatch measures itself, in display order.
-pub const BUILTIN_ORDER: [&str; 6] = [WALL, USER, SYS, CPU, MAX_RSS, THROUGHPUT];
+pub const BUILTIN_ORDER: [&str; 11] = [
+    WALL,
+    USER,
+    SYS,
+    CPU,
+    MAX_RSS,
+    THROUGHPUT,
+    GPU_MEM_PEAK,
+    GPU_MEM_DEVICE_PEAK,
+    GPU_UTIL,
+    GPU_ENERGY,
+    GPU_SM_CLOCK,
+];
 
 /// Unit and direction of a built-in metric, or `None` for a custom one.
 pub fn builtin_metric(name: &str) -> Option<MetricInfo> {
@@ -61,6 +85,12 @@ pub fn builtin_metric(name: &str) -> Option<MetricInfo> {
         WALL | USER | SYS | CPU => Some(MetricInfo::new("s", Better::Lower)),
         MAX_RSS => Some(MetricInfo::new("bytes", Better::Lower)),
         THROUGHPUT => Some(MetricInfo::new("1/s", Better::Higher)),
+        GPU_MEM_PEAK | GPU_MEM_DEVICE_PEAK => Some(MetricInfo::new("bytes", Better::Lower)),
+        // Busier is not better in itself, but for the same work a higher share of the GPU
+        // means less time lost around it (transfers, launches, the CPU side).
+        GPU_UTIL => Some(MetricInfo::new("ratio", Better::Higher)),
+        GPU_ENERGY => Some(MetricInfo::new("J", Better::Lower)),
+        GPU_SM_CLOCK => Some(MetricInfo::new("MHz", Better::Higher)),
         _ => None,
     }
 }

@@ -95,6 +95,8 @@ pub struct CasePlan {
     pub budgets: Vec<Budget>,
     /// Declared units and directions of custom metrics.
     pub metrics: BTreeMap<String, MetricInfo>,
+    /// GPU sampling during measured runs (`[bench.gpu]`); `None` when off.
+    pub gpu: Option<GpuPlan>,
 }
 
 impl CasePlan {
@@ -102,6 +104,23 @@ impl CasePlan {
     pub fn threshold_for(&self, metric: &str) -> f64 {
         self.thresholds.get(metric).copied().unwrap_or(self.settings.threshold)
     }
+}
+
+/// How a case's GPU use is sampled (`[bench.gpu]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GpuPlan {
+    /// `required`: the run fails (exit 2) before measuring when no GPU can be read;
+    /// otherwise (`auto`) a missing GPU is one note and the case is measured without.
+    pub required: bool,
+    /// Time between two samples of the device during a run.
+    #[serde(serialize_with = "seconds")]
+    pub interval: Duration,
+}
+
+impl GpuPlan {
+    /// Default time between samples: short enough to catch a peak of a 50 ms kernel, long
+    /// enough that polling stays a small share of one core.
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(10);
 }
 
 /// Limits of the adaptive measuring loop.

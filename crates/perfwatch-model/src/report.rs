@@ -111,6 +111,10 @@ pub struct HostInfo {
     /// machines, and is reported as a caveat instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub governor: Option<String>,
+    /// The GPUs read during the run (`NVIDIA A100 (driver 550.54)`), or why none could be
+    /// (`no GPU: …`); absent when no bench of the run asked for GPU sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<String>,
 }
 
 /// Results of one case.

@@ -136,13 +136,32 @@ pub enum Caveat {
         /// Processes killed, summed over the case's runs.
         killed: u32,
     },
+    /// The bench asked for GPU sampling (`enabled = "auto"`) but no GPU could be read, so
+    /// the case has no GPU metrics.
+    NoGpu {
+        /// Why (no NVML library, no device, driver not loaded, …).
+        reason: String,
+    },
+    /// Reading the GPU failed during some runs; the GPU metrics rest on the samples before
+    /// and after the failures (the runs themselves are kept).
+    GpuSamplingFailed {
+        /// Failed reads, summed over the case's runs.
+        errors: u32,
+        /// The first failure.
+        message: String,
+    },
+    /// The GPU lowered its clocks (power cap, thermal or hardware slowdown) during the case.
+    GpuThrottled {
+        /// NVML's throttle reasons seen (`sw_power_cap`, `hw_thermal_slowdown`, …).
+        reasons: Vec<String>,
+    },
 }
 
 impl Caveat {
     /// True for caveats that say the machine itself was unhealthy during the case
     /// (throttling, CPU steal), which makes a comparison across it unreliable.
     pub fn is_host_health(&self) -> bool {
-        matches!(self, Caveat::Throttled { .. } | Caveat::CpuSteal { .. })
+        matches!(self, Caveat::Throttled { .. } | Caveat::CpuSteal { .. } | Caveat::GpuThrottled { .. })
     }
 }
 
@@ -208,6 +227,17 @@ impl fmt::Display for Caveat {
                 f,
                 "summary-only: {source} wrote only a summary of {}; no samples, no interval, not judged by compare",
                 metrics.join(", ")
+            ),
+            Caveat::NoGpu { reason } => write!(f, "no GPU metrics: {reason}"),
+            Caveat::GpuSamplingFailed { errors, message } => write!(
+                f,
+                "reading the GPU failed {errors} time{} ({message}); GPU metrics rest on the other samples",
+                if *errors == 1 { "" } else { "s" }
+            ),
+            Caveat::GpuThrottled { reasons } => write!(
+                f,
+                "the GPU lowered its clocks during the case ({}): times and energy are affected",
+                reasons.join(", ")
             ),
             Caveat::PowersaveGovernor { governor } => write!(
                 f,

@@ -43,6 +43,7 @@ fn run(i: u32) -> RunMeta {
             kernel: "6.1".into(),
             load_avg: [0.0; 3],
             governor: None,
+            gpu: None,
         },
         labels: Default::default(),
         perfwatch_version: "0.1.0".into(),

@@ -1,6 +1,6 @@
 //! Rows shared by the table and Markdown renderers.
 
-use perfwatch_model::metric::{BUILTIN_ORDER, CPU, MAX_RSS, SYS, THROUGHPUT, USER, WALL};
+use perfwatch_model::metric::{CPU, MAX_RSS, SYS, THROUGHPUT, USER, WALL};
 use perfwatch_model::{CaseReport, Caveat, Comparison, RunReport, Summary, Verdict};
 
 use crate::units::{human, pct_change};
@@ -51,12 +51,16 @@ pub(crate) fn run_rows(report: &RunReport) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-/// Rows of custom metrics (those not built in): case, metric, median ± CI, better.
+/// Built-in metrics the main table shows (`cpu` is user + sys, shown as those two).
+const MAIN_TABLE_METRICS: [&str; 6] = [WALL, USER, SYS, CPU, MAX_RSS, THROUGHPUT];
+
+/// Rows of the metrics the main table has no column for (custom ones, GPU ones): case,
+/// metric, median ± CI, better.
 pub(crate) fn custom_rows(report: &RunReport) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for c in &report.benchmarks {
         for (name, s) in &c.metrics {
-            if BUILTIN_ORDER.contains(&name.as_str()) || name == CPU {
+            if MAIN_TABLE_METRICS.contains(&name.as_str()) {
                 continue;
             }
             rows.push(vec![
@@ -73,7 +77,7 @@ pub(crate) fn custom_rows(report: &RunReport) -> Vec<Vec<String>> {
 /// Caveat and failure lines, one per item, prefixed with the case name.
 pub(crate) fn notes(report: &RunReport) -> Vec<String> {
     let mut out = Vec::new();
-    // Machine-level caveats (load, governor) are the same on every case: say each once.
+    // Machine-level caveats (load, governor, no GPU) are the same on every case: say each once.
     let mut machine_said: Vec<std::mem::Discriminant<Caveat>> = Vec::new();
     for c in &report.benchmarks {
         let id = &c.case;
@@ -84,10 +88,14 @@ pub(crate) fn notes(report: &RunReport) -> Vec<String> {
             }
         }
         for caveat in &c.caveats {
-            if matches!(caveat, Caveat::HighLoad { .. } | Caveat::PowersaveGovernor { .. }) {
+            if matches!(
+                caveat,
+                Caveat::HighLoad { .. } | Caveat::PowersaveGovernor { .. } | Caveat::NoGpu { .. }
+            ) {
                 let kind = std::mem::discriminant(caveat);
                 if !machine_said.contains(&kind) {
-                    out.push(format!("all cases: {caveat}"));
+                    let whom = if matches!(caveat, Caveat::NoGpu { .. }) { "GPU benches" } else { "all cases" };
+                    out.push(format!("{whom}: {caveat}"));
                     machine_said.push(kind);
                 }
                 continue;

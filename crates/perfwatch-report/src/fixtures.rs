@@ -48,6 +48,7 @@ fn meta() -> RunMeta {
             kernel: "6.1".into(),
             load_avg: [0.1, 0.2, 0.3],
             governor: None,
+            gpu: None,
         },
         labels: BTreeMap::new(),
         perfwatch_version: "0.1.0".into(),

@@ -24,6 +24,10 @@ pub struct ExecRequest {
     /// (benchmark runs: yes; hooks: no, as `setup` may start a server the runs need).
     #[serde(default)]
     pub kill_leftovers: bool,
+    /// Sample the GPU this often while the command runs (measured runs of a bench with
+    /// `[bench.gpu]`); only an executor wrapped in [`crate::gpu::GpuSampling`] does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_interval: Option<Duration>,
 }
 
 /// Which output stream of a benchmark.
@@ -92,6 +96,9 @@ pub struct ExecOutcome {
     /// (with [`ExecRequest::kill_leftovers`]).
     #[serde(default)]
     pub leftovers_killed: u32,
+    /// What the GPU did while the command ran (with [`ExecRequest::gpu_interval`] and a GPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<crate::gpu::GpuUsage>,
 }
 
 impl ExecOutcome {
@@ -107,6 +114,7 @@ impl ExecOutcome {
             dropped_metric_lines: 0,
             stderr_tail: String::new(),
             leftovers_killed: 0,
+            gpu: None,
         }
     }
 
@@ -139,6 +147,13 @@ pub trait Executor {
         req: &ExecRequest,
         output: &mut dyn FnMut(Stream, &[u8]),
     ) -> Result<ExecOutcome, ExecutorError>;
+
+    /// The process every command runs under (the spawner helper), so that a sampler can tell
+    /// the running command's processes (its descendants) from others; `None` when commands
+    /// are not real processes.
+    fn process_root(&self) -> Option<u32> {
+        None
+    }
 
     /// The clock that time budgets (`max_time`) are measured with: a monotonic clock for a
     /// real executor. A scripted executor answers with the sum of the wall times it has

@@ -41,7 +41,7 @@ pub fn host_info() -> HostInfo {
     }
     let fingerprint = fingerprint(&cpu, cores, memory_bytes, &os, &kernel);
     let governor = SysRoot::default().governor();
-    HostInfo { fingerprint, hostname, cpu, cores, memory_bytes, os, kernel, load_avg, governor }
+    HostInfo { fingerprint, hostname, cpu, cores, memory_bytes, os, kernel, load_avg, governor, gpu: None }
 }
 
 /// The host-fingerprint hash: FNV-1a 64 over the comparability fields, as 16 hex digits.

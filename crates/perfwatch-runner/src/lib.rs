@@ -11,6 +11,7 @@
 
 pub mod events;
 pub mod executor;
+pub mod gpu;
 pub mod host;
 pub mod interleave;
 pub mod metric;

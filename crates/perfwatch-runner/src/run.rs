@@ -1,6 +1,6 @@
 //! The run loop: a [`Plan`] in, one [`CaseReport`] per case out, events pushed on the way.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -105,6 +105,10 @@ struct CaseRunner<'a> {
     precision_missed: bool,
     /// Processes the runs left outside their process group, killed after each run.
     leftovers_killed: u32,
+    /// Failed GPU readings over the case's runs, and the first failure.
+    gpu_errors: (u32, Option<String>),
+    /// GPU throttle reasons seen during the case's runs.
+    gpu_throttle: BTreeSet<String>,
 }
 
 impl<'a> CaseRunner<'a> {
@@ -128,6 +132,8 @@ impl<'a> CaseRunner<'a> {
             interrupted: false,
             precision_missed: false,
             leftovers_killed: 0,
+            gpu_errors: (0, None),
+            gpu_throttle: BTreeSet::new(),
         }
     }
 
@@ -258,6 +264,7 @@ impl<'a> CaseRunner<'a> {
             // The benchmark's runs must leave nothing behind; hooks may (`setup` can start a
             // server that the runs use and `cleanup` stops).
             kill_leftovers: matches!(phase, Phase::Warmup | Phase::Measured),
+            gpu_interval: self.case.gpu.filter(|_| phase == Phase::Measured).map(|g| g.interval),
         };
         let (sink, id) = (&mut *self.sink, &self.case.id);
         let mut forward = |stream: Stream, data: &[u8]| {
@@ -339,7 +346,28 @@ impl<'a> CaseRunner<'a> {
             self.warn(phase, run, Stream::Stdout, 0, "", message);
         }
         // Warm-ups are not measurements; their lines are only checked.
-        if phase == Phase::Measured { values } else { BTreeMap::new() }
+        if phase != Phase::Measured {
+            return BTreeMap::new();
+        }
+        if let Some(gpu) = &outcome.gpu {
+            self.add_gpu(gpu, &mut values);
+        }
+        values
+    }
+
+    /// The GPU metrics of one measured run, and its failed readings and throttling.
+    fn add_gpu(&mut self, gpu: &crate::gpu::GpuUsage, values: &mut BTreeMap<String, f64>) {
+        for (name, value) in gpu.metrics() {
+            if let Some(info) = builtin_metric(name) {
+                self.metric_info.entry(name.to_string()).or_insert(info);
+                values.insert(name.to_string(), value);
+            }
+        }
+        self.gpu_errors.0 = self.gpu_errors.0.saturating_add(gpu.errors);
+        if self.gpu_errors.1.is_none() {
+            self.gpu_errors.1.clone_from(&gpu.first_error);
+        }
+        self.gpu_throttle.extend(gpu.throttle_reasons.iter().cloned());
     }
 
     /// Emits a metric warning unless the same one (same stream, line and problem) was already
@@ -400,6 +428,12 @@ impl<'a> CaseRunner<'a> {
         );
         if self.leftovers_killed > 0 {
             caveats.push(Caveat::LeftoverProcesses { killed: self.leftovers_killed });
+        }
+        if let (errors @ 1.., Some(message)) = self.gpu_errors {
+            caveats.push(Caveat::GpuSamplingFailed { errors, message });
+        }
+        if !self.gpu_throttle.is_empty() {
+            caveats.push(Caveat::GpuThrottled { reasons: self.gpu_throttle.into_iter().collect() });
         }
         let (status, failure) = match failure {
             Some((status, f)) => (status, Some(f)),

@@ -163,6 +163,10 @@ impl Executor for SpawnerExecutor {
             }
         }
     }
+
+    fn process_root(&self) -> Option<u32> {
+        Some(self.child.id())
+    }
 }
 
 impl Drop for SpawnerExecutor {
@@ -570,6 +574,7 @@ impl Watch {
             dropped_metric_lines: self.dropped,
             stderr_tail: self.tail.text(),
             leftovers_killed: 0,
+            gpu: None,
         }
     }
 }

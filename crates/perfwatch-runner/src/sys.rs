@@ -162,16 +162,25 @@ pub fn running_children() -> Vec<libc::pid_t> {
     let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
     dir.flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<libc::pid_t>().ok())
-        .filter(|&pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-            // `pid (comm) state ppid …`; comm may hold spaces and parentheses, so read after
-            // the last `)`.
-            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { return false };
-            let mut fields = rest.split_whitespace();
-            let (state, ppid) = (fields.next(), fields.next().and_then(|p| p.parse::<libc::pid_t>().ok()));
-            ppid == Some(me) && state != Some("Z")
-        })
+        .filter(|&pid| state_and_parent(pid).is_some_and(|(state, ppid)| ppid == me && state != 'Z'))
         .collect()
+}
+
+/// The parent of process `pid`, if it still exists.
+pub fn parent_pid(pid: libc::pid_t) -> Option<libc::pid_t> {
+    state_and_parent(pid).map(|(_, ppid)| ppid)
+}
+
+/// The state letter and parent of `pid` from `/proc/PID/stat`.
+fn state_and_parent(pid: libc::pid_t) -> Option<(char, libc::pid_t)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid …`; comm may hold spaces and parentheses, so read after the
+    // last `)`.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((state, ppid))
 }
 
 /// The process group of `pid`, if it still exists.

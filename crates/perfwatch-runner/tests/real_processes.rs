@@ -115,6 +115,7 @@ fn req(argv: Vec<String>) -> ExecRequest {
         timeout: Some(Duration::from_secs(60)),
         forward_output: false,
         kill_leftovers: true,
+        gpu_interval: None,
     }
 }
 
@@ -399,6 +400,7 @@ fn case(name: &str, command: CommandSpec, settings: RunSettings) -> CasePlan {
         thresholds: BTreeMap::new(),
         budgets: Vec::new(),
         metrics: BTreeMap::new(),
+        gpu: None,
     }
 }
 

@@ -38,6 +38,7 @@ fn case(name: &str, s: RunSettings) -> CasePlan {
         thresholds: BTreeMap::new(),
         budgets: Vec::new(),
         metrics: BTreeMap::new(),
+        gpu: None,
     }
 }
 

@@ -117,6 +117,7 @@ fn make_report(i: usize, rng: &mut Rng) -> RunReport {
                 kernel: "6".into(),
                 load_avg: [0.1, 0.2, 0.3],
                 governor: None,
+                gpu: None,
             },
             labels: BTreeMap::new(),
             perfwatch_version: "0.1.0".into(),

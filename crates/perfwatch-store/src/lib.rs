@@ -39,6 +39,7 @@
 //!     host: HostInfo {
 //!         fingerprint: "f".into(), hostname: "h".into(), cpu: "c".into(), cores: 2,
 //!         memory_bytes: 1 << 30, os: "linux".into(), kernel: "6".into(), load_avg: [0.0; 3], governor: None,
+//!         gpu: None,
 //!     },
 //!     labels: Default::default(),
 //!     perfwatch_version: "0.1.0".into(),

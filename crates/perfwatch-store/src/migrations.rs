@@ -30,6 +30,8 @@
 //! - `runs.push_state` (version 3): `unpushed` while a run waits to be sent to a team server,
 //!   `pushed` once it was, NULL for runs never meant to be pushed; a partial index finds the
 //!   unpushed ones.
+//! - `runs.governor`, `runs.gpu` (version 5): the CPU frequency governor and the GPUs read
+//!   (or why none could be) of [`perfwatch_model::HostInfo`].
 
 use crate::error::{Result, StoreError};
 
@@ -293,6 +295,14 @@ CREATE INDEX runs_unpushed ON runs (started_s, started_ns, id) WHERE push_state 
         // points"): the dashboard then shows that answer instead of computing its own.
         sqlite: "ALTER TABLE series ADD COLUMN analysed_points INTEGER;",
         postgres: "ALTER TABLE series ADD COLUMN analysed_points BIGINT;",
+    },
+    Migration {
+        version: 5,
+        name: "governor and GPU of a run's host",
+        // NULL for runs measured before (and where /sys has no cpufreq, or no bench asked
+        // for a GPU).
+        sqlite: "ALTER TABLE runs ADD COLUMN governor TEXT;\nALTER TABLE runs ADD COLUMN gpu TEXT;",
+        postgres: "ALTER TABLE runs ADD COLUMN governor TEXT;\nALTER TABLE runs ADD COLUMN gpu TEXT;",
     },
 ];
 

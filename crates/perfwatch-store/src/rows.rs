@@ -162,6 +162,8 @@ pub(crate) struct RunRow {
     pub load: [f64; 3],
     pub labels: String,
     pub perfwatch_version: String,
+    pub governor: Option<String>,
+    pub gpu: Option<String>,
     pub suite_hash: String,
     /// JSON of the report's budget results (`[]` until known).
     pub budgets: String,
@@ -191,6 +193,8 @@ impl RunRow {
             load: m.host.load_avg,
             labels: to_json(&m.labels),
             perfwatch_version: m.perfwatch_version.clone(),
+            governor: m.host.governor.clone(),
+            gpu: m.host.gpu.clone(),
             suite_hash: m.suite_hash.clone(),
             budgets: "[]".to_string(),
         }
@@ -246,8 +250,8 @@ impl RunRow {
                 os: self.os,
                 kernel: self.kernel,
                 load_avg: self.load,
-                // Not stored: the runs table has no column for it (a migration is left for later).
-                governor: None,
+                governor: self.governor,
+                gpu: self.gpu,
             },
             labels: from_json("labels", &self.labels)?,
             perfwatch_version: self.perfwatch_version,
@@ -370,7 +374,7 @@ fn assemble_cases(cases: Vec<CaseRow>, summaries: Vec<SummaryRow>) -> Result<Vec
 /// The columns of `runs`, in the order [`read_run`] reads and `run_row_values!` binds them.
 pub(crate) const RUN_COLUMNS: &str = "id, started_s, started_ns, ended_s, ended_ns, status, \
      git_commit, git_branch, git_dirty, host_fingerprint, hostname, cpu, cores, memory_bytes, \
-     os, kernel, load1, load5, load15, labels, perfwatch_version, suite_hash, budgets";
+     os, kernel, load1, load5, load15, labels, perfwatch_version, suite_hash, budgets, governor, gpu";
 
 /// The fields of a [`RunRow`] in [`RUN_COLUMNS`] order, as an array of references that each
 /// backend coerces to its driver's parameter type.
@@ -400,6 +404,8 @@ macro_rules! run_row_values {
             &$row.perfwatch_version,
             &$row.suite_hash,
             &$row.budgets,
+            &$row.governor,
+            &$row.gpu,
         ]
     };
 }
@@ -429,6 +435,8 @@ pub(crate) fn read_run(r: &impl Columns) -> Result<RunRow> {
         perfwatch_version: r.col(20)?,
         suite_hash: r.col(21)?,
         budgets: r.col(22)?,
+        governor: r.col(23)?,
+        gpu: r.col(24)?,
     })
 }
 
@@ -664,6 +672,7 @@ mod tests {
                     kernel: "6".into(),
                     load_avg: [0.25, 0.1 + 0.2, 1e-300],
                     governor: None,
+                    gpu: None,
                 },
                 labels: [("k=v".to_string(), "a,b".to_string())].into(),
                 perfwatch_version: "0.1.0".into(),

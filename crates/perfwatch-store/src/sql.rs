@@ -312,7 +312,7 @@ mod tests {
             assert!(!p.contains('?'), "{p}");
             assert_eq!(p.replace('$', "?"), *s);
         }
-        assert!(lite.insert_run.ends_with("?22, ?23) ON CONFLICT (id) DO NOTHING"), "{}", lite.insert_run);
+        assert!(lite.insert_run.ends_with("?24, ?25) ON CONFLICT (id) DO NOTHING"), "{}", lite.insert_run);
     }
 
     #[test]

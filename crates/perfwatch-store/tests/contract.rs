@@ -147,6 +147,7 @@ fn host(fp: &str) -> HostInfo {
         kernel: "6.1.0-18-amd64".into(),
         load_avg: [0.25, 0.1 + 0.2, 1e-300],
         governor: None,
+        gpu: None,
     }
 }
 
@@ -281,7 +282,9 @@ fn sort_small() -> CaseId {
 
 fn round_trip_of_a_full_report(fx: &dyn Fixture) {
     let mut store = fx.open();
-    let written = report(&rid(1), base_time());
+    let mut written = report(&rid(1), base_time());
+    written.run.host.governor = Some("performance".into());
+    written.run.host.gpu = Some("2 × NVIDIA A100-SXM4-40GB (driver 550.54)".into());
     assert!(store.insert_run(&written).unwrap());
     assert_eq!(store.run(&rid(1)).unwrap().as_ref(), Some(&written));
 

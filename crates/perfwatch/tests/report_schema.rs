@@ -50,6 +50,7 @@ fn plan(runs: u32) -> Plan {
         thresholds: BTreeMap::new(),
         budgets: Vec::new(),
         metrics: BTreeMap::new(),
+        gpu: None,
     };
     Plan { suite_path: "/tmp/perfwatch.toml".into(), suite_hash: "h".into(), build: None, cases: vec![case] }
 }
@@ -71,6 +72,7 @@ fn meta() -> RunMeta {
             kernel: "k".into(),
             load_avg: [0.0; 3],
             governor: None,
+            gpu: None,
         },
         labels: BTreeMap::new(),
         perfwatch_version: "0".into(),

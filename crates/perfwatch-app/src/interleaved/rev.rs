@@ -323,6 +323,7 @@ fn hook_request(case: &CasePlan, argv: Vec<String>) -> ExecRequest {
         timeout: Some(case.settings.timeout).filter(|t| !t.is_zero()),
         forward_output: false,
         kill_leftovers: false,
+        gpu_interval: None,
     }
 }
 

@@ -113,6 +113,7 @@ impl Repo {
             timeout: None,
             forward_output: true,
             kill_leftovers: false,
+            gpu_interval: None,
         };
         let outcome = executor
             .execute(&req, &mut |_, bytes| ui.tool_output(bytes))

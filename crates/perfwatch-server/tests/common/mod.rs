@@ -90,6 +90,7 @@ pub fn run_meta(i: usize) -> RunMeta {
             kernel: "6.1".into(),
             load_avg: [0.1, 0.2, 0.3],
             governor: None,
+            gpu: None,
         },
         labels: BTreeMap::new(),
         perfwatch_version: "0.1.0".into(),

@@ -6,6 +6,7 @@ mod compare;
 mod detect;
 mod exit_codes;
 mod export;
+mod gpu;
 mod import;
 mod measure;
 mod newcomer;
