@@ -85,9 +85,10 @@ pub enum VerdictNote {
         /// The false-discovery rate it had to be within.
         q: f64,
     },
-    /// Side-by-side measuring stopped when another metric reached its verdict: this metric's
-    /// interval is its own confidence sequence at that round (valid, but wider than a
-    /// fixed-sample interval; its verdict may be inconclusive for lack of rounds).
+    /// Side-by-side measuring stopped when another metric was decided (its verdict, or the
+    /// `--expect-speedup` goal on it): this metric's interval is its own confidence sequence
+    /// at that round (valid, but wider than a fixed-sample interval; its verdict may be
+    /// inconclusive for lack of rounds).
     DecidedByOtherMetric {
         /// The metric that decided when to stop.
         metric: String,
@@ -105,8 +106,8 @@ impl fmt::Display for VerdictNote {
             ),
             VerdictNote::DecidedByOtherMetric { metric } => write!(
                 f,
-                "measuring stopped on {metric}'s verdict; this interval is its own confidence sequence at \
-                 that round, wider than a fixed-sample one"
+                "measuring stopped once {metric} was decided (its verdict, or a speedup goal); this \
+                 interval is its own confidence sequence at that round, wider than a fixed-sample one"
             ),
         }
     }
@@ -462,14 +463,16 @@ pub enum ComparisonWarning {
     MeasuredInterleaved,
     /// Baseline and candidate are one run: every verdict is "no change" by construction.
     SameRun,
-    /// A compared case was measured while the machine was unhealthy (the CPU throttled, or
-    /// the hypervisor stole CPU time): its change may come from the machine, not the code.
+    /// A compared case was measured while the machine was unhealthy (the CPU or GPU
+    /// throttled, or the hypervisor stole CPU time): its change may come from the machine,
+    /// not the code.
     HostUnhealthy {
         /// The case.
         case: CaseId,
         /// The run whose measurement of the case carries the caveat.
         side: RunSide,
-        /// The caveat ([`crate::Caveat::Throttled`] or [`crate::Caveat::CpuSteal`]).
+        /// The caveat ([`crate::Caveat::Throttled`], [`crate::Caveat::CpuSteal`] or
+        /// [`crate::Caveat::GpuThrottled`]).
         caveat: crate::Caveat,
     },
     /// A setup or cleanup hook failed (`compare --rev`).
