@@ -221,6 +221,7 @@ fn the_n_star_clock_is_tuned_by_the_last_warm_up() {
         timeout: None,
         forward_output: false,
         kill_leftovers: false,
+        metrics_file: false,
         gpu_interval: None,
     };
     let (a, b) = (Contender::new("A", req("100")), Contender::new("B", req("100")));

@@ -94,7 +94,8 @@ pub(crate) fn notes(report: &RunReport) -> Vec<String> {
             ) {
                 let kind = std::mem::discriminant(caveat);
                 if !machine_said.contains(&kind) {
-                    let whom = if matches!(caveat, Caveat::NoGpu { .. }) { "GPU benches" } else { "all cases" };
+                    let whom =
+                        if matches!(caveat, Caveat::NoGpu { .. }) { "GPU benches" } else { "all cases" };
                     out.push(format!("{whom}: {caveat}"));
                     machine_said.push(kind);
                 }

@@ -35,6 +35,7 @@ fn main() {
         timeout: Some(Duration::from_secs(60)),
         forward_output: false,
         kill_leftovers: false,
+        metrics_file: false,
         gpu_interval: None,
     };
     let mut walls = Vec::with_capacity(runs);

@@ -24,6 +24,10 @@ pub struct ExecRequest {
     /// (benchmark runs: yes; hooks: no, as `setup` may start a server the runs need).
     #[serde(default)]
     pub kill_leftovers: bool,
+    /// Give the command a private metrics file ([`METRICS_FILE_ENV`]) and read the metric
+    /// lines it appended there (benchmark runs: yes; hooks: no).
+    #[serde(default)]
+    pub metrics_file: bool,
     /// Sample the GPU this often while the command runs (measured runs of a bench with
     /// `[bench.gpu]`); only an executor wrapped in [`crate::gpu::GpuSampling`] does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,7 +42,16 @@ pub enum Stream {
     Stdout,
     /// Standard error.
     Stderr,
+    /// The private file named by [`METRICS_FILE_ENV`] for the run.
+    MetricsFile,
 }
+
+/// Environment variable naming a private, empty file per benchmark run: metric lines
+/// appended there count like those printed, without sharing stdout with the program.
+pub const METRICS_FILE_ENV: &str = "PERFWATCH_METRICS_FILE";
+
+/// Most bytes of a run's metrics file that are read (the rest is counted as dropped lines).
+pub const MAX_METRICS_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 impl Stream {
     /// `stdout` / `stderr`.
@@ -46,6 +59,7 @@ impl Stream {
         match self {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
+            Stream::MetricsFile => METRICS_FILE_ENV,
         }
     }
 }

@@ -450,6 +450,7 @@ mod tests {
             timeout: None,
             forward_output: false,
             kill_leftovers: false,
+            metrics_file: false,
             gpu_interval: None,
         }
     }

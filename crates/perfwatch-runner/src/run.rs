@@ -264,6 +264,7 @@ impl<'a> CaseRunner<'a> {
             // The benchmark's runs must leave nothing behind; hooks may (`setup` can start a
             // server that the runs use and `cleanup` stops).
             kill_leftovers: matches!(phase, Phase::Warmup | Phase::Measured),
+            metrics_file: matches!(phase, Phase::Warmup | Phase::Measured),
             gpu_interval: self.case.gpu.filter(|_| phase == Phase::Measured).map(|g| g.interval),
         };
         let (sink, id) = (&mut *self.sink, &self.case.id);

@@ -24,8 +24,8 @@ use perfwatch_model::ExitKind;
 use serde::{Deserialize, Serialize};
 
 use crate::executor::{
-    ExecOutcome, ExecRequest, Executor, ExecutorError, MAX_METRIC_LINE, MAX_METRIC_LINES, RawMetricLine,
-    STDERR_TAIL_BYTES, STDERR_TAIL_LINES, Stream,
+    ExecOutcome, ExecRequest, Executor, ExecutorError, MAX_METRIC_LINE, MAX_METRIC_LINES,
+    MAX_METRICS_FILE_BYTES, METRICS_FILE_ENV, RawMetricLine, STDERR_TAIL_BYTES, STDERR_TAIL_LINES, Stream,
 };
 use crate::metric::METRIC_PREFIX;
 use crate::sys;
@@ -52,7 +52,7 @@ pub enum Reply {
         data: Vec<u8>,
     },
     /// The request finished.
-    Done(ExecOutcome),
+    Done(Box<ExecOutcome>),
     /// The helper could not process the request (malformed request).
     Error(String),
 }
@@ -158,7 +158,7 @@ impl Executor for SpawnerExecutor {
             };
             match reply {
                 Reply::Output { stream, data } => output(stream, &data),
-                Reply::Done(outcome) => return Ok(outcome),
+                Reply::Done(outcome) => return Ok(*outcome),
                 Reply::Error(message) => return Err(ExecutorError::Spawner(message)),
             }
         }
@@ -188,7 +188,12 @@ fn spawner_main() -> io::Result<()> {
     let mut input = stdin.lock();
     let mut out = BufWriter::new(io::stdout().lock());
     let devnull = File::open("/dev/null")?;
-    let mut state = SpawnState { buf: vec![0u8; READ_BUF].into_boxed_slice(), devnull };
+    let mut state = SpawnState {
+        buf: vec![0u8; READ_BUF].into_boxed_slice(),
+        devnull,
+        metrics_dir: None,
+        metrics_files: 0,
+    };
     let mut line = String::new();
     loop {
         line.clear();
@@ -208,7 +213,7 @@ fn spawner_main() -> io::Result<()> {
                     return Err(e);
                 }
                 match outcome {
-                    Some(outcome) => Reply::Done(outcome),
+                    Some(outcome) => Reply::Done(Box::new(outcome)),
                     None => return Ok(()), // control channel closed mid-run; child group killed
                 }
             }
@@ -227,6 +232,19 @@ fn write_reply(out: &mut impl Write, reply: &Reply) -> io::Result<()> {
 struct SpawnState {
     buf: Box<[u8]>,
     devnull: File,
+    /// Private directory (mode 0700) for the runs' metrics files, made on first use and
+    /// removed when the helper exits.
+    metrics_dir: Option<PathBuf>,
+    /// Metrics files handed out so far (each run gets a new name).
+    metrics_files: u64,
+}
+
+impl Drop for SpawnState {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.metrics_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// Scans one output stream for metric lines and keeps the stderr tail.
@@ -340,6 +358,14 @@ impl SpawnState {
             .stderr(Stdio::from(err_w))
             .process_group(0);
 
+        let metrics_file = match req.metrics_file.then(|| self.new_metrics_file()).transpose() {
+            Ok(path) => path,
+            Err(e) => return Some(ExecOutcome::spawn_failed(format!("cannot create the metrics file: {e}"))),
+        };
+        if let Some(path) = &metrics_file {
+            cmd.env(METRICS_FILE_ENV, path);
+        }
+
         // Processes already ours before the run (a server `setup` started) are not leftovers.
         let before =
             if req.kill_leftovers && sys::has_children() { sys::running_children() } else { Vec::new() };
@@ -354,11 +380,63 @@ impl SpawnState {
             Err(e) => return Some(ExecOutcome::spawn_failed(spawn_message(program, &req.cwd, &e))),
         };
         let group = child.id() as libc::pid_t;
-        let mut outcome = self.watch(req, child, start, File::from(out_r), File::from(err_r), forward)?;
+        let mut outcome = self.watch(req, child, start, File::from(out_r), File::from(err_r), forward);
         if req.kill_leftovers {
-            outcome.leftovers_killed = kill_leftovers(&before, group);
+            let killed = kill_leftovers(&before, group);
+            if let Some(outcome) = outcome.as_mut() {
+                outcome.leftovers_killed = killed;
+            }
         }
-        Some(outcome)
+        match outcome {
+            Some(outcome) => Some(self.with_metrics_file(outcome, metrics_file)),
+            None => {
+                if let Some(path) = &metrics_file {
+                    let _ = std::fs::remove_file(path);
+                }
+                None
+            }
+        }
+    }
+
+    /// A new, empty file (mode 0600) in the private metrics directory.
+    fn new_metrics_file(&mut self) -> io::Result<PathBuf> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        let dir = match &self.metrics_dir {
+            Some(dir) => dir.clone(),
+            None => {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                let dir = std::env::temp_dir().join(format!("perfwatch-{}-{nanos}", std::process::id()));
+                std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+                self.metrics_dir = Some(dir.clone());
+                dir
+            }
+        };
+        self.metrics_files += 1;
+        let path = dir.join(format!("run-{}.metrics", self.metrics_files));
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+        Ok(path)
+    }
+
+    /// Adds the metric lines the run appended to its metrics file (up to
+    /// [`MAX_METRICS_FILE_BYTES`]), then deletes the file.
+    fn with_metrics_file(&mut self, mut outcome: ExecOutcome, path: Option<PathBuf>) -> ExecOutcome {
+        let Some(path) = path else { return outcome };
+        if let Ok(file) = File::open(&path) {
+            let mut scan = StreamScan::new(Stream::MetricsFile);
+            let mut limited = file.take(MAX_METRICS_FILE_BYTES);
+            while let Ok(n @ 1..) = limited.read(&mut self.buf) {
+                scan.feed(&self.buf[..n], &mut outcome.metric_lines, &mut outcome.dropped_metric_lines);
+            }
+            scan.finish(&mut outcome.metric_lines, &mut outcome.dropped_metric_lines);
+            if limited.into_inner().read(&mut self.buf[..1]).is_ok_and(|n| n > 0) {
+                // More than the bound was written: say that lines were left unread.
+                outcome.dropped_metric_lines += 1;
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+        outcome
     }
 
     /// Drains the benchmark's output and waits for its exit (or its timeout); `None` when the

@@ -36,6 +36,7 @@ fn main() {
         ("spam_does_not_deadlock", spam_does_not_deadlock),
         ("forwarded_output_cwd_and_env", forwarded_output_cwd_and_env),
         ("metric_lines_are_collected", metric_lines_are_collected),
+        ("metrics_file_lines_are_collected", metrics_file_lines_are_collected),
         ("run_plan_with_real_processes", run_plan_with_real_processes),
         ("closing_control_pipe_kills_benchmark", closing_control_pipe_kills_benchmark),
         // Last: it grows this process by 300 MiB for good.
@@ -115,6 +116,7 @@ fn req(argv: Vec<String>) -> ExecRequest {
         timeout: Some(Duration::from_secs(60)),
         forward_output: false,
         kill_leftovers: true,
+        metrics_file: true,
         gpu_interval: None,
     }
 }
@@ -338,6 +340,7 @@ fn spam_does_not_deadlock() {
         .execute(&r, &mut |stream, data| match stream {
             Stream::Stdout => out += data.len(),
             Stream::Stderr => err += data.len(),
+            Stream::MetricsFile => panic!("a metrics file is never forwarded"),
         })
         .expect("executor works");
     assert!(o.exit.is_success());
@@ -384,6 +387,40 @@ fn metric_lines_are_collected() {
     let o = run(&mut ex, &req(CommandSpec::Shell(script.into()).to_argv()));
     let got: Vec<(Stream, u64)> = o.metric_lines.iter().map(|l| (l.stream, l.line_no)).collect();
     assert!(got.contains(&(Stream::Stderr, 2)) && got.contains(&(Stream::Stdout, 1)), "{got:?}");
+}
+
+fn metrics_file_lines_are_collected() {
+    let mut ex = spawner();
+    // The program keeps stdout to itself and appends its metric lines to the private file;
+    // a line without a newline at the end counts too.
+    let script = "echo 'perfwatch-metric name=on_stdout value=1'; f=$PERFWATCH_METRICS_FILE; \
+                  ls -l \"$f\" >&2; echo 'not a metric' >> \"$f\"; \
+                  echo 'perfwatch-metric name=op.parse.p95 value=0.25 unit=s better=lower' >> \"$f\"; \
+                  printf 'perfwatch-metric name=cache.hit_rate value=0.9' >> \"$f\"; echo \"$f\" > where";
+    let dir = tempfile::tempdir().unwrap();
+    let r = ExecRequest { cwd: dir.path().to_path_buf(), ..req(CommandSpec::Shell(script.into()).to_argv()) };
+    let o = run(&mut ex, &r);
+    assert!(o.exit.is_success(), "{o:?}");
+    let got: Vec<(Stream, u64, &str)> =
+        o.metric_lines.iter().map(|l| (l.stream, l.line_no, l.text.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (Stream::Stdout, 1, "perfwatch-metric name=on_stdout value=1"),
+            (Stream::MetricsFile, 2, "perfwatch-metric name=op.parse.p95 value=0.25 unit=s better=lower"),
+            (Stream::MetricsFile, 3, "perfwatch-metric name=cache.hit_rate value=0.9"),
+        ]
+    );
+    // Private (owner-only) while the run lasts, and gone after it.
+    assert!(o.stderr_tail.starts_with("-rw-------"), "{}", o.stderr_tail);
+    let path = std::fs::read_to_string(dir.path().join("where")).unwrap();
+    assert!(!Path::new(path.trim()).exists(), "{path} was left behind");
+    // Hooks get no file.
+    let hook = ExecRequest {
+        metrics_file: false,
+        ..req(CommandSpec::Shell("test -z \"$PERFWATCH_METRICS_FILE\"".into()).to_argv())
+    };
+    assert!(run(&mut ex, &hook).exit.is_success());
 }
 
 fn case(name: &str, command: CommandSpec, settings: RunSettings) -> CasePlan {

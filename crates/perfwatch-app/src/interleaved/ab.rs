@@ -171,6 +171,7 @@ fn exec_request(req: &AbRequest, command: &str) -> Result<ExecRequest> {
         timeout: Some(req.timeout).filter(|t| !t.is_zero()),
         forward_output: false,
         kill_leftovers: true,
+        metrics_file: true,
         gpu_interval: None,
     })
 }

@@ -323,6 +323,7 @@ fn hook_request(case: &CasePlan, argv: Vec<String>) -> ExecRequest {
         timeout: Some(case.settings.timeout).filter(|t| !t.is_zero()),
         forward_output: false,
         kill_leftovers: false,
+        metrics_file: false,
         gpu_interval: None,
     }
 }
@@ -331,7 +332,11 @@ fn hook_request(case: &CasePlan, argv: Vec<String>) -> ExecRequest {
 fn contender(label: &str, case: &CasePlan) -> Contender {
     Contender {
         label: label.to_string(),
-        command: ExecRequest { kill_leftovers: true, ..hook_request(case, case.command.to_argv()) },
+        command: ExecRequest {
+            kill_leftovers: true,
+            metrics_file: true,
+            ..hook_request(case, case.command.to_argv())
+        },
         prepare: case.prepare.as_ref().map(|p| hook_request(case, CommandSpec::Shell(p.clone()).to_argv())),
         metrics: case.metrics.clone(),
     }

@@ -113,6 +113,7 @@ impl Repo {
             timeout: None,
             forward_output: true,
             kill_leftovers: false,
+            metrics_file: false,
             gpu_interval: None,
         };
         let outcome = executor

@@ -208,12 +208,16 @@ command = ["{{fake}}", "sleep", "1"]
     };
     let suite = Suite::new(&toml("auto"));
     let missing = suite.dir.path().join("no-such-dir/libnvidia-ml.so.1");
-    let out = suite.cmd(&["run", "--format", "table"]).env("PERFWATCH_NVML_LIBRARY", &missing).output().unwrap();
+    let out =
+        suite.cmd(&["run", "--format", "table"]).env("PERFWATCH_NVML_LIBRARY", &missing).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     let notes: Vec<&str> = text.lines().filter(|l| l.contains("no GPU metrics")).collect();
     assert_eq!(notes.len(), 1, "one note for the whole run: {text}");
-    assert!(notes[0].contains("GPU benches: no GPU metrics: cannot load the NVIDIA management library"), "{text}");
+    assert!(
+        notes[0].contains("GPU benches: no GPU metrics: cannot load the NVIDIA management library"),
+        "{text}"
+    );
     assert!(notes[0].contains("no-such-dir/libnvidia-ml.so.1"), "{text}");
     let runs = json(&suite.run(&["runs", "--format", "json"]));
     let id = runs["runs"][0]["id"].as_str().unwrap_or_else(|| panic!("{runs}"));
