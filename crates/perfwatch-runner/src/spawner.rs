@@ -362,8 +362,14 @@ impl SpawnState {
             Ok(path) => path,
             Err(e) => return Some(ExecOutcome::spawn_failed(format!("cannot create the metrics file: {e}"))),
         };
-        if let Some(path) = &metrics_file {
-            cmd.env(METRICS_FILE_ENV, path);
+        // Set in the helper's own environment, which the child inherits, rather than with
+        // `cmd.env`: any `cmd.env` makes `spawn` copy the whole environment, and that copy
+        // falls inside the timed window. The helper has a single thread, so this is sound.
+        match &metrics_file {
+            // SAFETY: no other thread exists in the helper to read the environment meanwhile.
+            Some(path) => unsafe { std::env::set_var(METRICS_FILE_ENV, path) },
+            // SAFETY: as above.
+            None => unsafe { std::env::remove_var(METRICS_FILE_ENV) },
         }
 
         // Processes already ours before the run (a server `setup` started) are not leftovers.
