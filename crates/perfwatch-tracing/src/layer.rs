@@ -21,11 +21,34 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::alloc::{Paused, thread_counts};
+use crate::alloc::{Paused, is_counting, thread_counts};
 use crate::stats::{Closed, OpStats, Slow};
 
 /// Closed spans a thread buffers before merging them into the shared statistics.
 const FLUSH_EVERY: usize = 256;
+
+/// FNV-1a (Fowler, Noll, Vo; the 64-bit parameters of the IETF draft
+/// draft-eastlake-fnv): operation names are short, trusted strings, for which it is several
+/// times faster than std's DoS-resistant SipHash. Every merged span hashes its name once.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// Statistics by operation name.
+pub(crate) type OpMap = HashMap<Cow<'static, str>, OpStats, std::hash::BuildHasherDefault<Fnv>>;
 
 /// Slow-operation thresholds: a span whose wall time reaches `warn` emits a WARN event,
 /// `error` an ERROR event instead (`None`: never).
@@ -58,8 +81,8 @@ pub(crate) struct Config {
 pub(crate) struct Shared {
     id: u64,
     pub config: Config,
-    ops: Mutex<HashMap<Cow<'static, str>, OpStats>>,
-    buffers: Mutex<Vec<Arc<Mutex<Vec<(Cow<'static, str>, Closed)>>>>>,
+    ops: Mutex<OpMap>,
+    buffers: Mutex<Vec<Buffer>>,
 }
 
 type Buffer = Arc<Mutex<Vec<(Cow<'static, str>, Closed)>>>;
@@ -80,28 +103,31 @@ impl Shared {
         Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             config,
-            ops: Mutex::new(HashMap::new()),
+            ops: Mutex::new(OpMap::default()),
             buffers: Mutex::new(Vec::new()),
         }
     }
 
     /// Appends a closed span to this thread's buffer, merging it when full.
     fn push(&self, group: Cow<'static, str>, closed: Closed) {
-        let buffer = BUFFERS.with(|b| {
+        BUFFERS.with(|b| {
             let mut mine = b.borrow_mut();
-            if let Some((_, buf)) = mine.iter().find(|(id, _)| *id == self.id) {
-                return Arc::clone(buf);
+            let at = match mine.iter().position(|(id, _)| *id == self.id) {
+                Some(at) => at,
+                None => {
+                    let buf: Buffer = Arc::new(Mutex::new(Vec::with_capacity(FLUSH_EVERY)));
+                    lock(&self.buffers).push(Arc::clone(&buf));
+                    mine.push((self.id, buf));
+                    mine.len() - 1
+                }
+            };
+            // Only a summary on another thread ever contends for this lock.
+            let mut pending = lock(&mine[at].1);
+            pending.push((group, closed));
+            if pending.len() >= FLUSH_EVERY {
+                self.merge(&mut pending);
             }
-            let buf: Buffer = Arc::new(Mutex::new(Vec::with_capacity(FLUSH_EVERY)));
-            lock(&self.buffers).push(Arc::clone(&buf));
-            mine.push((self.id, Arc::clone(&buf)));
-            buf
         });
-        let mut pending = lock(&buffer);
-        pending.push((group, closed));
-        if pending.len() >= FLUSH_EVERY {
-            self.merge(&mut pending);
-        }
     }
 
     fn merge(&self, pending: &mut Vec<(Cow<'static, str>, Closed)>) {
@@ -116,7 +142,7 @@ impl Shared {
     }
 
     /// Merges every thread's buffer, then lets `f` read the statistics.
-    pub(crate) fn with_stats<R>(&self, f: impl FnOnce(&HashMap<Cow<'static, str>, OpStats>) -> R) -> R {
+    pub(crate) fn with_stats<R>(&self, f: impl FnOnce(&OpMap) -> R) -> R {
         let _paused = Paused::new();
         let buffers: Vec<Buffer> = lock(&self.buffers).clone();
         for buffer in buffers {
@@ -217,13 +243,16 @@ where
         }
     }
 
+    // Entering and leaving allocate nothing, so they need no pause; the allocation counters
+    // are only read when a counting allocator is installed.
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        let _paused = Paused::new();
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(t) = ext.get_mut::<Timing>() {
             if t.depth == 0 {
-                t.counts_at_enter = thread_counts();
+                if is_counting() {
+                    t.counts_at_enter = thread_counts();
+                }
                 t.entered_at = Some(Instant::now());
             }
             t.depth += 1;
@@ -232,8 +261,7 @@ where
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
         let now = Instant::now();
-        let counts = thread_counts();
-        let _paused = Paused::new();
+        let counts = if is_counting() { thread_counts() } else { (0, 0) };
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(t) = ext.get_mut::<Timing>() {

@@ -1,13 +1,8 @@
 //! What the layer reports: a [`Summary`] document (JSON, schema in
 //! `schemas/tracing-summary.schema.json`), a table for people and `perfwatch-metric` lines.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-
-use crate::stats::OpStats;
 
 /// Version of the [`Summary`] document.
 pub const SUMMARY_VERSION: u32 = 1;
@@ -91,7 +86,7 @@ pub struct Occurrence {
 }
 
 /// Builds the summary from the merged statistics.
-pub(crate) fn summarize(ops: &HashMap<Cow<'static, str>, OpStats>, counted: bool) -> Summary {
+pub(crate) fn summarize(ops: &crate::layer::OpMap, counted: bool) -> Summary {
     let mut operations: Vec<Operation> = ops
         .iter()
         .filter(|(_, s)| s.count > 0)

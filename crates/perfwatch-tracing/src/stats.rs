@@ -80,8 +80,8 @@ impl OpStats {
         self.wall_total_ns += u128::from(c.wall_ns);
         self.busy_total_ns += u128::from(c.busy_ns);
         // Saturating: counts are u32 per bucket; 4 billion identical values is far beyond a run.
-        let _ = self.wall.saturating_record(c.wall_ns.clamp(1, MAX_NS));
-        let _ = self.busy.saturating_record(c.busy_ns.clamp(1, MAX_NS));
+        self.wall.saturating_record(c.wall_ns.clamp(1, MAX_NS));
+        self.busy.saturating_record(c.busy_ns.clamp(1, MAX_NS));
         self.allocs += c.allocs;
         self.bytes += c.bytes;
         // A child that allocated outside its parent's entered time (another thread) would
