@@ -8,6 +8,7 @@ mod exit_codes;
 mod export;
 mod gpu;
 mod import;
+mod instrumented;
 mod measure;
 mod newcomer;
 // Team mode needs the server (and its tests a PostgreSQL store).
