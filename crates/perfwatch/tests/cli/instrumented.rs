@@ -22,4 +22,3 @@ fn the_python_client_passes_its_own_tests() {
     assert!(out.status.success(), "the Python client's tests failed:\n{text}");
     assert!(text.contains(" passed"), "{text}");
 }
-
