@@ -65,6 +65,16 @@ pub(crate) fn run_report() -> RunReport {
     ok_metrics.insert("max_rss".to_string(), summary("bytes", Better::Lower, &[104_857_600.0; 7]));
     ok_metrics.insert("throughput".to_string(), summary("1/s", Better::Higher, &[19920.0; 7]));
     ok_metrics.insert("cache_hit_rate".to_string(), summary("ratio", Better::Higher, &[0.967; 7]));
+    // Per-operation figures as an in-program client reports them (grouped on the run page).
+    for (metric, unit, value) in [
+        ("op.parse.count", "count", 3.0),
+        ("op.parse.p50", "s", 0.0021),
+        ("op.parse.p95", "s", 0.0034),
+        ("op.parse.allocs_per_call", "count", 18.0),
+        ("op.db.query.p95", "s", 0.012),
+    ] {
+        ok_metrics.insert(metric.to_string(), summary(unit, Better::Lower, &[value; 7]));
+    }
     RunReport {
         schema_version: 1,
         run: meta(),
@@ -395,6 +405,8 @@ pub(crate) fn troubled_run_report() -> RunReport {
     r.run.git = Some(GitInfo { commit: "fedcba9876543210fedcba98".into(), branch: None, dirty: true });
     r.run.labels =
         [("os".to_string(), "linux".to_string()), ("<k>".to_string(), "\"v\" & 'w'".to_string())].into();
+    r.run.host.governor = Some("powersave".into());
+    r.run.host.gpu = Some("no GPU: the NVIDIA driver is not loaded".into());
     r.benchmarks[0].caveats.extend([
         Caveat::HighNoise { cv: 0.123 },
         Caveat::Outliers { count: 2, of: 7 },

@@ -28,7 +28,46 @@ struct RunPage<'a> {
     version: &'a str,
     suite_hash: &'a str,
     cases: Vec<CaseRows<'a>>,
+    /// Per-operation figures (`op.<name>.<stat>` metrics) of every case, grouped.
+    operations: Vec<OperationRow>,
     budgets: Vec<BudgetRow<'a>>,
+}
+
+/// The statistics an in-program client reports per operation, as `op.<name>.<stat>`
+/// (perfwatch-tracing and the Python client), in column order.
+const OPERATION_STATS: [&str; 8] =
+    ["count", "p50", "p95", "p99", "mean", "slow_count", "allocs_per_call", "bytes_per_call"];
+
+/// One operation of one case: the median over the runs of each reported statistic (a dash
+/// where the client does not report it).
+struct OperationRow {
+    case: String,
+    name: String,
+    cells: Vec<String>,
+}
+
+/// The operation and statistic of an `op.<name>.<stat>` metric.
+fn operation_of(metric: &str) -> Option<(&str, &str)> {
+    let (name, stat) = metric.strip_prefix("op.")?.rsplit_once('.')?;
+    (!name.is_empty() && OPERATION_STATS.contains(&stat)).then_some((name, stat))
+}
+
+/// The operations of `c`, by name.
+fn operation_rows(c: &CaseReport) -> Vec<OperationRow> {
+    let mut by_name: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (metric, s) in &c.metrics {
+        if let Some((name, stat)) = operation_of(metric) {
+            let cells = by_name.entry(name).or_insert_with(|| vec!["—".to_string(); OPERATION_STATS.len()]);
+            if let Some(i) = OPERATION_STATS.iter().position(|x| *x == stat) {
+                // A count reads better bare ("3", not "3 count").
+                cells[i] = if s.unit == "count" { trim(s.median) } else { human(s.median, &s.unit) };
+            }
+        }
+    }
+    by_name
+        .into_iter()
+        .map(|(name, cells)| OperationRow { case: c.case.to_string(), name: name.to_string(), cells })
+        .collect()
 }
 
 struct GitView<'a> {
@@ -75,7 +114,9 @@ impl<'a> CaseRows<'a> {
     fn new(c: &'a CaseReport, case_has_page: impl Fn(&CaseId) -> bool) -> Self {
         let id = c.case.clone();
         let has_page = case_has_page(&id);
-        let mut metrics: Vec<(&String, &Summary)> = c.metrics.iter().collect();
+        // Per-operation metrics have a table of their own.
+        let mut metrics: Vec<(&String, &Summary)> =
+            c.metrics.iter().filter(|(m, _)| operation_of(m).is_none()).collect();
         metrics.sort_by_key(|(m, _)| {
             (BUILTIN_ORDER.iter().position(|b| b == m).unwrap_or(BUILTIN_ORDER.len()), m.as_str())
         });
@@ -84,7 +125,7 @@ impl<'a> CaseRows<'a> {
             title: LinkOr { href: has_page.then(|| case_href(&id)), label: id.to_string() },
             status: c.status.as_str(),
             runs: c.runs,
-            span: c.metrics.len().max(1),
+            span: metrics.len().max(1),
             metrics: metrics
                 .into_iter()
                 .map(|(metric, s)| MetricRow {
@@ -138,6 +179,7 @@ pub fn run_page(r: &RunReport, case_has_page: impl Fn(&CaseId) -> bool) -> Strin
         version: &m.perfwatch_version,
         suite_hash: &m.suite_hash,
         cases: r.benchmarks.iter().map(|c| CaseRows::new(c, &case_has_page)).collect(),
+        operations: r.benchmarks.iter().flat_map(operation_rows).collect(),
         budgets: r.budgets.iter().map(BudgetRow::new).collect(),
     };
     render(&page, 4096 + r.benchmarks.len() * 600)
