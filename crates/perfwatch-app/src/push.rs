@@ -61,7 +61,7 @@ pub struct Retry {
 pub struct Client {
     #[cfg(feature = "push")]
     agent: ureq::Agent,
-    /// The server as the user wrote it, for messages.
+    /// The server as the user wrote it, for messages, with any `user:password@` hidden.
     pub url: String,
     endpoint: String,
     token: String,
@@ -104,7 +104,7 @@ impl Client {
         #[cfg(feature = "push")]
         Ok(Client {
             agent: config.into(),
-            url: base.to_string(),
+            url: without_credentials(base),
             endpoint,
             token,
             retry_for: retry.retry_for,
@@ -179,6 +179,14 @@ impl Client {
         let message = serde_json::from_str::<perfwatch_model::ApiError>(&text)
             .map(|e| e.error)
             .unwrap_or_else(|_| text.chars().take(300).collect());
+        if (300..400).contains(&status) {
+            // Not followed: a redirect may drop the Authorization header or lead elsewhere.
+            let to = resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("(no Location)");
+            return Attempt::Fail(Failure::Rejected(format!(
+                "{status}: the server redirects to {}; push to that URL instead",
+                without_credentials(to)
+            )));
+        }
         match status {
             200 | 201 => {
                 Attempt::Done(serde_json::from_str::<PushReceipt>(&text).map_or(status == 201, |r| r.created))
@@ -187,6 +195,18 @@ impl Client {
             429 | 500..=599 => Attempt::Retry(format!("server answered {status}: {message}"), retry_after),
             _ => Attempt::Fail(Failure::Rejected(format!("{status}: {message}"))),
         }
+    }
+}
+
+/// `url` with the user information of its authority (`user:password@`) replaced by `***@`,
+/// so that messages and logs never show credentials.
+pub fn without_credentials(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else { return url.to_string() };
+    let start = scheme_end + 3;
+    let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
+        None => url.to_string(),
     }
 }
 
@@ -331,5 +351,23 @@ fn select_runs(store: &mut dyn Store, which: &Selection, ui: &mut dyn Ui) -> Res
                 Ok(report.run.id)
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_credentials;
+
+    #[test]
+    fn credentials_are_hidden_and_nothing_else_changes() {
+        assert_eq!(
+            without_credentials("https://ci:tok@perf.example.com:8443/x?y"),
+            "https://***@perf.example.com:8443/x?y"
+        );
+        assert_eq!(without_credentials("http://token@h/"), "http://***@h/");
+        // An @ after the authority is not user information.
+        assert_eq!(without_credentials("http://h/path@x"), "http://h/path@x");
+        assert_eq!(without_credentials("http://h:80"), "http://h:80");
+        assert_eq!(without_credentials("not a url"), "not a url");
     }
 }

@@ -85,7 +85,19 @@ pub const STARTER_SUITE: &str = include_str!("starter.toml");
 
 /// Reads and validates the suite file at `path`. See [`parse`].
 pub fn load(path: &Path) -> Result<Plan, ConfigError> {
-    let source = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path.to_path_buf(), e))?;
+    let bytes = std::fs::read(path).map_err(|e| ConfigError::io(path.to_path_buf(), e))?;
+    let source = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        // Valid up to here, so the prefix is text: count its lines and the last line's chars.
+        let prefix = String::from_utf8_lossy(valid);
+        let line = prefix.matches('\n').count() + 1;
+        let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let message = format!(
+            "line {line}, column {column} (byte {}) is not UTF-8; TOML files are UTF-8 text: re-save the file as UTF-8",
+            valid.len()
+        );
+        ConfigError::io(path.to_path_buf(), std::io::Error::new(std::io::ErrorKind::InvalidData, message))
+    })?;
     parse(&source, path)
 }
 

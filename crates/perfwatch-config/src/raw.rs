@@ -325,10 +325,17 @@ impl Reader<'_> {
             }
             return None;
         };
-        match i64::from_str_radix(i.as_str(), i.radix()).ok().and_then(|n| u32::try_from(n).ok()) {
+        let parsed = i64::from_str_radix(i.as_str(), i.radix()).ok();
+        match parsed.and_then(|n| u32::try_from(n).ok()) {
             Some(n) if n >= min => Some(S::new(n, val.span())),
             _ => {
-                let bound = if min == 0 { "zero or more".to_string() } else { format!("at least {min}") };
+                // Too large is its own message: "must be at least 1" for 4294967296 misleads.
+                let too_large = parsed.is_none_or(|n| n > i64::from(u32::MAX));
+                let bound = match (too_large, min) {
+                    (true, _) => format!("at most {}", u32::MAX),
+                    (false, 0) => "zero or more".to_string(),
+                    (false, _) => format!("at least {min}"),
+                };
                 let help = match what {
                     "`warmup`" => "the number of unmeasured runs per case, e.g. warmup = 1 (0 for none)",
                     "`min_runs`" => "at least one run must be measured, e.g. min_runs = 5",

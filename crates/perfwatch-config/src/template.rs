@@ -107,12 +107,22 @@ impl Template {
     /// Substitutes the placeholders. A name missing from `values` is kept as `{name}` (callers
     /// check the names first).
     pub fn render(&self, values: &BTreeMap<String, String>) -> String {
+        self.render_with(values, |v, out| out.push_str(v))
+    }
+
+    /// Substitutes the placeholders into a string that `sh -c` runs, each value as one shell
+    /// word ([`shell_word`]): a value like `a b; rm -rf x` stays one argument.
+    pub fn render_shell(&self, values: &BTreeMap<String, String>) -> String {
+        self.render_with(values, |v, out| out.push_str(&shell_word(v)))
+    }
+
+    fn render_with(&self, values: &BTreeMap<String, String>, put: impl Fn(&str, &mut String)) -> String {
         let mut out = String::new();
         for seg in &self.segs {
             match seg {
                 Seg::Lit(text) => out.push_str(text),
                 Seg::Param { name, .. } => match values.get(name) {
-                    Some(v) => out.push_str(v),
+                    Some(v) => put(v, &mut out),
                     None => {
                         out.push('{');
                         out.push_str(name);
@@ -125,9 +135,32 @@ impl Template {
     }
 }
 
+/// `value` as one POSIX shell word: unchanged when made only of characters no shell treats
+/// specially (letters, digits, `_ . / : = , + - @ %`), else in single quotes with each `'`
+/// written as `'\''` (POSIX.1-2017, Shell Command Language §2.2.3: nothing inside single
+/// quotes is special).
+pub fn shell_word(value: &str) -> String {
+    let plain =
+        !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "_./:=,+-@%".contains(c));
+    if plain { value.to_string() } else { format!("'{}'", value.replace('\'', "'\\''")) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_words_survive_sh() {
+        for value in ["1000", "a b", "it's", "$(touch x); `y` *", "", "tab\there", "\\n"] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf '%s|' {}", shell_word(value)))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{value}|"), "{value:?}");
+        }
+        assert_eq!(shell_word("n=10,m-2"), "n=10,m-2");
+    }
 
     fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

@@ -388,13 +388,15 @@ impl Validator<'_> {
                 }
                 None => self.base_dir.to_path_buf(),
             };
+            // Hooks and `shell` run through `sh -c`: values go in as single shell words.
+            let render_shell = |c: &Checked| c.template.render_shell(&values);
             let [setup, prepare, cleanup] =
-                [&t.setup, &t.prepare, &t.cleanup].map(|h| h.as_ref().map(render));
+                [&t.setup, &t.prepare, &t.cleanup].map(|h| h.as_ref().map(render_shell));
             cases.push(CasePlan {
                 id,
                 command: match &t.command {
                     CheckedCmd::Argv(argv) => CommandSpec::Argv(argv.iter().map(render).collect()),
-                    CheckedCmd::Shell(s) => CommandSpec::Shell(render(s)),
+                    CheckedCmd::Shell(s) => CommandSpec::Shell(render_shell(s)),
                 },
                 setup,
                 prepare,

@@ -204,6 +204,53 @@ fn missing_file_is_an_io_error() {
 }
 
 #[test]
+fn parameter_values_enter_shell_strings_as_single_words() {
+    let src = r#"
+[[bench]]
+name = "echo"
+shell = "echo {msg} > out.txt"
+setup = "mkdir -p {msg}"
+command_key_unused = 0
+params = { msg = ["plain-1", "two words", "it's; rm -rf x"] }
+"#
+    .replace("command_key_unused = 0\n", "");
+    let plan = parse(&src, Path::new("/s/perfwatch.toml")).unwrap();
+    let shells: Vec<(String, Option<String>)> = plan
+        .cases
+        .iter()
+        .map(|c| match &c.command {
+            CommandSpec::Shell(s) => (s.clone(), c.setup.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        shells,
+        [
+            ("echo plain-1 > out.txt".to_string(), Some("mkdir -p plain-1".to_string())),
+            ("echo 'two words' > out.txt".to_string(), Some("mkdir -p 'two words'".to_string())),
+            (
+                r"echo 'it'\''s; rm -rf x' > out.txt".to_string(),
+                Some(r"mkdir -p 'it'\''s; rm -rf x'".to_string())
+            ),
+        ]
+    );
+    // The case names keep the values as written.
+    assert_eq!(plan.cases[2].id.params["msg"], "it's; rm -rf x");
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("perfwatch.toml");
+    // "café" in Latin-1 on line 2: the é (0xE9) is the 17th character.
+    std::fs::write(&path, b"[defaults]\nwarmup = 1 # caf\xe9\n").unwrap();
+    let err = load(&path).unwrap_err();
+    assert_eq!(err.kind(), ConfigErrorKind::Io);
+    let text = err.to_string();
+    assert!(text.contains("line 2, column 17 (byte 27) is not UTF-8"), "{text}");
+}
+
+#[test]
 fn several_errors_are_reported_together() {
     let err = parse(
         "[[bench]]\nname = \"a\"\ncomand = [\"x\"]\n\n[[bench]]\nname = \"b\"\ncommand = []\nwarmup = -2\n",

@@ -304,37 +304,7 @@ impl<'a> CaseRunner<'a> {
             match problem {
                 Err(message) => self.warn(phase, run, raw.stream, raw.line_no, &raw.text, message),
                 Ok(line) => {
-                    let declared = self.case.metrics.get(&line.name);
-                    if !self.metric_info.contains_key(&line.name) {
-                        let info = match line.info(declared) {
-                            Some(info) => info,
-                            None => {
-                                let message = format!(
-                                    "metric `{}` has no `better=` and none is declared in [bench.metrics]; assuming lower is better",
-                                    line.name
-                                );
-                                self.warn(phase, run, raw.stream, raw.line_no, &raw.text, message);
-                                MetricInfo::new(
-                                    line.unit.clone().unwrap_or_default(),
-                                    perfwatch_model::Better::Lower,
-                                )
-                            }
-                        };
-                        self.metric_info.insert(line.name.clone(), info);
-                    }
-                    if let Some(d) = declared {
-                        let unit_differs = line.unit.as_ref().is_some_and(|u| *u != d.unit);
-                        let better_differs = line.better.is_some_and(|b| b != d.better);
-                        if unit_differs || better_differs {
-                            let message = format!(
-                                "metric `{}` disagrees with its declaration (unit={}, better={}); the declaration wins",
-                                line.name,
-                                d.unit,
-                                d.better.as_str()
-                            );
-                            self.warn(phase, run, raw.stream, raw.line_no, &raw.text, message);
-                        }
-                    }
+                    self.learn_metric(&line, phase, run, raw);
                     values.insert(line.name, line.value);
                 }
             }
@@ -354,6 +324,46 @@ impl<'a> CaseRunner<'a> {
             self.add_gpu(gpu, &mut values);
         }
         values
+    }
+
+    /// Records a metric's unit and direction the first time it is seen (from the line, else
+    /// its declaration), and warns where a line disagrees with its declaration (which wins)
+    /// or with the first line (which wins).
+    fn learn_metric(&mut self, line: &crate::MetricLine, phase: Phase, run: u32, raw: &crate::RawMetricLine) {
+        let declared = self.case.metrics.get(&line.name).cloned();
+        let differs = |unit: &str, better: perfwatch_model::Better| {
+            line.unit.as_ref().is_some_and(|u| u != unit) || line.better.is_some_and(|b| b != better)
+        };
+        let message = match (&declared, self.metric_info.get(&line.name)) {
+            (Some(d), _) if differs(&d.unit, d.better) => Some(format!(
+                "metric `{}` disagrees with its declaration (unit={}, better={}); the declaration wins",
+                line.name,
+                d.unit,
+                d.better.as_str()
+            )),
+            (None, Some(seen)) if differs(&seen.unit, seen.better) => Some(format!(
+                "metric `{}` was first reported with unit={}, better={}; this line disagrees and the first one wins",
+                line.name,
+                seen.unit,
+                seen.better.as_str()
+            )),
+            _ => None,
+        };
+        if let Some(message) = message {
+            self.warn(phase, run, raw.stream, raw.line_no, &raw.text, message);
+        }
+        if self.metric_info.contains_key(&line.name) {
+            return;
+        }
+        let info = line.info(declared.as_ref()).unwrap_or_else(|| {
+            let message = format!(
+                "metric `{}` has no `better=` and none is declared in [bench.metrics]; assuming lower is better",
+                line.name
+            );
+            self.warn(phase, run, raw.stream, raw.line_no, &raw.text, message);
+            MetricInfo::new(line.unit.clone().unwrap_or_default(), perfwatch_model::Better::Lower)
+        });
+        self.metric_info.insert(line.name.clone(), info);
     }
 
     /// The GPU metrics of one measured run, and its failed readings and throttling.

@@ -268,6 +268,13 @@ impl StreamScan {
                 Some(i) => (&data[..i], &data[i + 1..], true),
                 None => (data, &[][..], false),
             };
+            // Indentation before the prefix is allowed (a log formatter, a nested printer).
+            let seg = if self.cur.is_empty() && !self.skip {
+                let start = seg.iter().position(|b| *b != b' ' && *b != b'\t').unwrap_or(seg.len());
+                &seg[start..]
+            } else {
+                seg
+            };
             if !self.skip {
                 let room = MAX_METRIC_LINE.saturating_sub(self.cur.len());
                 self.cur.extend_from_slice(&seg[..seg.len().min(room)]);
@@ -702,6 +709,20 @@ mod tests {
         scan.finish(&mut lines, &mut dropped);
         let got: Vec<(u64, &str)> = lines.iter().map(|l| (l.line_no, l.text.as_str())).collect();
         assert_eq!(got, [(2, "perfwatch-metric name=a value=1"), (4, "perfwatch-metric name=b value=2")]);
+    }
+
+    #[test]
+    fn indented_metric_lines_count_even_when_the_indent_spans_chunks() {
+        let mut scan = StreamScan::new(Stream::Stdout);
+        let (mut lines, mut dropped) = (Vec::new(), 0);
+        let text =
+            b"  \t perfwatch-metric name=a value=1\n    not a metric\n\tperfwatch-metric name=b value=2\n";
+        for chunk in text.chunks(2) {
+            scan.feed(chunk, &mut lines, &mut dropped);
+        }
+        scan.finish(&mut lines, &mut dropped);
+        let got: Vec<(u64, &str)> = lines.iter().map(|l| (l.line_no, l.text.as_str())).collect();
+        assert_eq!(got, [(1, "perfwatch-metric name=a value=1"), (3, "perfwatch-metric name=b value=2")]);
     }
 
     #[test]

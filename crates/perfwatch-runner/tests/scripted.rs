@@ -220,6 +220,8 @@ fn custom_metrics_throughput_and_warnings() {
         "perfwatch-metric name=ops value=7 unit=1/s better=higher",
         "perfwatch-metric name=bare value=1",
         "perfwatch-metric name=bad value=x",
+        "perfwatch-metric name=ops value=8 unit=ms better=higher",
+        "perfwatch-metric name=hit_rate value=0.9 better=lower",
     ];
     let mut ex = ScriptedExecutor::default().with_fallback(with_metrics(0.5, &lines));
     let mut warnings = Vec::new();
@@ -231,6 +233,7 @@ fn custom_metrics_throughput_and_warnings() {
     let out = run_plan(&plan(vec![c]), &mut ex, &mut sink, &no_stop(), &RunOptions::default());
     let m = &out.reports[0].metrics;
     assert_eq!(m["hit_rate"].samples, [0.9, 0.9, 0.9], "last value of a run wins");
+    assert_eq!(m["ops"].samples, [8.0, 8.0, 8.0]);
     assert_eq!((m["hit_rate"].unit.as_str(), m["hit_rate"].better), ("ratio", Better::Higher));
     assert_eq!((m["ops"].unit.as_str(), m["ops"].better), ("1/s", Better::Higher));
     assert_eq!(m["bare"].better, Better::Lower);
@@ -241,6 +244,8 @@ fn custom_metrics_throughput_and_warnings() {
         [
             "a[n=1]: run 1 stdout, line 4: metric `bare` has no `better=` and none is declared in [bench.metrics]; assuming lower is better: \"perfwatch-metric name=bare value=1\"",
             "a[n=1]: run 1 stdout, line 5: value `x` is not a finite number: \"perfwatch-metric name=bad value=x\"",
+            "a[n=1]: run 1 stdout, line 6: metric `ops` was first reported with unit=1/s, better=higher; this line disagrees and the first one wins: \"perfwatch-metric name=ops value=8 unit=ms better=higher\"",
+            "a[n=1]: run 1 stdout, line 7: metric `hit_rate` disagrees with its declaration (unit=ratio, better=higher); the declaration wins: \"perfwatch-metric name=hit_rate value=0.9 better=lower\"",
         ]
     );
 }

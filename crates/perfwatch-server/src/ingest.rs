@@ -245,12 +245,13 @@ pub(crate) async fn post_run(State(app): State<App>, headers: HeaderMap, body: B
         Err(_) => return api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error while validating"),
     };
     let id = report.run.id.clone();
-    let stored = match app.pool.call(move |s| s.insert_run(&report)).await {
+    let stored = match app.pool.call(move |s| store_unless_conflicting(s, &report)).await {
         Ok(r) => r,
         Err(r) => return r,
     };
     match stored {
-        Ok(created) => {
+        Ok(Err(conflict)) => api_error(StatusCode::CONFLICT, &conflict),
+        Ok(Ok(created)) => {
             if created {
                 app.runs_changed();
             }
@@ -268,6 +269,33 @@ pub(crate) async fn post_run(State(app): State<App>, headers: HeaderMap, body: B
         }
         Err(e) => store_failure(&e),
     }
+}
+
+/// Stores `report` (`Ok(Ok(true))`), or finds it stored already: the same run sent again
+/// (a retry, a second pusher) is `Ok(Ok(false))`, and a *different* run under the same id is
+/// `Ok(Err(why))`, never silently dropped. "The same run" is judged on what identifies a
+/// measurement, not byte equality, so that a re-encoded copy still counts as the same: start
+/// time, suite hash, host fingerprint and the cases with their run counts.
+fn store_unless_conflicting(
+    s: &mut dyn perfwatch_store::Store,
+    report: &RunReport,
+) -> Result<Result<bool, String>, StoreError> {
+    if s.insert_run(report)? {
+        return Ok(Ok(true));
+    }
+    let Some(existing) = s.run(&report.run.id)? else { return Ok(Ok(false)) };
+    let facts = |r: &RunReport| {
+        let cases: Vec<(String, u32)> = r.benchmarks.iter().map(|c| (c.case.to_string(), c.runs)).collect();
+        (r.run.started_at, r.run.suite_hash.clone(), r.run.host.fingerprint.clone(), cases)
+    };
+    if facts(&existing) == facts(report) {
+        return Ok(Ok(false));
+    }
+    Ok(Err(format!(
+        "run {} is stored already with different content (start time, suite, host or cases differ); \
+         a run id names one measurement: give this one a new id",
+        report.run.id
+    )))
 }
 
 /// Parses and checks a pushed run report; the error says what is wrong and where (a JSON
@@ -298,9 +326,12 @@ pub(crate) fn parse_run(body: &[u8]) -> Result<RunReport, String> {
         ));
     }
     let id = &report.run.id;
-    if id.is_empty() || id.len() > 128 || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    // Ids end up in URLs, file names of static sites and logs: keep them to a plain alphabet.
+    let plain = id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+    if id.is_empty() || id.len() > 128 || !plain || id.starts_with('.') || id.contains("..") {
         return Err(format!(
-            "at /run/id: {id:?} is not a run id (1 to 128 characters, no spaces or control characters)"
+            "at /run/id: {id:?} is not a run id (1 to 128 of A-Z a-z 0-9 - _ . :, not starting with `.` \
+             and without `..`)"
         ));
     }
     if report.run.status == RunStatus::Incomplete {

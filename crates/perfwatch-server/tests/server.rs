@@ -229,6 +229,41 @@ fn concurrent_pushes_into_an_sqlite_store() {
     server.shutdown();
 }
 
+/// Issue 19: ingest took `../../../etc/passwd` as a run id, and answered `created: false`
+/// to a different run pushed under a stored id, dropping it silently. Now the first is a 400
+/// naming the field, the second a 409; the same run sent again is still a 200.
+#[test]
+fn ingest_refuses_odd_run_ids_and_conflicting_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("team.db").display());
+    let token = perfwatch_app::team::generate_token().unwrap();
+    perfwatch_store::open(&url)
+        .unwrap()
+        .create_token("ci", perfwatch_store::TokenScope::Write, &perfwatch_app::team::hash_token(&token))
+        .unwrap();
+    let server = start(&url, "127.0.0.1:0".parse().unwrap(), ServeOptions::default()).unwrap();
+    let addr = server.addr();
+    let f = small_fixture();
+    let mut report = serde_json::to_value(common::report(&f, 1)).unwrap();
+    for bad in ["../../../etc/passwd", "a b", ".hidden", "x/y", "é"] {
+        report["run"]["id"] = bad.into();
+        let (status, body) = post(addr, &token, &serde_json::to_vec(&report).unwrap());
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body.contains("at /run/id"), "{body}");
+    }
+    let original = serde_json::to_vec(&common::report(&f, 1)).unwrap();
+    assert_eq!(post(addr, &token, &original).0, 201);
+    assert_eq!(post(addr, &token, &original).0, 200, "the same run again is not a conflict");
+    let mut other = serde_json::to_value(common::report(&f, 2)).unwrap();
+    other["run"]["id"] = serde_json::to_value(common::report(&f, 1)).unwrap()["run"]["id"].clone();
+    let (status, body) = post(addr, &token, &serde_json::to_vec(&other).unwrap());
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("stored already with different content"), "{body}");
+    let stored = perfwatch_store::open(&url).unwrap().run(&run_id(1)).unwrap();
+    assert_eq!(stored, Some(common::report(&f, 1)), "the first run is kept as it was");
+    server.shutdown();
+}
+
 /// Issue 19, item 6: `serve` had no deadline for a request's head, so connections that never
 /// finish their headers (slowloris) were held forever, and at common file limits they starved
 /// every legitimate request. Now a connection whose head is late is closed, and the server

@@ -56,14 +56,30 @@ pub fn serve(args: ServeArgs) -> Result<Outcome> {
     let server =
         perfwatch_server::start(&url, args.addr, opts).map_err(|e| AppError::Network(e.to_string()))?;
     // The real address (with the port chosen when --addr asked for port 0), for scripts.
-    Term::new(false, false).info(&format!(
+    let mut ui = Term::new(false, false);
+    ui.info(&format!(
         "perfwatch dashboard on http://{} (store {}{}); Ctrl-C stops it",
         server.addr(),
         perfwatch_store::redact_url(&url),
         if args.private { ", private" } else { "" }
     ));
+    if !server.addr().ip().is_loopback() {
+        ui.warn(&beyond_loopback(server.addr(), args.private));
+    }
     server.wait().map_err(|e| AppError::Network(e.to_string()))?;
     Ok(Outcome::default())
+}
+
+/// What serving on a non-loopback address exposes, and what to do about it.
+#[cfg(feature = "server")]
+fn beyond_loopback(addr: std::net::SocketAddr, private: bool) -> String {
+    let advice = if private {
+        "tokens and runs travel as plain HTTP; put a TLS reverse proxy in front"
+    } else {
+        "anyone who can reach it can read every run; add --private to require a read token, and put a \
+         TLS reverse proxy in front (tokens travel as plain HTTP)"
+    };
+    format!("serving on {addr}, reachable from other machines: {advice}")
 }
 
 /// `token create|list|revoke`.

@@ -477,3 +477,72 @@ fn push_retries_until_the_server_is_up() {
     assert!(rest.contains("pushed 1 of 1 runs") && rest.contains("(1 new,"), "{seen}{rest}");
     assert_eq!(count_runs(&db), 1);
 }
+
+/// Binding beyond loopback says what that exposes; on 127.0.0.1 nothing is said.
+#[test]
+fn serving_beyond_loopback_warns_and_loopback_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("history.db").display());
+    perfwatch_store::open(&db).unwrap();
+    let open = Server::start(&db, &["--addr", "0.0.0.0:0"]);
+    let warning = wait_for("the exposure warning", || {
+        let log = open.log_text();
+        log.contains("reachable from other machines").then_some(log)
+    });
+    assert!(warning.contains("add --private"), "{warning}");
+    let private = Server::start(&db, &["--addr", "0.0.0.0:0", "--private"]);
+    let warning = wait_for("the plain-HTTP warning", || {
+        let log = private.log_text();
+        log.contains("reachable from other machines").then_some(log)
+    });
+    assert!(warning.contains("plain HTTP") && !warning.contains("add --private"), "{warning}");
+    let local = Server::start(&db, &[]);
+    // A request answered proves the server is past its start-up messages.
+    let reply = get_with(local.addr, "/api/v1/runs", None);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(!local.log_text().contains("reachable from other machines"), "{}", local.log_text());
+}
+
+/// Credentials written into the server URL never appear in what push prints, and a redirect
+/// is a refusal that says where to push instead (it is not followed: the token would go along).
+#[test]
+fn push_hides_url_credentials_and_explains_a_redirect() {
+    let suite = Suite::new(QUICK_SUITE);
+    assert_eq!(suite.run(&["run"]).status.code(), Some(0));
+    let local = format!("sqlite://{}", suite.db().display());
+    let token = format!("pw_{}", "3".repeat(64));
+    // Nobody listens on a port that was just free: connection refused, retried, given up.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = perfwatch()
+        .args(["push", &format!("http://ci:s3cret-pass@127.0.0.1:{port}"), "--all", "--retry-for", "1s"])
+        .args(["--db", &local])
+        .env("PERFWATCH_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let text = describe(&out);
+    assert!(!text.contains("s3cret"), "credentials printed: {text}");
+    assert!(text.contains("http://***@127.0.0.1"), "{text}");
+
+    // A server that answers every request with 307.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 65536];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                b"HTTP/1.1 307 Temporary Redirect\r\nLocation: https://u:p@perf.example.com/api/v1/runs\r\n\
+                  Content-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let out = perfwatch()
+        .args(["push", &format!("http://{addr}"), "--all", "--db", &local])
+        .env("PERFWATCH_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let text = describe(&out);
+    assert!(text.contains("307: the server redirects to https://***@perf.example.com/api/v1/runs"), "{text}");
+}
