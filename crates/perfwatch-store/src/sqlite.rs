@@ -93,6 +93,11 @@ impl SqliteStore {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // SQLite falls back to read-only when the file or its file system is write-protected.
+        if conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Self::read_only(conn, path);
+        }
+        refuse_foreign(&conn, path)?;
         // Switching to WAL needs a moment of exclusive access, and SQLite does not always
         // route that through the busy handler: retry for as long as the busy timeout.
         let start = Instant::now();
@@ -113,6 +118,37 @@ impl SqliteStore {
         let mut store = SqliteStore { conn };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// A store that cannot be written (a read-only file system, a protected file): good for
+    /// reading when its schema is current. A WAL-mode file whose `-shm` cannot be created is
+    /// opened as immutable (no locking), as SQLite allows for read-only media.
+    fn read_only(conn: Connection, path: &Path) -> Result<SqliteStore> {
+        let version =
+            |c: &Connection| -> rusqlite::Result<i64> { c.query_row(&q().schema_version, [], |r| r.get(0)) };
+        let conn = match version(&conn) {
+            Ok(_) => conn,
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) => {
+                let uri = format!("file:{}?immutable=1", path.display());
+                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                Connection::open_with_flags(uri, flags)?
+            }
+            Err(_) => conn,
+        };
+        refuse_foreign(&conn, path)?;
+        let current = version(&conn)?;
+        if migrations::pending(current)?.next().is_some() {
+            return Err(StoreError::Invalid(format!(
+                "{} is read-only and its schema (version {current}) needs migrating to version {}; run \
+                 perfwatch on it once with write access",
+                path.display(),
+                migrations::latest_version()
+            )));
+        }
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(SqliteStore { conn })
     }
 
     fn migrate(&mut self) -> Result<()> {
@@ -156,6 +192,24 @@ impl SqliteStore {
     fn existing_run_id(&mut self, id_or_prefix: &str) -> Result<String> {
         self.resolve_run_id(id_or_prefix)?.ok_or_else(|| StoreError::NotFound(id_or_prefix.to_string()))
     }
+}
+
+/// Refuses, before anything is written, a database that has tables but none of perfwatch's
+/// bookkeeping: another application's file, given by mistake, must be left exactly as it was
+/// (not switched to WAL, not given perfwatch's tables). An empty file is a new store.
+fn refuse_foreign(conn: &Connection, path: &Path) -> Result<()> {
+    let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+    let tables = count("SELECT count(*) FROM sqlite_master WHERE type = 'table'")?;
+    let ours =
+        count("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'perfwatch_migrations'")?;
+    if tables > 0 && ours == 0 {
+        return Err(StoreError::Invalid(format!(
+            "{} is an SQLite database of another application (it has {tables} tables and no \
+             perfwatch_migrations); perfwatch left it untouched. Point --db at a perfwatch store or a new file",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {

@@ -187,3 +187,32 @@ fn verdicts_are_coloured_on_a_terminal_unless_no_color() {
     let plain = on_tty(true);
     assert!(plain.contains("REGRESSED") && !plain.contains("\u{1b}[38;5;9m"), "{plain:?}");
 }
+
+/// Issue 19: read-only commands failed on a store that cannot be written ("attempt to write
+/// a readonly database": opening switched the journal mode). The store's directory is made
+/// read-only by a read-only bind mount in a private mount namespace (`unshare -m`, as root
+/// permissions alone do not stop root); reading works there, writing says why it cannot.
+#[test]
+fn read_only_commands_work_on_a_read_only_store() {
+    let suite =
+        Suite::new("[defaults]\nmin_runs = 2\nmax_runs = 2\n[[bench]]\nname = \"a\"\ncommand = [\"true\"]\n");
+    assert_eq!(suite.run(&["run"]).status.code(), Some(0));
+    let dir = suite.dir.path().display().to_string();
+    let pw = env!("CARGO_BIN_EXE_perfwatch");
+    let script = format!(
+        "mount --bind -o ro '{dir}' '{dir}' && cd '{dir}' && \
+         '{pw}' runs --format json > /dev/null 2>&1; echo \"runs=$?\"; \
+         '{pw}' history a --format json > /dev/null 2>&1; echo \"history=$?\"; \
+         '{pw}' run 2>&1 | tail -1; echo \"run=$?\""
+    );
+    let out = std::process::Command::new("unshare").args(["-m", "sh", "-c", &script]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "unshare -m failed (root and mount namespaces are needed): {}",
+        describe(&out)
+    );
+    assert!(text.contains("runs=0") && text.contains("history=0"), "{text}");
+    assert!(text.contains("readonly database") || text.contains("read-only"), "{text}");
+    assert!(!text.contains("runs=2"), "{text}");
+}
