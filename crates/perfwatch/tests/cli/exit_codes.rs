@@ -118,3 +118,34 @@ unsafe extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
 }
+
+/// Issue 19, item 2, on a real full disk: the store lives on a 220 KiB tmpfs (mounted in a
+/// private mount namespace) that fills while the run saves its 12 cases. Exit 4; the `-o`
+/// file, on another disk, holds every case; the stored run stays `incomplete` with the cases
+/// that fit. (`bench/diskfull/run.sh` repeats this at 20 sizes.)
+#[test]
+fn exit_4_and_every_measurement_kept_when_the_disk_fills_mid_run() {
+    let s = Suite::new(
+        "[defaults]\nwarmup = 0\nmin_runs = 10\nmax_runs = 10\n[[bench]]\nname = \"case\"\n\
+         shell = \"for m in a b c d e f g h; do echo perfwatch-metric name=$m value=1 unit=count better=lower; done\"\n\
+         params = { i = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] }\n",
+    );
+    let out_dir = tempfile::tempdir().unwrap();
+    let (dir, output) = (s.dir.path().display().to_string(), out_dir.path().join("run.json"));
+    let pw = env!("CARGO_BIN_EXE_perfwatch");
+    let script = format!(
+        "mkdir -p '{dir}/.perfwatch' && mount -t tmpfs -o size=220k tmpfs '{dir}/.perfwatch' && cd '{dir}' && \
+         '{pw}' run -q -o '{}' > /dev/null; echo \"exit=$?\"; '{pw}' runs --format json",
+        output.display()
+    );
+    let out = std::process::Command::new("unshare").args(["-m", "sh", "-c", &script]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("exit=4\n"), "{}", describe(&out));
+    let runs: serde_json::Value = serde_json::from_str(&text["exit=4\n".len()..]).unwrap();
+    assert_eq!(runs["runs"][0]["status"], "incomplete", "{runs}");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    let cases = doc["benchmarks"].as_array().unwrap();
+    assert_eq!(cases.len(), 12);
+    let whole = cases.iter().filter(|c| c["runs"] == 10 && c["metrics"]["h"]["n"] == 10).count();
+    assert_eq!(whole, 12, "cases with all 10 runs and their custom metric in the -o file");
+}
