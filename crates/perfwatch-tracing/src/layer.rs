@@ -132,12 +132,17 @@ impl Shared {
 
     fn merge(&self, pending: &mut Vec<(Cow<'static, str>, Closed)>) {
         let mut ops = lock(&self.ops);
-        for (group, closed) in pending.drain(..) {
+        let mut spans = pending.drain(..).peekable();
+        while let Some((group, closed)) = spans.next() {
             let stats = match ops.get_mut(group.as_ref()) {
                 Some(stats) => stats,
-                None => ops.entry(group).or_insert_with(OpStats::new),
+                None => ops.entry(group.clone()).or_insert_with(OpStats::new),
             };
             stats.add(closed, self.config.top_k);
+            // Spans of one operation usually close in runs: one lookup per run.
+            while let Some((_, next)) = spans.next_if(|(g, _)| *g == group) {
+                stats.add(next, self.config.top_k);
+            }
         }
     }
 
@@ -215,7 +220,9 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut fields = String::new();
         let mut writer = FieldWriter { out: &mut fields, group_by: self.shared.config.group_by, group: None };
-        attrs.record(&mut writer);
+        if !attrs.metadata().fields().is_empty() {
+            attrs.record(&mut writer);
+        }
         let group = match writer.group {
             Some(value) => Cow::Owned(value),
             None => Cow::Borrowed(attrs.metadata().name()),
@@ -281,13 +288,17 @@ where
         let _paused = Paused::new();
         let Some(span) = ctx.span(&id) else { return };
         let Some(t) = span.extensions_mut().remove::<Timing>() else { return };
-        if let Some(parent) = span.parent() {
-            if let Some(p) = parent.extensions_mut().get_mut::<Timing>() {
-                p.children.0 += t.inclusive.0;
-                p.children.1 += t.inclusive.1;
+        // The parent's self allocations exclude its children's (only counted ones matter).
+        if t.inclusive != (0, 0) {
+            if let Some(parent) = span.parent() {
+                if let Some(p) = parent.extensions_mut().get_mut::<Timing>() {
+                    p.children.0 += t.inclusive.0;
+                    p.children.1 += t.inclusive.1;
+                }
             }
         }
         let wall = now.saturating_duration_since(t.created);
+        let wall_ns = u64::try_from(wall.as_nanos()).unwrap_or(u64::MAX);
         let limits = self.shared.thresholds_for(&t.group);
         let slow = match (limits.warn, limits.error) {
             (_, Some(error)) if wall >= error => Slow::Error,
@@ -298,8 +309,8 @@ where
             alert(slow, &t.group, wall, &t.fields);
         }
         let closed = Closed {
-            wall_ns: u64::try_from(wall.as_nanos()).unwrap_or(u64::MAX),
-            busy_ns: u64::try_from(t.busy.as_nanos()).unwrap_or(u64::MAX),
+            wall_ns,
+            busy_ns: u64::try_from(t.busy.as_nanos()).unwrap_or(u64::MAX).min(wall_ns),
             allocs: t.inclusive.0,
             bytes: t.inclusive.1,
             children_allocs: t.children.0,
