@@ -43,7 +43,15 @@ pub struct ServeOptions {
     /// connection that takes longer is closed, so idle half-sent requests (slowloris) cannot
     /// hold the server's connections. Default [`DEFAULT_HEADER_TIMEOUT`].
     pub header_timeout: std::time::Duration,
+    /// Most connections held at once; `None`: the file-descriptor limit less
+    /// [`FD_RESERVE`]. At the cap, a new connection evicts the oldest one that has not yet
+    /// sent a whole request head (an idle or slowloris client), so the limit is never reached
+    /// by connections that send nothing.
+    pub max_connections: Option<usize>,
 }
+
+/// File descriptors kept free of connections for the store, logs and the listener itself.
+pub const FD_RESERVE: usize = 48;
 
 /// Default [`ServeOptions::header_timeout`]: 10 s, ample for any real client.
 pub const DEFAULT_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -67,8 +75,22 @@ impl Default for ServeOptions {
             ingest_threads: 4,
             log_requests: false,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
+            max_connections: None,
         }
     }
+}
+
+/// The default [`ServeOptions::max_connections`]: the soft `RLIMIT_NOFILE` less
+/// [`FD_RESERVE`], at least 16 (and 1024 when the limit cannot be read).
+fn connection_cap() -> usize {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into the struct it is given.
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
+    } else {
+        1024 + FD_RESERVE
+    };
+    soft.saturating_sub(FD_RESERVE).clamp(16, 1 << 20)
 }
 
 /// A server started by [`start`]: its address, and a way to stop it.
@@ -165,7 +187,10 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (pool, ingest) = Pool::start(store_url, opts.ingest_threads)?;
     let workers = opts.worker_threads.max(1);
-    let header_timeout = opts.header_timeout;
+    let limits = crate::listen::Limits {
+        header_timeout: opts.header_timeout,
+        max_connections: opts.max_connections.unwrap_or_else(connection_cap).max(1),
+    };
     let gate = Gate {
         private: opts.private,
         max_body: opts.max_body,
@@ -185,7 +210,7 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
             rt.block_on(async move {
                 let listener =
                     tokio::net::TcpListener::from_std(listener).map_err(io("cannot register the socket"))?;
-                crate::listen::serve(listener, crate::routes::router(app), header_timeout, stop_rx).await;
+                crate::listen::serve(listener, crate::routes::router(app), limits, stop_rx).await;
                 Ok(())
             })
         })

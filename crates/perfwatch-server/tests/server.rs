@@ -305,3 +305,43 @@ fn half_sent_requests_are_cut_off_and_do_not_starve_others() {
     }
     assert_eq!(get(addr, "/api/v1/runs").status, 200);
 }
+
+/// Issue 19: at the file-descriptor limit, idle half-sent requests made the kernel drop a
+/// legitimate client's SYN (answered a second later, on retry). Connections are now capped
+/// below the limit, and at the cap a new connection evicts the oldest one that has not sent
+/// a request head. Here the cap is 8: the ninth client is served at once, the oldest idle
+/// connection is closed for it, the others are left alone.
+#[test]
+fn at_the_connection_cap_the_oldest_idle_connection_makes_room() {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = fill_store(&dir.path().join("history.db"), &small_fixture());
+    let opts = ServeOptions {
+        warm_up: false,
+        header_timeout: Duration::from_secs(60),
+        max_connections: Some(8),
+        ..ServeOptions::default()
+    };
+    let server = start(&url, "127.0.0.1:0".parse().unwrap(), opts).unwrap();
+    let addr = server.addr();
+    let mut idle: Vec<std::net::TcpStream> = (0..8)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(format!("GET / HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ").as_bytes()).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            // Accepted in this order: the server sees each before the next connects.
+            std::thread::sleep(Duration::from_millis(20));
+            s
+        })
+        .collect();
+    assert_eq!(get(addr, "/api/v1/runs").status, 200);
+    let mut first = Vec::new();
+    assert!(idle[0].read_to_end(&mut first).is_ok(), "the oldest idle connection was not closed");
+    idle[1].set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut byte = [0u8; 1];
+    let still_open = matches!(idle[1].read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut);
+    assert!(still_open, "a younger idle connection was closed too");
+    server.shutdown();
+}
