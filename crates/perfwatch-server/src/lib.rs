@@ -57,8 +57,8 @@ mod state;
 
 pub use auth::RateLimit;
 pub use server::{
-    DEFAULT_ADDR, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_RATE_LIMIT, RunningServer, ServeOptions,
-    serve, start,
+    DEFAULT_ADDR, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_RATE_LIMIT, FD_RESERVE, RunningServer,
+    ServeOptions, serve, start,
 };
 
 /// Errors of the dashboard.

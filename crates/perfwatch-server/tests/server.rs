@@ -181,18 +181,24 @@ fn post(addr: SocketAddr, token: &str, body: &[u8]) -> (u16, String) {
     (head.split(' ').nth(1).unwrap().parse().unwrap(), body.to_string())
 }
 
-/// Team mode over an SQLite store too: four pushers at once through the server's pool of
-/// connections (WAL, busy timeout), every run sent twice, each stored once.
-#[test]
-fn concurrent_pushes_into_an_sqlite_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("team.db").display());
+/// A server over a new SQLite store in `dir` with one write token: (server, store URL, token).
+fn sqlite_team_server(dir: &std::path::Path) -> (perfwatch_server::RunningServer, String, String) {
+    let url = format!("sqlite://{}", dir.join("team.db").display());
     let token = perfwatch_app::team::generate_token().unwrap();
     perfwatch_store::open(&url)
         .unwrap()
         .create_token("ci", perfwatch_store::TokenScope::Write, &perfwatch_app::team::hash_token(&token))
         .unwrap();
     let server = start(&url, "127.0.0.1:0".parse().unwrap(), ServeOptions::default()).unwrap();
+    (server, url, token)
+}
+
+/// Team mode over an SQLite store too: four pushers at once through the server's pool of
+/// connections (WAL, busy timeout), every run sent twice, each stored once.
+#[test]
+fn concurrent_pushes_into_an_sqlite_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, url, token) = sqlite_team_server(dir.path());
     let addr = server.addr();
     let f = small_fixture();
     let threads: Vec<_> = (0..4)
@@ -235,13 +241,7 @@ fn concurrent_pushes_into_an_sqlite_store() {
 #[test]
 fn ingest_refuses_odd_run_ids_and_conflicting_duplicates() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("team.db").display());
-    let token = perfwatch_app::team::generate_token().unwrap();
-    perfwatch_store::open(&url)
-        .unwrap()
-        .create_token("ci", perfwatch_store::TokenScope::Write, &perfwatch_app::team::hash_token(&token))
-        .unwrap();
-    let server = start(&url, "127.0.0.1:0".parse().unwrap(), ServeOptions::default()).unwrap();
+    let (server, url, token) = sqlite_team_server(dir.path());
     let addr = server.addr();
     let f = small_fixture();
     let mut report = serde_json::to_value(common::report(&f, 1)).unwrap();
