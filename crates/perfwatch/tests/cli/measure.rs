@@ -306,3 +306,33 @@ shell = "setsid sleep 600.4321 </dev/null >/dev/null 2>&1 & SETTLED sleep 30"
         assert!(strays.is_empty(), "{marker} outlived the run: {strays:?}");
     }
 }
+
+/// Benchmarks get a private metrics file; where the temporary directory cannot hold one, the
+/// run still happens without it, and printed metric lines still count.
+#[test]
+fn metrics_file_lines_count_and_a_missing_temp_dir_only_unsets_the_variable() {
+    let suite = Suite::new(
+        r#"
+[defaults]
+warmup = 0
+min_runs = 2
+max_runs = 2
+[[bench]]
+name = "file"
+shell = "echo 'perfwatch-metric name=ops value=7 unit=count better=higher' >> \"$PERFWATCH_METRICS_FILE\""
+[[bench]]
+name = "printed"
+shell = "test -z \"$PERFWATCH_METRICS_FILE\" && echo 'perfwatch-metric name=ops value=3 unit=count better=higher'"
+"#,
+    );
+    let out = suite.run(&["run", "--format", "json", "--no-save", "-b", "file"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(json(&out)["benchmarks"][0]["metrics"]["ops"]["median"], 7.0);
+    let out = suite
+        .cmd(&["run", "--format", "json", "--no-save", "-b", "printed"])
+        .env("TMPDIR", suite.dir.path().join("no/such/dir"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(json(&out)["benchmarks"][0]["metrics"]["ops"]["median"], 3.0);
+}
