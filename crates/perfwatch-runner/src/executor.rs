@@ -79,9 +79,14 @@ pub struct RawMetricLine {
 
 /// Longest metric line kept, in bytes.
 pub const MAX_METRIC_LINE: usize = 4096;
-/// Most metric lines kept per run; further ones are counted in
-/// [`ExecOutcome::dropped_metric_lines`].
+/// Most distinct metrics kept per stream of a run. A metric reported again replaces its
+/// earlier line (the last value of a run wins anyway), so the bound is on names, not on
+/// lines: a valid line after any number of repeats or malformed lines is still read.
+/// Lines beyond it are counted in [`ExecOutcome::dropped_metric_lines`].
 pub const MAX_METRIC_LINES: usize = 1000;
+/// Most malformed (or, for one metric, conflicting) lines kept per stream of a run, for
+/// their warnings; further ones are counted in [`ExecOutcome::dropped_metric_lines`].
+pub const MAX_ODD_METRIC_LINES: usize = 100;
 /// Bytes of standard error kept for the tail.
 pub const STDERR_TAIL_BYTES: usize = 4096;
 /// Lines of standard error kept for the tail.
@@ -102,7 +107,8 @@ pub struct ExecOutcome {
     pub exit: ExitKind,
     /// `perfwatch-metric` lines seen on stdout and stderr, in order per stream.
     pub metric_lines: Vec<RawMetricLine>,
-    /// Metric lines beyond [`MAX_METRIC_LINES`] that were not kept.
+    /// Metric lines beyond [`MAX_METRIC_LINES`] names or [`MAX_ODD_METRIC_LINES`] odd lines
+    /// that were not kept.
     pub dropped_metric_lines: u64,
     /// The last [`STDERR_TAIL_LINES`] lines (at most [`STDERR_TAIL_BYTES`]) of stderr.
     pub stderr_tail: String,

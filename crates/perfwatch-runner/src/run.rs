@@ -11,7 +11,9 @@ use perfwatch_model::{
 };
 
 use crate::events::{Event, MetricWarning, Phase, Sink, SuiteEnd};
-use crate::executor::{ExecOutcome, ExecRequest, Executor, ExecutorError, MAX_METRIC_LINES, Stream};
+use crate::executor::{
+    ExecOutcome, ExecRequest, Executor, ExecutorError, MAX_METRIC_LINES, MAX_ODD_METRIC_LINES, Stream,
+};
 use crate::metric::parse_metric_line;
 
 /// Fewer successful runs than this give [`Caveat::FewRuns`].
@@ -311,7 +313,8 @@ impl<'a> CaseRunner<'a> {
         }
         if outcome.dropped_metric_lines > 0 {
             let message = format!(
-                "{} more metric lines were ignored (at most {MAX_METRIC_LINES} are read per run)",
+                "{} more metric lines were ignored (kept per run and stream: the last line of each of at most \
+                 {MAX_METRIC_LINES} metrics, and {MAX_ODD_METRIC_LINES} malformed or conflicting lines)",
                 outcome.dropped_metric_lines
             );
             self.warn(phase, run, Stream::Stdout, 0, "", message);

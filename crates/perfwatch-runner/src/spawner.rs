@@ -12,6 +12,7 @@
 //! forwarding was asked for) and one [`Reply::Done`]. When its stdin closes (perfwatch exited
 //! or died) the helper kills the running benchmark's group and exits.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::os::fd::AsRawFd;
@@ -20,14 +21,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use perfwatch_model::ExitKind;
+use perfwatch_model::{Better, ExitKind};
 use serde::{Deserialize, Serialize};
 
 use crate::executor::{
     ExecOutcome, ExecRequest, Executor, ExecutorError, MAX_METRIC_LINE, MAX_METRIC_LINES,
-    MAX_METRICS_FILE_BYTES, METRICS_FILE_ENV, RawMetricLine, STDERR_TAIL_BYTES, STDERR_TAIL_LINES, Stream,
+    MAX_METRICS_FILE_BYTES, MAX_ODD_METRIC_LINES, METRICS_FILE_ENV, RawMetricLine, STDERR_TAIL_BYTES,
+    STDERR_TAIL_LINES, Stream,
 };
-use crate::metric::METRIC_PREFIX;
+use crate::metric::{METRIC_PREFIX, parse_metric_line};
 use crate::sys;
 
 /// First argument that turns a perfwatch binary into the spawner helper.
@@ -255,11 +257,23 @@ struct StreamScan {
     /// The current line can no longer be a metric line (its start did not match).
     skip: bool,
     truncated: bool,
+    /// Each valid metric seen: where its latest line is kept, with its unit and direction.
+    kept: HashMap<String, (usize, Option<String>, Option<Better>)>,
+    /// Malformed or conflicting lines kept so far.
+    odd: usize,
 }
 
 impl StreamScan {
     fn new(stream: Stream) -> Self {
-        StreamScan { stream, line_no: 1, cur: Vec::with_capacity(256), skip: false, truncated: false }
+        StreamScan {
+            stream,
+            line_no: 1,
+            cur: Vec::with_capacity(256),
+            skip: false,
+            truncated: false,
+            kept: HashMap::new(),
+            odd: 0,
+        }
     }
 
     fn feed(&mut self, mut data: &[u8], lines: &mut Vec<RawMetricLine>, dropped: &mut u64) {
@@ -296,22 +310,48 @@ impl StreamScan {
 
     fn end_line(&mut self, lines: &mut Vec<RawMetricLine>, dropped: &mut u64) {
         if !self.skip && self.cur.len() >= METRIC_PREFIX.len() {
-            if lines.len() < MAX_METRIC_LINES {
-                let text = String::from_utf8_lossy(&self.cur);
-                lines.push(RawMetricLine {
-                    stream: self.stream,
-                    line_no: self.line_no,
-                    text: text.trim_end_matches('\r').to_string(),
-                    truncated: self.truncated,
-                });
-            } else {
-                *dropped += 1;
-            }
+            let text = String::from_utf8_lossy(&self.cur).trim_end_matches('\r').to_string();
+            let parsed = if self.truncated { None } else { parse_metric_line(&text).ok() };
+            let line =
+                RawMetricLine { stream: self.stream, line_no: self.line_no, text, truncated: self.truncated };
+            self.keep(line, parsed, lines, dropped);
         }
         self.cur.clear();
         self.skip = false;
         self.truncated = false;
         self.line_no += 1;
+    }
+
+    /// Keeps `line`: a metric seen before with the same unit and direction replaces its
+    /// earlier line; a new metric is added up to [`MAX_METRIC_LINES`]; a malformed line, or
+    /// one that disagrees with its metric's earlier line, is added (for its warning) up to
+    /// [`MAX_ODD_METRIC_LINES`]. Anything else is counted as dropped.
+    fn keep(
+        &mut self,
+        line: RawMetricLine,
+        parsed: Option<crate::MetricLine>,
+        lines: &mut Vec<RawMetricLine>,
+        dropped: &mut u64,
+    ) {
+        let Some(m) = parsed else { return self.keep_odd(line, lines, dropped) };
+        match self.kept.get(&m.name) {
+            Some((at, unit, better)) if *unit == m.unit && *better == m.better => lines[*at] = line,
+            Some(_) => self.keep_odd(line, lines, dropped),
+            None if self.kept.len() < MAX_METRIC_LINES => {
+                self.kept.insert(m.name, (lines.len(), m.unit, m.better));
+                lines.push(line);
+            }
+            None => *dropped += 1,
+        }
+    }
+
+    fn keep_odd(&mut self, line: RawMetricLine, lines: &mut Vec<RawMetricLine>, dropped: &mut u64) {
+        if self.odd < MAX_ODD_METRIC_LINES {
+            self.odd += 1;
+            lines.push(line);
+        } else {
+            *dropped += 1;
+        }
     }
 
     fn finish(&mut self, lines: &mut Vec<RawMetricLine>, dropped: &mut u64) {
@@ -722,6 +762,35 @@ mod tests {
         scan.finish(&mut lines, &mut dropped);
         let got: Vec<(u64, &str)> = lines.iter().map(|l| (l.line_no, l.text.as_str())).collect();
         assert_eq!(got, [(1, "perfwatch-metric name=a value=1"), (3, "perfwatch-metric name=b value=2")]);
+    }
+
+    #[test]
+    fn repeats_and_malformed_lines_cannot_crowd_out_a_valid_line() {
+        let mut scan = StreamScan::new(Stream::Stdout);
+        let (mut lines, mut dropped) = (Vec::new(), 0);
+        let mut text = String::new();
+        for i in 0..5000 {
+            text += &format!("perfwatch-metric name=a value={i} unit=s\n");
+        }
+        for _ in 0..1500 {
+            text += "perfwatch-metric name=b value=oops\n";
+        }
+        text += "perfwatch-metric name=a value=1 unit=ms\n"; // conflicts with the unit so far
+        text += "perfwatch-metric name=late value=42\n";
+        scan.feed(text.as_bytes(), &mut lines, &mut dropped);
+        scan.finish(&mut lines, &mut dropped);
+        let a: Vec<&str> =
+            lines.iter().filter(|l| l.text.contains("name=a ")).map(|l| l.text.as_str()).collect();
+        // The last value of `a` in its unit, and the conflicting line apart (for its warning)
+        // only if it fitted among the odd lines: the 100 malformed ones filled them first.
+        assert_eq!(a, ["perfwatch-metric name=a value=4999 unit=s"]);
+        assert_eq!(lines.iter().filter(|l| l.text.contains("oops")).count(), MAX_ODD_METRIC_LINES);
+        assert!(
+            lines.iter().any(|l| l.text == "perfwatch-metric name=late value=42"),
+            "the valid line was lost"
+        );
+        assert_eq!(dropped, 1400 + 1);
+        assert_eq!(lines.len(), 1 + MAX_ODD_METRIC_LINES + 1);
     }
 
     #[test]
