@@ -199,7 +199,9 @@ impl Client {
 }
 
 /// `url` with the user information of its authority (`user:password@`) replaced by `***@`,
-/// so that messages and logs never show credentials.
+/// so that messages and logs never show credentials. Stricter than
+/// `perfwatch_store::redact_url`, which keeps a database user's name: in a server URL the
+/// user part alone is often the secret (`https://TOKEN@host`).
 pub fn without_credentials(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else { return url.to_string() };
     let start = scheme_end + 3;

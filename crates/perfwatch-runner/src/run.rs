@@ -333,11 +333,13 @@ impl<'a> CaseRunner<'a> {
     /// its declaration), and warns where a line disagrees with its declaration (which wins)
     /// or with the first line (which wins).
     fn learn_metric(&mut self, line: &crate::MetricLine, phase: Phase, run: u32, raw: &crate::RawMetricLine) {
-        let declared = self.case.metrics.get(&line.name).cloned();
+        // Through a copy of the `&'a CasePlan`, so the borrow is not of `self`.
+        let case = self.case;
+        let declared = case.metrics.get(&line.name);
         let differs = |unit: &str, better: perfwatch_model::Better| {
             line.unit.as_ref().is_some_and(|u| u != unit) || line.better.is_some_and(|b| b != better)
         };
-        let message = match (&declared, self.metric_info.get(&line.name)) {
+        let message = match (declared, self.metric_info.get(&line.name)) {
             (Some(d), _) if differs(&d.unit, d.better) => Some(format!(
                 "metric `{}` disagrees with its declaration (unit={}, better={}); the declaration wins",
                 line.name,
@@ -358,7 +360,7 @@ impl<'a> CaseRunner<'a> {
         if self.metric_info.contains_key(&line.name) {
             return;
         }
-        let info = line.info(declared.as_ref()).unwrap_or_else(|| {
+        let info = line.info(declared).unwrap_or_else(|| {
             let message = format!(
                 "metric `{}` has no `better=` and none is declared in [bench.metrics]; assuming lower is better",
                 line.name

@@ -89,24 +89,30 @@ pub fn summarize(samples: &[GpuSample], errors: u32, first_error: Option<String>
     usage
 }
 
+/// The `(time, value)` points of the samples that have a `value`.
+fn points(samples: &[GpuSample], value: impl Fn(&GpuSample) -> Option<f64>) -> Vec<(f64, f64)> {
+    samples.iter().filter_map(|s| Some((s.at, value(s)?))).collect()
+}
+
+/// The trapezoidal integral over `points` (time, value); `None` with fewer than two.
+fn trapezoid(points: &[(f64, f64)]) -> Option<f64> {
+    (points.len() >= 2)
+        .then(|| points.windows(2).map(|w| (w[1].0 - w[0].0).max(0.0) * (w[0].1 + w[1].1) / 2.0).sum())
+}
+
 /// The trapezoidal integral of `value` over the samples that have it.
 pub fn integral(samples: &[GpuSample], value: impl Fn(&GpuSample) -> Option<f64>) -> Option<f64> {
-    let points: Vec<(f64, f64)> = samples.iter().filter_map(|s| Some((s.at, value(s)?))).collect();
-    if points.len() < 2 {
-        return None;
-    }
-    Some(points.windows(2).map(|w| (w[1].0 - w[0].0).max(0.0) * (w[0].1 + w[1].1) / 2.0).sum())
+    trapezoid(&points(samples, value))
 }
 
 /// The mean of `value` over time (trapezoidal), or its plain mean when the samples span no
 /// time.
 pub fn time_weighted_mean(samples: &[GpuSample], value: impl Fn(&GpuSample) -> Option<f64>) -> Option<f64> {
-    let points: Vec<(f64, f64)> = samples.iter().filter_map(|s| Some((s.at, value(s)?))).collect();
+    let points = points(samples, value);
     let (first, last) = (points.first()?, points.last()?);
     let span = last.0 - first.0;
     if span > 0.0 {
-        let area = integral(samples, value)?;
-        return Some(area / span);
+        return Some(trapezoid(&points)? / span);
     }
     Some(points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64)
 }
