@@ -264,13 +264,33 @@ fn ingest_refuses_odd_run_ids_and_conflicting_duplicates() {
     server.shutdown();
 }
 
+/// `n` clients that send half a request head and then nothing (slowloris), `pause` apart,
+/// each reading with `read_timeout`.
+fn half_requests(
+    addr: SocketAddr,
+    n: usize,
+    read_timeout: std::time::Duration,
+    pause: std::time::Duration,
+) -> Vec<std::net::TcpStream> {
+    use std::io::Write;
+    (0..n)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(format!("GET / HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ").as_bytes()).unwrap();
+            s.set_read_timeout(Some(read_timeout)).unwrap();
+            std::thread::sleep(pause);
+            s
+        })
+        .collect()
+}
+
 /// Issue 19, item 6: `serve` had no deadline for a request's head, so connections that never
 /// finish their headers (slowloris) were held forever, and at common file limits they starved
 /// every legitimate request. Now a connection whose head is late is closed, and the server
 /// keeps answering the others meanwhile.
 #[test]
 fn half_sent_requests_are_cut_off_and_do_not_starve_others() {
-    use std::io::{Read, Write};
+    use std::io::Read;
     use std::time::Duration;
 
     let dir = tempfile::tempdir().unwrap();
@@ -284,14 +304,7 @@ fn half_sent_requests_are_cut_off_and_do_not_starve_others() {
     let addr = server.addr();
 
     // 40 clients that send half a request head and then nothing.
-    let mut idle: Vec<std::net::TcpStream> = (0..40)
-        .map(|_| {
-            let mut s = std::net::TcpStream::connect(addr).unwrap();
-            s.write_all(format!("GET / HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ").as_bytes()).unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            s
-        })
-        .collect();
+    let mut idle = half_requests(addr, 40, Duration::from_secs(10), Duration::ZERO);
     // Meanwhile a real request is answered.
     assert_eq!(get(addr, "/api/v1/runs").status, 200);
     // Each idle connection is closed by the server (end of stream, perhaps after a 408),
@@ -313,7 +326,7 @@ fn half_sent_requests_are_cut_off_and_do_not_starve_others() {
 /// connection is closed for it, the others are left alone.
 #[test]
 fn at_the_connection_cap_the_oldest_idle_connection_makes_room() {
-    use std::io::{Read, Write};
+    use std::io::Read;
     use std::time::Duration;
 
     let dir = tempfile::tempdir().unwrap();
@@ -326,16 +339,8 @@ fn at_the_connection_cap_the_oldest_idle_connection_makes_room() {
     };
     let server = start(&url, "127.0.0.1:0".parse().unwrap(), opts).unwrap();
     let addr = server.addr();
-    let mut idle: Vec<std::net::TcpStream> = (0..8)
-        .map(|_| {
-            let mut s = std::net::TcpStream::connect(addr).unwrap();
-            s.write_all(format!("GET / HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ").as_bytes()).unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            // Accepted in this order: the server sees each before the next connects.
-            std::thread::sleep(Duration::from_millis(20));
-            s
-        })
-        .collect();
+    // 20 ms apart, so that the server accepts them in this order.
+    let mut idle = half_requests(addr, 8, Duration::from_secs(5), Duration::from_millis(20));
     assert_eq!(get(addr, "/api/v1/runs").status, 200);
     let mut first = Vec::new();
     assert!(idle[0].read_to_end(&mut first).is_ok(), "the oldest idle connection was not closed");
