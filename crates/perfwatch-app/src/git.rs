@@ -19,6 +19,37 @@ pub trait Git {
     fn resolve_commit(&self, top: &Path, rev: &str) -> Option<String>;
     /// Checks `commit` out, detached, into a new worktree at `dir`; the error is git's message.
     fn add_worktree(&self, top: &Path, dir: &Path, commit: &str) -> Result<(), String>;
+    /// The first-parent chain after `from` up to `to` (both commits in the repository at
+    /// `top`), oldest first: what `git log --first-parent from..to` lists, reversed. Empty when
+    /// `to` does not descend from `from` along first parents.
+    fn first_parent_log(&self, top: &Path, from: &str, to: &str) -> Result<Vec<LogEntry>, String>;
+    /// The subject and commit time of one commit.
+    fn describe(&self, top: &Path, commit: &str) -> Option<LogEntry>;
+}
+
+/// A commit as `git log` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Full hash.
+    pub commit: String,
+    /// Committer time, seconds since the Unix epoch.
+    pub time: i64,
+    /// First line of the message.
+    pub subject: String,
+}
+
+/// `git log --format` for [`LogEntry`]: hash, committer time and subject, tab-separated.
+const LOG_FORMAT: &str = "--format=%H%x09%ct%x09%s";
+
+fn parse_log(text: &str) -> Vec<LogEntry> {
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.splitn(3, '\t');
+            let commit = parts.next()?.to_string();
+            let time = parts.next()?.parse().ok()?;
+            Some(LogEntry { commit, time, subject: parts.next().unwrap_or("").to_string() })
+        })
+        .collect()
 }
 
 /// [`Git`] through the `git` command.
@@ -62,6 +93,32 @@ impl Git for SystemGit {
         } else {
             Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
         }
+    }
+
+    fn first_parent_log(&self, top: &Path, from: &str, to: &str) -> Result<Vec<LogEntry>, String> {
+        let out = Command::new("git")
+            .args(["log", "--first-parent", "--reverse", LOG_FORMAT])
+            .arg(format!("{from}..{to}"))
+            .current_dir(top)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        }
+        let log = parse_log(&String::from_utf8_lossy(&out.stdout));
+        // `from..to` also lists commits of a side history when `to` does not descend from
+        // `from`; the chain must end at `to` and start right after `from`.
+        let parent_of_first =
+            log.first().and_then(|first| git(top, &["rev-parse", &format!("{}^", first.commit)]));
+        match parent_of_first {
+            Some(parent) if parent == from => Ok(log),
+            _ => Ok(vec![]),
+        }
+    }
+
+    fn describe(&self, top: &Path, commit: &str) -> Option<LogEntry> {
+        parse_log(&git(top, &["log", "-1", LOG_FORMAT, commit])?).pop()
     }
 }
 

@@ -7,7 +7,8 @@
 //! | [`measure`] | measure a suite and save the run as it goes (budgets, caveats) |
 //! | [`compare`] | compare stored runs: baseline choice, thresholds and budgets from the suite |
 //! | [`baseline`] | named baselines, `update --if-better` |
-//! | [`interleaved`] | side by side: `ab` and `compare --rev` (paired rounds, worktrees, builds) |
+//! | [`interleaved`] | side by side: `ab`, `compare --rev` and `bisect` (paired rounds, worktrees, builds) |
+//! | [`backfill`] | measure past commits, each run dated with its commit |
 //! | [`import`] | results of other harnesses (hyperfine, criterion, gbench, …) stored as a run |
 //! | [`history`] | histories and change points: detect, store, alert once; the dashboard's marks |
 //! | [`push`] | send runs to a team server, with retries |
@@ -28,6 +29,7 @@
 //! assert!(!o.gate_failed && o.runs_failed);
 //! ```
 
+pub mod backfill;
 pub mod baseline;
 pub mod ci;
 pub mod compare;

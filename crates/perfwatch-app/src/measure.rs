@@ -30,6 +30,9 @@ pub struct MeasureRequest {
     pub git: Option<GitInfo>,
     /// Forward the benchmarks' output to the [`Ui`].
     pub show_output: bool,
+    /// The time the run is filed under, when not now: `backfill` dates a past commit's run
+    /// with the commit's time, so histories show the past in commit order.
+    pub dated: Option<jiff::Timestamp>,
 }
 
 /// A measured run.
@@ -76,6 +79,10 @@ pub fn measure<'s>(
     stop: &AtomicBool,
 ) -> Result<Measured> {
     let mut meta = new_run_meta(&req.plan, req.git.clone(), req.labels.clone());
+    let clock = std::time::Instant::now();
+    if let Some(at) = req.dated {
+        meta.started_at = at;
+    }
     let gpu = open_gpu(&req.plan)?;
     meta.host.gpu = gpu.as_ref().map(|g| match g {
         Ok(gpu) => gpu.description().to_string(),
@@ -121,7 +128,10 @@ pub fn measure<'s>(
     let case_health = std::mem::take(&mut sink.health.caveats);
 
     meta.status = if stop.load(Ordering::SeqCst) { RunStatus::Interrupted } else { RunStatus::Complete };
-    meta.ended_at = Some(jiff::Timestamp::now());
+    meta.ended_at = Some(match req.dated {
+        Some(at) => at.checked_add(clock.elapsed()).unwrap_or(at),
+        None => jiff::Timestamp::now(),
+    });
     let mut report =
         RunReport { schema_version: SCHEMA_VERSION, run: meta, benchmarks: result.reports, budgets: vec![] };
     for case in &mut report.benchmarks {

@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use perfwatch_app::compare::{CompareRequest, compare_stored};
-use perfwatch_app::git::Git;
+use perfwatch_app::git::{Git, LogEntry};
 use perfwatch_app::interleaved::ab::{AbRequest, ab};
 use perfwatch_app::interleaved::rev::{RevRequest, RevTools, compare_revs};
 use perfwatch_app::interleaved::{WarmupClock, measure_paired};
@@ -282,6 +282,12 @@ impl Git for FakeGit<'_> {
         let rev = commit.trim_end_matches("-commit");
         std::fs::create_dir_all(dir.join(".git")).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("perfwatch.toml"), &self.0.suites[rev]).map_err(|e| e.to_string())
+    }
+    fn first_parent_log(&self, _top: &Path, _from: &str, _to: &str) -> Result<Vec<LogEntry>, String> {
+        Err("no history in this fake".into())
+    }
+    fn describe(&self, _top: &Path, _commit: &str) -> Option<LogEntry> {
+        None
     }
 }
 

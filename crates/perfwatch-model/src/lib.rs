@@ -11,6 +11,7 @@
 //! ```
 
 pub mod api;
+pub mod bisect;
 pub mod case;
 pub mod compare;
 pub mod detection;
@@ -25,6 +26,7 @@ pub use api::{
     ApiError, BaselineInfo, BaselineList, PushReceipt, RunList, SeriesData, SeriesDataColumns, SeriesEntry,
     SeriesList,
 };
+pub use bisect::{BisectOutcome, BisectReport, BisectStep, CommitRef, PairComparison, StepDecision};
 pub use case::CaseId;
 pub use compare::{
     BudgetResult, BudgetStatus, Comparison, ComparisonReport, ComparisonWarning, Design, Distribution,

@@ -296,6 +296,87 @@ pub(crate) fn runs_rows(runs: &perfwatch_model::RunList) -> (Vec<String>, Vec<Ve
     (header, rows)
 }
 
+/// A ratio as a signed percentage with its interval: `+5.1% [+4.8, +5.4]`.
+fn ratio_change(c: &perfwatch_model::PairComparison) -> String {
+    let pct = |r: f64| (r - 1.0) * 100.0;
+    format!("{:+.1}% [{:+.1}, {:+.1}]", pct(c.ratio), pct(c.ci95[0]), pct(c.ci95[1]))
+}
+
+/// One row per bisection step: the commit, what was decided, and the two comparisons.
+pub(crate) fn bisect_rows(report: &perfwatch_model::BisectReport) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = ["#", "commit", "subject", "decision", "vs good", "vs bad"].map(String::from).to_vec();
+    let cell = |c: &Option<perfwatch_model::PairComparison>| {
+        c.as_ref()
+            .map(|c| format!("{} {}", ratio_change(c), c.verdict.as_str()))
+            .unwrap_or_else(|| "-".into())
+    };
+    let rows = report
+        .steps
+        .iter()
+        .map(|s| {
+            vec![
+                s.commit.position.to_string(),
+                s.commit.commit.get(..10).unwrap_or(&s.commit.commit).to_string(),
+                s.commit.subject.clone(),
+                match s.decision {
+                    perfwatch_model::StepDecision::Bad => "bad".to_string(),
+                    perfwatch_model::StepDecision::Good => "good".to_string(),
+                    perfwatch_model::StepDecision::Skipped => "skipped".to_string(),
+                    perfwatch_model::StepDecision::Undecided => "undecided".to_string(),
+                },
+                cell(&s.vs_good),
+                cell(&s.vs_bad),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+/// The answer of a bisection in one paragraph.
+pub(crate) fn bisect_summary(report: &perfwatch_model::BisectReport) -> String {
+    use perfwatch_model::BisectOutcome;
+    let short = |h: &str| h.get(..10).unwrap_or(h).to_string();
+    let tested = report.steps.iter().filter(|s| s.decision != perfwatch_model::StepDecision::Skipped).count();
+    let cost = format!("{tested} steps, {:.0} s", report.elapsed_s);
+    let (good, bad) = (&report.last_good, &report.first_bad);
+    match report.outcome {
+        BisectOutcome::Found => format!(
+            "first bad commit: {} \"{}\" (#{} of {}): {} {}; {cost}; path confidence {:.1}%",
+            short(&bad.commit),
+            bad.subject,
+            bad.position,
+            report.commits,
+            report.metric,
+            report.step.as_ref().map(ratio_change).unwrap_or_else(|| "(step not measured)".into()),
+            report.confidence * 100.0
+        ),
+        BisectOutcome::Skipped => format!(
+            "the change is in {} (#{}) or in the unbuildable commits after {} (#{}); {cost}",
+            short(&bad.commit),
+            bad.position,
+            short(&good.commit),
+            good.position
+        ),
+        BisectOutcome::Inconclusive => format!(
+            "the change lies after {} (#{}) and at or before {} (#{}); a step stayed inconclusive, so bisect \
+             stopped there rather than guess; {cost}",
+            short(&good.commit),
+            good.position,
+            short(&bad.commit),
+            bad.position
+        ),
+        BisectOutcome::NoRegression => format!(
+            "{} is not worse than {} beyond {:.1}%: {} {} ({})",
+            short(&report.bad.commit),
+            short(&report.good.commit),
+            report.threshold * 100.0,
+            report.metric,
+            ratio_change(&report.span),
+            report.span.verdict.as_str()
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@ pub mod units;
 
 pub mod schema;
 
-use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport};
+use perfwatch_model::{BisectReport, ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport};
 
 /// Output formats of design §5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +60,8 @@ pub enum DocKind {
     Detection,
     /// The list of stored runs (`runs`).
     Runs,
+    /// A bisection (`bisect`).
+    Bisect,
 }
 
 impl DocKind {
@@ -71,6 +73,7 @@ impl DocKind {
             DocKind::History => "histories",
             DocKind::Detection => "change-point reports",
             DocKind::Runs => "run lists",
+            DocKind::Bisect => "bisections",
         }
     }
 }
@@ -154,6 +157,11 @@ pub trait Renderer {
     /// JSON document (`schemas/api-runs.schema.json`).
     fn runs(&self, runs: &RunList, _opts: &RenderOptions) -> String {
         json::pretty(runs)
+    }
+    /// A bisection (`perfwatch bisect`); formats without a shape of their own print the JSON
+    /// document (`schemas/bisect.schema.json`).
+    fn bisect(&self, report: &BisectReport, _opts: &RenderOptions) -> String {
+        json::pretty(report)
     }
 }
 

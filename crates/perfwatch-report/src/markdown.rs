@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport, Verdict};
+use perfwatch_model::{
+    BisectReport, ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport, Verdict,
+};
 
 use crate::common::{
     budget_rows, by_attention, comparison_rows, custom_rows, detection_rows, detection_summary, notes,
@@ -166,6 +168,19 @@ impl Renderer for MarkdownRenderer {
     fn detection(&self, report: &DetectionReport, _: &RenderOptions) -> String {
         let mut out = format!("### perfwatch: change points\n\n{}.\n\n", esc(&detection_summary(report)));
         let (header, rows) = detection_rows(report);
+        if !rows.is_empty() {
+            table(&mut out, &header, &rows);
+        }
+        out
+    }
+
+    fn bisect(&self, report: &BisectReport, _: &RenderOptions) -> String {
+        let mut out = format!(
+            "### perfwatch: bisect {}\n\n{}.\n\n",
+            report.case,
+            esc(&crate::common::bisect_summary(report))
+        );
+        let (header, rows) = crate::common::bisect_rows(report);
         if !rows.is_empty() {
             table(&mut out, &header, &rows);
         }

@@ -4,8 +4,8 @@
 //! fails when they drift, so a change to the output is always a deliberate one.
 
 use perfwatch_model::{
-    ApiError, BaselineList, ComparisonReport, DetectionReport, HistoryReport, PushReceipt, RunList,
-    RunReport, SeriesData, SeriesList,
+    ApiError, BaselineList, BisectReport, ComparisonReport, DetectionReport, HistoryReport, PushReceipt,
+    RunList, RunReport, SeriesData, SeriesList,
 };
 
 /// The schema of `T` as a JSON value.
@@ -21,6 +21,7 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         ("comparison.schema.json", schema_of::<ComparisonReport>()),
         ("history.schema.json", schema_of::<HistoryReport>()),
         ("detection.schema.json", schema_of::<DetectionReport>()),
+        ("bisect.schema.json", schema_of::<BisectReport>()),
         ("api-series.schema.json", schema_of::<SeriesList>()),
         ("api-series-data.schema.json", schema_of::<SeriesData>()),
         ("api-runs.schema.json", schema_of::<RunList>()),

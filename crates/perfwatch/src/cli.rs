@@ -97,6 +97,30 @@ pub enum Command {
         after_help = "Examples:\n  perfwatch detect\n  perfwatch detect --recent 5 --fail-on regression      in a scheduled job\n  perfwatch detect --csv timings.csv --column latency_ms"
     )]
     Detect(DetectArgs),
+    /// Measure past commits: each chosen commit of the first-parent chain A..B is built in a
+    /// cached worktree with its own suite and saved dated with the commit's time, so history,
+    /// detect and the dashboard show the past in commit order.
+    ///
+    /// Build failures are recorded and skipped. Runs are saved as each commit finishes, so
+    /// a killed backfill keeps what finished; --skip-existing then continues where it
+    /// stopped (commits with a complete run, or known not to build, are not measured again).
+    #[command(
+        after_help = "Examples:\n  perfwatch backfill v1.0..main --steps 20\n  perfwatch backfill HEAD~64..HEAD --every 4 --skip-existing\n  perfwatch backfill 'v1.0^..v1.1'                 v1.0 included"
+    )]
+    Backfill(BackfillArgs),
+    /// Find the first commit between --good and --bad where CASE got worse, by binary search
+    /// over the first-parent history; each step compares the midpoint side by side
+    /// (interleaved rounds) with both ends and moves only when both agree.
+    ///
+    /// An inconclusive step is measured once more for twice as long; if it stays
+    /// inconclusive bisect stops and reports the range it narrowed down, never a guess.
+    /// Commits that do not build, lack the case or whose benchmark fails are skipped (like
+    /// `git bisect skip`). The answer names the commit, the size of its step with a 95 %
+    /// interval, the steps and time taken and the confidence of the path. Nothing is stored.
+    #[command(
+        after_help = "Examples:\n  perfwatch bisect --good v1.0 --bad main 'sort[n=1000]'\n  perfwatch bisect --good HEAD~40 --bad HEAD parse --metric cpu --threshold 2% --max-time 20s\n  perfwatch detect && perfwatch bisect --from-change-point parse"
+    )]
+    Bisect(BisectArgs),
     /// Write a self-contained static HTML report of the store (no network needed to view it).
     #[command(after_help = "Examples:\n  perfwatch report --html site/ && xdg-open site/index.html")]
     Report(ReportArgs),
@@ -442,6 +466,64 @@ pub struct CompareArgs {
     /// When to exit 1.
     #[arg(long, value_enum, default_value_t = FailOnArg::Regression)]
     pub fail_on: FailOnArg,
+}
+
+/// `perfwatch backfill`.
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// The commits after A up to B along first parents (`A^..B` includes A).
+    #[arg(value_name = "A..B")]
+    pub range: String,
+    /// Measure N commits spread evenly over the range, both ends included.
+    #[arg(long, value_name = "N", conflicts_with = "every")]
+    pub steps: Option<usize>,
+    /// Measure every K-th commit, counting back from B [default: every commit].
+    #[arg(long, value_name = "K")]
+    pub every: Option<usize>,
+    /// Skip commits that already have a complete run, or that did not build last time.
+    #[arg(long)]
+    pub skip_existing: bool,
+    /// Only the benches matching PATTERN. Repeatable.
+    #[arg(short = 'b', long = "bench", value_name = "PATTERN")]
+    pub bench: Vec<String>,
+    /// Suite file and store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `perfwatch bisect`.
+#[derive(Debug, Args)]
+pub struct BisectArgs {
+    /// The case to follow: its full name (`sort[n=1000]`) or a bench name with one case.
+    pub case: String,
+    /// A commit where the case is fine.
+    #[arg(long, value_name = "REV", required_unless_present = "from_change_point")]
+    pub good: Option<String>,
+    /// A later commit where it is worse.
+    #[arg(long, value_name = "REV", required_unless_present = "from_change_point")]
+    pub bad: Option<String>,
+    /// Take --good and --bad from the newest regression `perfwatch detect` stored for CASE
+    /// and --metric: the commits of the run before it and of the run where it appeared.
+    #[arg(long, conflicts_with_all = ["good", "bad"])]
+    pub from_change_point: bool,
+    /// The metric that decides (wall, cpu, max_rss or a custom metric).
+    #[arg(long, default_value = "wall", value_name = "METRIC")]
+    pub metric: String,
+    /// Smallest relative change that counts [default: the case's threshold].
+    #[arg(long, value_name = "PERCENT", value_parser = percent)]
+    pub threshold: Option<f64>,
+    /// Measuring time budget per comparison [default: the case's max_time].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub max_time: Option<Duration>,
+    /// Seed of the random round orders (for reproducible schedules).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Suite file and store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Output format and destination.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `perfwatch ab`.

@@ -4,7 +4,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use perfwatch_app::AppError;
-use perfwatch_model::{ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport};
+use perfwatch_model::{BisectReport, ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport};
 use perfwatch_report::{DocKind, Format, RenderOptions, Renderer};
 
 use crate::cli::{FormatArg, OutputArgs, OutputTarget};
@@ -21,6 +21,8 @@ pub enum Doc<'a> {
     Detection(&'a DetectionReport),
     /// `runs`.
     Runs(&'a RunList),
+    /// `bisect`.
+    Bisect(&'a BisectReport),
 }
 
 impl Doc<'_> {
@@ -31,6 +33,7 @@ impl Doc<'_> {
             Doc::History(_) => DocKind::History,
             Doc::Detection(_) => DocKind::Detection,
             Doc::Runs(_) => DocKind::Runs,
+            Doc::Bisect(_) => DocKind::Bisect,
         }
     }
 
@@ -41,6 +44,7 @@ impl Doc<'_> {
             Doc::History(h) => renderer.history(h, opts),
             Doc::Detection(d) => renderer.detection(d, opts),
             Doc::Runs(r) => renderer.runs(r, opts),
+            Doc::Bisect(b) => renderer.bisect(b, opts),
         }
     }
 }

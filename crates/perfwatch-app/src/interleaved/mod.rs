@@ -7,8 +7,9 @@
 //! one rule.
 
 pub mod ab;
+pub mod bisect;
 pub mod rev;
-mod worktree;
+pub(crate) mod worktree;
 
 use std::cell::Cell;
 use std::sync::atomic::AtomicBool;

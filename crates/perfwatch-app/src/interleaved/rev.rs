@@ -230,25 +230,12 @@ impl<'a> Session<'a> {
         Ok(!self.interrupted)
     }
 
-    /// Runs the `setup` or `cleanup` hook of both sides' case (unmeasured) through the
-    /// executor; a failing one is a warning. `false` when one failed.
+    /// Runs the `setup` or `cleanup` hook of both sides' case; a failing one is a warning.
+    /// `false` when one failed.
     fn hooks(&mut self, which: &str, cases: [&CasePlan; 2], executor: &mut dyn Executor) -> Result<bool> {
-        let mut ok = true;
-        for c in cases {
-            let script = if which == "setup" { &c.setup } else { &c.cleanup };
-            let Some(script) = script else { continue };
-            let req = hook_request(c, CommandSpec::Shell(script.clone()).to_argv());
-            let outcome =
-                executor.execute(&req, &mut |_, _| {}).map_err(|e| AppError::Executor(e.to_string()))?;
-            if !outcome.exit.is_success() {
-                ok = false;
-                self.report.warnings.push(ComparisonWarning::HookFailed {
-                    case: c.id.clone(),
-                    hook: which.to_string(),
-                    command: script.clone(),
-                });
-            }
-        }
+        let warnings = run_hooks(which, cases, executor)?;
+        let ok = warnings.is_empty();
+        self.report.warnings.extend(warnings);
         Ok(ok)
     }
 
@@ -314,6 +301,31 @@ impl<'a> Session<'a> {
     }
 }
 
+/// Runs the `setup` or `cleanup` hook of both cases (unmeasured) through the executor; a
+/// warning for each that failed.
+pub(super) fn run_hooks(
+    which: &str,
+    cases: [&CasePlan; 2],
+    executor: &mut dyn Executor,
+) -> Result<Vec<ComparisonWarning>> {
+    let mut failed = Vec::new();
+    for c in cases {
+        let script = if which == "setup" { &c.setup } else { &c.cleanup };
+        let Some(script) = script else { continue };
+        let req = hook_request(c, CommandSpec::Shell(script.clone()).to_argv());
+        let outcome =
+            executor.execute(&req, &mut |_, _| {}).map_err(|e| AppError::Executor(e.to_string()))?;
+        if !outcome.exit.is_success() {
+            failed.push(ComparisonWarning::HookFailed {
+                case: c.id.clone(),
+                hook: which.to_string(),
+                command: script.clone(),
+            });
+        }
+    }
+    Ok(failed)
+}
+
 /// A command of a case (benchmark or hook) as the executor runs it.
 fn hook_request(case: &CasePlan, argv: Vec<String>) -> ExecRequest {
     ExecRequest {
@@ -329,7 +341,7 @@ fn hook_request(case: &CasePlan, argv: Vec<String>) -> ExecRequest {
 }
 
 /// The measured command, prepare hook and declared metrics of a case.
-fn contender(label: &str, case: &CasePlan) -> Contender {
+pub(super) fn contender(label: &str, case: &CasePlan) -> Contender {
     Contender {
         label: label.to_string(),
         command: ExecRequest {

@@ -86,6 +86,22 @@ impl Repo {
         })
     }
 
+    /// The marker of a commit whose build failed: `<worktrees>/<commit>.build-failed`.
+    fn failed_marker(&self, commit: &str) -> PathBuf {
+        self.worktrees.join(format!("{commit}.build-failed"))
+    }
+
+    /// Why `commit` did not build last time, if it did not (recorded by `backfill`).
+    pub fn failed_build(&self, commit: &str) -> Option<String> {
+        std::fs::read_to_string(self.failed_marker(commit)).ok()
+    }
+
+    /// Records that `commit` does not build, so `backfill --skip-existing` does not try again.
+    pub fn record_failed_build(&self, commit: &str, message: &str) -> Result<()> {
+        let marker = self.failed_marker(commit);
+        std::fs::write(&marker, message).map_err(|e| AppError::io(format!("writing {}", marker.display()), e))
+    }
+
     /// Runs the side's `[build]` command in its suite directory through `executor`, its output
     /// shown to the user. With `cache`, a marker `<worktrees>/<commit>.built` holding a hash of
     /// the command skips the build next time.
@@ -129,6 +145,10 @@ impl Repo {
         }
         if let Some(m) = marker {
             std::fs::write(&m, stamp).map_err(|e| AppError::io(format!("writing {}", m.display()), e))?;
+        }
+        if let Some(g) = &side.git {
+            // It builds now: forget an earlier failure.
+            let _ = std::fs::remove_file(self.failed_marker(&g.commit));
         }
         Ok(())
     }

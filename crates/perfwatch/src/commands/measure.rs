@@ -81,6 +81,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
         labels: args.labels.into_iter().collect(),
         git: SystemGit.info(&project.suite_dir()),
         show_output: args.show_output,
+        dated: None,
     };
     let mut ui = Term::new(output::shows_table(&args.output), args.show_output);
     let stop = stop_flag();

@@ -4,6 +4,7 @@
 mod about;
 mod compare;
 mod measure;
+mod past;
 mod store;
 mod team;
 
@@ -32,6 +33,8 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::History(args) => store::history(args),
         Command::Detect(args) => store::detect(args),
         Command::Prune(args) => store::prune(args),
+        Command::Backfill(args) => past::backfill(args),
+        Command::Bisect(args) => past::bisect(args),
         Command::Report(args) => team::report(args),
         Command::Serve(args) => team::serve(args),
         Command::Token(cmd) => team::token(cmd),

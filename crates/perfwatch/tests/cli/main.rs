@@ -11,6 +11,7 @@ mod import;
 mod instrumented;
 mod measure;
 mod newcomer;
+mod past;
 // Team mode needs the server (and its tests a PostgreSQL store).
 #[cfg(all(feature = "server", feature = "postgres"))]
 mod team;
