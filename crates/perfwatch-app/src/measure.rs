@@ -78,11 +78,9 @@ pub fn measure<'s>(
     ui: &mut dyn Ui,
     stop: &AtomicBool,
 ) -> Result<Measured> {
-    let mut meta = new_run_meta(&req.plan, req.git.clone(), req.labels.clone());
     let clock = std::time::Instant::now();
-    if let Some(at) = req.dated {
-        meta.started_at = at;
-    }
+    let mut meta = new_run_meta(&req.plan, req.git.clone(), req.labels.clone());
+    meta.started_at = req.dated.unwrap_or(meta.started_at);
     let gpu = open_gpu(&req.plan)?;
     meta.host.gpu = gpu.as_ref().map(|g| match g {
         Ok(gpu) => gpu.description().to_string(),
@@ -128,10 +126,7 @@ pub fn measure<'s>(
     let case_health = std::mem::take(&mut sink.health.caveats);
 
     meta.status = if stop.load(Ordering::SeqCst) { RunStatus::Interrupted } else { RunStatus::Complete };
-    meta.ended_at = Some(match req.dated {
-        Some(at) => at.checked_add(clock.elapsed()).unwrap_or(at),
-        None => jiff::Timestamp::now(),
-    });
+    meta.ended_at = Some(ended_at(req.dated, clock));
     let mut report =
         RunReport { schema_version: SCHEMA_VERSION, run: meta, benchmarks: result.reports, budgets: vec![] };
     for case in &mut report.benchmarks {
@@ -155,6 +150,15 @@ pub fn measure<'s>(
         _ => None,
     };
     Ok(Measured { report, outcome, store_error, aborted })
+}
+
+/// When a run that started at `clock` ends: now, or for a run dated in the past, its date
+/// plus the time it took.
+fn ended_at(dated: Option<jiff::Timestamp>, clock: std::time::Instant) -> jiff::Timestamp {
+    match dated {
+        Some(at) => at.checked_add(clock.elapsed()).unwrap_or(at),
+        None => jiff::Timestamp::now(),
+    }
 }
 
 /// NVML opened when a bench of the plan asks for GPU sampling: `None` when none does,
