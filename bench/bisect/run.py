@@ -99,7 +99,7 @@ def interleaved(pw, repo, commits, seed, max_time):
 
 def block(pw, repo, commits, seed, max_time):
     """asv-find-like block design: each commit measured once (`perfwatch run` in its own
-    worktree, budget `max_time`), binary search moving left when the unpaired `compare` of the
+    worktree, budget: the suite's max_time, twice the per-comparison one), binary search moving left when the unpaired `compare` of the
     midpoint against the current good end says regressed, right otherwise."""
     t = time.monotonic()
     db = os.path.join(repo, f".perfwatch/block-{seed}.db")
@@ -143,7 +143,6 @@ def backfill(pw, repo, commits, out_dir):
         t = time.monotonic()
         first = subprocess.Popen([pw, "backfill", rng, "--every", "1"] + cfg, cwd=repo,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        db = os.path.join(repo, ".perfwatch", "history.db")
         while True:
             time.sleep(2)
             runs = sh([pw, "runs", "--format", "json"] + cfg, cwd=repo, check=False)
@@ -172,7 +171,7 @@ def main():
     ap.add_argument("--perfwatch", default="target/release/perfwatch")
     ap.add_argument("--tries", type=int, default=10)
     ap.add_argument("--designs", default="interleaved,block", help="interleaved, block and/or backfill")
-    ap.add_argument("--max-time", default="10s", help="budget per comparison (interleaved) / per commit (block)")
+    ap.add_argument("--max-time", default="10s", help="budget per comparison (interleaved); a commit of the block design gets twice this")
     ap.add_argument("--broken", default="", help="comma-separated commits that do not build")
     ap.add_argument("--results", default="bisect.jsonl")
     ap.add_argument("--seed", type=int, default=100)
@@ -186,9 +185,15 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         repo = os.path.join(tmp, "repo")
-        commits = build_repo(repo, args.max_time, broken)
+        # The block design measures one new commit per step, the interleaved one runs two
+        # comparisons per step: each commit gets twice the per-comparison budget, so both
+        # spend the same measuring time per step.
+        budget = f"{2 * float(args.max_time.rstrip('s')):g}s"
+        commits = build_repo(repo, budget, broken)
         if "backfill" in args.designs.split(","):
-            row = backfill(pw, repo, commits, out_dir)
+            # Its own repository with a 1 s budget per commit: 63 commits measured in minutes.
+            bf_repo = os.path.join(tmp, "repo-backfill")
+            row = backfill(pw, bf_repo, build_repo(bf_repo, "1s", broken), out_dir)
             results.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
         for t in range(args.tries):
