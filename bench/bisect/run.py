@@ -93,7 +93,10 @@ def interleaved(pw, repo, commits, seed, max_time):
     doc = json.loads(out.stdout)
     named = doc["first_bad"]["position"] if doc["outcome"] == "found" else None
     tested = sum(1 for s in doc["steps"] if s["decision"] != "skipped")
+    skipped = [s["commit"]["position"] for s in doc["steps"] if s["decision"] == "skipped"]
+    path = [(s["commit"]["position"], s["decision"]) for s in doc["steps"]]
     return named, tested, elapsed, {"outcome": doc["outcome"], "confidence": doc["confidence"],
+                                    "skipped": skipped, "path": path,
                                     "step": doc.get("step"), "perfwatch_elapsed_s": doc["elapsed_s"]}
 
 
@@ -133,12 +136,12 @@ def block(pw, repo, commits, seed, max_time):
     return hi, steps, time.monotonic() - t, {}
 
 
-def backfill(pw, repo, commits, out_dir):
+def backfill(pw, repo, commits, out_dir, with_noise):
     """`backfill c0..c63 --every 1`, killed after a third and resumed with --skip-existing,
     then `detect`: where the change points are, and what the resumed and repeated calls did."""
     cfg = ["-c", os.path.join(repo, "perfwatch.toml")]
     rng = f"{commits[0]}..{commits[63]}"
-    nz = noise(out_dir, 7, 3600)
+    nz = noise(out_dir, 7, 3600) if with_noise else None
     try:
         t = time.monotonic()
         first = subprocess.Popen([pw, "backfill", rng, "--every", "1"] + cfg, cwd=repo,
@@ -155,14 +158,17 @@ def backfill(pw, repo, commits, out_dir):
         again = sh([pw, "backfill", rng, "--every", "1", "--skip-existing"] + cfg, cwd=repo)
         elapsed = time.monotonic() - t
     finally:
-        nz.kill()
-        nz.wait()
+        if nz:
+            nz.kill()
+            nz.wait()
+    history = json.loads(sh([pw, "history", "spin", "--metric", "wall", "--format", "json"] + cfg, cwd=repo).stdout)
+    medians = [round(p["median"] * 1e3, 2) for p in history["series"][0]["points"]]
     detect = json.loads(sh([pw, "detect", "spin", "--metric", "wall", "--format", "json"] + cfg, cwd=repo,
                            check=False).stdout)
     cps = [(commits.index(c["commit"]), round(c["change"] * 100, 2)) for s in detect["series"]
            for c in s["change_points"] if c.get("commit") in commits]
     plan = lambda text: next((l for l in text.splitlines() if l.startswith("backfilling")), "")
-    return {"design": "backfill", "runs_after_kill": killed_after, "resumed": plan(resumed.stderr),
+    return {"design": "backfill", "noise": with_noise, "medians_ms": medians, "runs_after_kill": killed_after, "resumed": plan(resumed.stderr),
             "repeated": plan(again.stderr), "change_points": cps, "elapsed_s": round(elapsed, 1)}
 
 
@@ -174,6 +180,8 @@ def main():
     ap.add_argument("--max-time", default="10s", help="budget per comparison (interleaved); a commit of the block design gets twice this")
     ap.add_argument("--broken", default="", help="comma-separated commits that do not build")
     ap.add_argument("--results", default="bisect.jsonl")
+    ap.add_argument("--backfill-budget", default="1s", help="max_time per commit of the backfill design")
+    ap.add_argument("--quiet-backfill", action="store_true", help="backfill without the noise generator")
     ap.add_argument("--seed", type=int, default=100)
     args = ap.parse_args()
     pw = os.path.abspath(args.perfwatch)
@@ -191,9 +199,10 @@ def main():
         budget = f"{2 * float(args.max_time.rstrip('s')):g}s"
         commits = build_repo(repo, budget, broken)
         if "backfill" in args.designs.split(","):
-            # Its own repository with a 1 s budget per commit: 63 commits measured in minutes.
+            # Its own repository with a short budget per commit: 63 commits measured in minutes.
             bf_repo = os.path.join(tmp, "repo-backfill")
-            row = backfill(pw, bf_repo, build_repo(bf_repo, "1s", broken), out_dir)
+            row = backfill(pw, bf_repo, build_repo(bf_repo, args.backfill_budget, broken), out_dir,
+                           not args.quiet_backfill)
             results.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
         for t in range(args.tries):

@@ -74,6 +74,22 @@ fn step_in_last_12_points_is_found() {
 }
 
 #[test]
+fn a_step_near_either_end_is_placed_where_it_is_not_min_size_points_in() {
+    // 16 points: before the location refinement every one of these was reported at 8.
+    for at in [6, 7, 9, 10] {
+        let s: Vec<f64> = (0..16).map(|i| if i < at { 1.0 } else { 5.0 }).collect();
+        for o in all_methods() {
+            assert_eq!(indices(&s, &o), vec![at], "step at {at}, {:?}", o.method);
+        }
+    }
+    // A longer history whose step is 5 points from the start, with 1 % noise.
+    let s = noisy_steps(3, &[(5, 100.0), (35, 130.0)], 0.01);
+    for o in all_methods() {
+        assert_eq!(indices(&s, &o), vec![5], "{:?}", o.method);
+    }
+}
+
+#[test]
 fn isolated_spikes_are_not_change_points() {
     let mut s = noisy_steps(3, &[(200, 100.0)], 0.01);
     s[50] = 160.0;
@@ -123,6 +139,17 @@ fn incremental_equals_batch_and_is_stable() {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    /// Wherever a clear step is reported, it is reported where it is.
+    #[test]
+    fn a_reported_clear_step_is_at_its_true_index(at in 2usize..38, seed in 0u64..1000, up in proptest::bool::ANY) {
+        let high = if up { 130.0 } else { 70.0 };
+        let s = noisy_steps(seed, &[(at, 100.0), (40 - at, high)], 0.005);
+        for o in all_methods() {
+            let found = indices(&s, &o);
+            prop_assert!(found.is_empty() || found == vec![at], "step at {}: {:?} ({:?})", at, found, o.method);
+        }
+    }
 
     /// Values on a 1/64 grid, shifted by an integer and scaled by a power of two, are exact in
     /// binary floating point, so the detector must return identical indices.
