@@ -1,5 +1,7 @@
 //! Cost of one empty span (new + enter + exit + close) under perfwatch's layer, against the
-//! bare registry and the fmt layer writing to a sink, in one process; and what counting
+//! bare registry, the fmt layer writing to a sink, and the floor of any layer that times spans
+//! through the registry's extensions (an `Instant` stored when the span opens and read when it
+//! closes: two lookups, one boxed insert, two clock reads), in one process; and what counting
 //! adds to one allocation.
 //!
 //! ```text
@@ -15,6 +17,7 @@ use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use perfwatch_tracing::{CountingAlloc, PerfLayer};
 use tracing::Dispatch;
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::layer::Context;
 use tracing_subscriber::prelude::*;
 
 fn span_once() {
@@ -35,6 +38,10 @@ fn bench_spans(c: &mut Criterion) {
             Dispatch::new(tracing_subscriber::registry().with(fmt_layer(FmtSpan::CLOSE))),
         ),
         ("registry + perfwatch", Dispatch::new(tracing_subscriber::registry().with(perf))),
+        (
+            "registry + Instant in extensions (floor)",
+            Dispatch::new(tracing_subscriber::registry().with(Floor)),
+        ),
     ];
     for (name, dispatch) in subscribers {
         tracing::dispatcher::with_default(&dispatch, || group.bench_function(name, |b| b.iter(span_once)));
@@ -47,6 +54,27 @@ where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
     tracing_subscriber::fmt::layer().with_writer(std::io::sink).with_span_events(spans)
+}
+
+/// The least a span-timing layer on the registry does: store the opening time in the span's
+/// extensions, take it out at close.
+struct Floor;
+
+impl<S> tracing_subscriber::Layer<S> for Floor
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(&self, _: &tracing::span::Attributes<'_>, id: &tracing::Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(std::time::Instant::now());
+        }
+    }
+
+    fn on_close(&self, id: tracing::Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(&id) {
+            black_box(span.extensions_mut().remove::<std::time::Instant>().map(|t| t.elapsed()));
+        }
+    }
 }
 
 fn bench_alloc(c: &mut Criterion) {
