@@ -39,7 +39,7 @@ warmup = 1
 min_runs = 5
 max_runs = 400
 max_time = "{max_time}"
-threshold = "2%"
+threshold = "2%"{precision}
 
 [[bench]]
 name = "spin"
@@ -54,11 +54,12 @@ def sh(args, cwd=None, env=None, check=True):
     return out
 
 
-def build_repo(root, max_time, broken):
+def build_repo(root, max_time, broken, precision=None):
     """The 64-commit repository; returns the commit hashes c0..c63."""
     os.makedirs(root)
     spin_c = open(os.path.join(SENS, "spin.c")).read()
-    open(os.path.join(root, "perfwatch.toml"), "w").write(SUITE.format(max_time=max_time))
+    open(os.path.join(root, "perfwatch.toml"), "w").write(SUITE.format(
+        max_time=max_time, precision=f'\nprecision = "{precision}"' if precision else ""))
     open(os.path.join(root, ".gitignore"), "w").write(".perfwatch/\nspin\n")
     git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "-c", "commit.gpgsign=false"]
     sh(["git", "init", "-q", "-b", "main"], cwd=root)
@@ -180,6 +181,8 @@ def main():
     ap.add_argument("--max-time", default="10s", help="budget per comparison (interleaved); a commit of the block design gets twice this")
     ap.add_argument("--broken", default="", help="comma-separated commits that do not build")
     ap.add_argument("--results", default="bisect.jsonl")
+    ap.add_argument("--block-precision", help="`precision` of the suite's runs (block design); "
+                    "0%% makes every commit use its whole budget [default: perfwatch's 1%%]")
     ap.add_argument("--backfill-budget", default="1s", help="max_time per commit of the backfill design")
     ap.add_argument("--quiet-backfill", action="store_true", help="backfill without the noise generator")
     ap.add_argument("--seed", type=int, default=100)
@@ -197,7 +200,7 @@ def main():
         # comparisons per step: each commit gets twice the per-comparison budget, so both
         # spend the same measuring time per step.
         budget = f"{2 * float(args.max_time.rstrip('s')):g}s"
-        commits = build_repo(repo, budget, broken)
+        commits = build_repo(repo, budget, broken, args.block_precision)
         if "backfill" in args.designs.split(","):
             # Its own repository with a short budget per commit: 63 commits measured in minutes.
             bf_repo = os.path.join(tmp, "repo-backfill")
