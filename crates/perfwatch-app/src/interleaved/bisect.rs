@@ -123,7 +123,8 @@ pub fn bisect(
         if outcome == BisectOutcome::Found && !interrupted {
             report.step = Some(search.step_of(&report, lo, hi, stop)?);
         }
-    } else if span.verdict == Verdict::Inconclusive {
+    } else if span.verdict == Verdict::Inconclusive || interrupted {
+        // Ctrl-C during the first comparison leaves nothing decided, whatever it showed.
         report.outcome = BisectOutcome::Inconclusive;
     }
     report.elapsed_s = started.elapsed().as_secs_f64();
