@@ -84,6 +84,18 @@ pub enum StepDecision {
     Undecided,
 }
 
+impl StepDecision {
+    /// The lowercase name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepDecision::Bad => "bad",
+            StepDecision::Good => "good",
+            StepDecision::Skipped => "skipped",
+            StepDecision::Undecided => "undecided",
+        }
+    }
+}
+
 /// One step of the search: a commit between the current good and bad ends, compared with
 /// both.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

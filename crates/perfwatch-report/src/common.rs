@@ -318,12 +318,7 @@ pub(crate) fn bisect_rows(report: &perfwatch_model::BisectReport) -> (Vec<String
                 s.commit.position.to_string(),
                 s.commit.commit.get(..10).unwrap_or(&s.commit.commit).to_string(),
                 s.commit.subject.clone(),
-                match s.decision {
-                    perfwatch_model::StepDecision::Bad => "bad".to_string(),
-                    perfwatch_model::StepDecision::Good => "good".to_string(),
-                    perfwatch_model::StepDecision::Skipped => "skipped".to_string(),
-                    perfwatch_model::StepDecision::Undecided => "undecided".to_string(),
-                },
+                s.decision.as_str().to_string(),
                 cell(&s.vs_good),
                 cell(&s.vs_bad),
             ]

@@ -212,7 +212,7 @@ struct Search<'a> {
 }
 
 /// Which way a step points.
-enum Side2 {
+enum Direction {
     Left,
     Right,
     Unsure(&'static str),
@@ -237,16 +237,16 @@ impl Search<'_> {
             let vs_good = self.compare_settled(lo, mid, stop)?;
             let vs_bad = self.compare_settled(mid, hi, stop)?;
             let (decision, note, error) = match direction(&vs_good, &vs_bad) {
-                Side2::Left => (StepDecision::Bad, None, error_bound(&vs_good)),
-                Side2::Right => (StepDecision::Good, None, error_bound(&vs_bad)),
-                Side2::Unsure(why) => (StepDecision::Undecided, Some(why.to_string()), 0.0),
+                Direction::Left => (StepDecision::Bad, None, error_bound(&vs_good)),
+                Direction::Right => (StepDecision::Good, None, error_bound(&vs_bad)),
+                Direction::Unsure(why) => (StepDecision::Undecided, Some(why.to_string()), 0.0),
             };
             report.confidence *= 1.0 - error;
             self.ui.info(&format!(
                 "{} {}: {} (vs good {:+.1} %, vs bad {:+.1} %)",
                 short(&self.chain[mid].commit),
                 self.chain[mid].subject,
-                decision_word(decision),
+                decision.as_str(),
                 (vs_good.ratio - 1.0) * 100.0,
                 (vs_bad.ratio - 1.0) * 100.0,
             ));
@@ -450,25 +450,25 @@ impl Search<'_> {
 
 /// Which side of a midpoint the change lies on, from the midpoint against the good end
 /// (`vs_good`) and the bad end against the midpoint (`vs_bad`).
-fn direction(vs_good: &PairComparison, vs_bad: &PairComparison) -> Side2 {
+fn direction(vs_good: &PairComparison, vs_bad: &PairComparison) -> Direction {
     use Verdict::{Regressed, Unchanged};
     match (vs_good.verdict, vs_bad.verdict) {
         // Worse already, and no worse after: the change is at or before the midpoint.
-        (Regressed, Unchanged) => Side2::Left,
-        (Unchanged, Regressed) => Side2::Right,
+        (Regressed, Unchanged) => Direction::Left,
+        (Unchanged, Regressed) => Direction::Right,
         // Two changes, one on each side: the first one is wanted.
-        (Regressed, Regressed) => Side2::Left,
+        (Regressed, Regressed) => Direction::Left,
         // One clear verdict, the other inconclusive (but not contradicting it).
-        (Regressed, Verdict::Inconclusive) | (Verdict::Inconclusive, Unchanged) => Side2::Left,
-        (Unchanged, Verdict::Inconclusive) | (Verdict::Inconclusive, Regressed) => Side2::Right,
-        (Unchanged, Unchanged) => Side2::Unsure(
+        (Regressed, Verdict::Inconclusive) | (Verdict::Inconclusive, Unchanged) => Direction::Left,
+        (Unchanged, Verdict::Inconclusive) | (Verdict::Inconclusive, Regressed) => Direction::Right,
+        (Unchanged, Unchanged) => Direction::Unsure(
             "neither half changed beyond the threshold: the change is spread over several commits",
         ),
         (Verdict::Improved, _) | (_, Verdict::Improved) => {
-            Side2::Unsure("an improvement inside the range hides the regression's position")
+            Direction::Unsure("an improvement inside the range hides the regression's position")
         }
         (Verdict::Inconclusive, Verdict::Inconclusive) => {
-            Side2::Unsure("both comparisons stayed inconclusive, also when measured for longer")
+            Direction::Unsure("both comparisons stayed inconclusive, also when measured for longer")
         }
     }
 }
@@ -477,15 +477,6 @@ fn direction(vs_good: &PairComparison, vs_bad: &PairComparison) -> Side2 {
 /// or the equivalence test's level when "unchanged" alone did.
 fn error_bound(deciding: &PairComparison) -> f64 {
     if deciding.verdict == Verdict::Regressed { deciding.p_value.clamp(0.0, 1.0) } else { EQUIVALENCE_ALPHA }
-}
-
-fn decision_word(d: StepDecision) -> &'static str {
-    match d {
-        StepDecision::Bad => "bad",
-        StepDecision::Good => "good",
-        StepDecision::Skipped => "skipped",
-        StepDecision::Undecided => "undecided",
-    }
 }
 
 /// The abbreviated hash people read.
@@ -515,18 +506,18 @@ mod tests {
     fn a_step_moves_only_when_the_two_comparisons_point_the_same_way() {
         use Verdict::*;
         let go = |g, b| direction(&cmp(g, 0.01), &cmp(b, 0.01));
-        assert!(matches!(go(Regressed, Unchanged), Side2::Left));
-        assert!(matches!(go(Unchanged, Regressed), Side2::Right));
-        assert!(matches!(go(Regressed, Inconclusive), Side2::Left));
-        assert!(matches!(go(Inconclusive, Regressed), Side2::Right));
-        assert!(matches!(go(Regressed, Regressed), Side2::Left), "the first of two changes is wanted");
+        assert!(matches!(go(Regressed, Unchanged), Direction::Left));
+        assert!(matches!(go(Unchanged, Regressed), Direction::Right));
+        assert!(matches!(go(Regressed, Inconclusive), Direction::Left));
+        assert!(matches!(go(Inconclusive, Regressed), Direction::Right));
+        assert!(matches!(go(Regressed, Regressed), Direction::Left), "the first of two changes is wanted");
         for (g, b) in [
             (Inconclusive, Inconclusive),
             (Unchanged, Unchanged),
             (Improved, Regressed),
             (Regressed, Improved),
         ] {
-            assert!(matches!(go(g, b), Side2::Unsure(_)), "{g:?} {b:?} must not move");
+            assert!(matches!(go(g, b), Direction::Unsure(_)), "{g:?} {b:?} must not move");
         }
     }
 
