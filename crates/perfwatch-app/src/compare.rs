@@ -4,7 +4,7 @@
 //! the dashboard alike.
 
 use perfwatch_detect::verdict::{FailOn, compare_runs, gate_failed};
-use perfwatch_model::{ComparisonReport, ComparisonWarning, Plan, RunReport};
+use perfwatch_model::{ComparisonReport, ComparisonWarning, Plan, RunReport, RunStatus};
 use perfwatch_store::Store;
 
 use crate::error::{AppError, Result, StoreContext};
@@ -100,14 +100,23 @@ pub fn pick_baseline(
     if let Some(id) = to {
         return Ok((resolve_run(store, id)?, None));
     }
-    let previous = store
-        .previous_run(&candidate.run.id, true)
-        .store_context(|| "finding the previous run".into())?
-        .ok_or_else(|| {
-            AppError::usage(
-                "nothing to compare with: no baseline `main` and no earlier run on this host \
-                 (set one with `perfwatch baseline set main`)",
-            )
-        })?;
+    // The previous *finished* run: an incomplete one is still measuring or was killed, and a
+    // killed run's missing cases would compare as "nothing to say" rather than as a baseline.
+    let mut before = candidate.run.id.clone();
+    let previous = loop {
+        let found = store
+            .previous_run(&before, true)
+            .store_context(|| "finding the previous run".into())?
+            .ok_or_else(|| {
+                AppError::usage(
+                    "nothing to compare with: no baseline `main` and no earlier finished run on this host \
+                     (set one with `perfwatch baseline set main`)",
+                )
+            })?;
+        if found.status != RunStatus::Incomplete {
+            break found;
+        }
+        before = found.id;
+    };
     Ok((resolve_run(store, &previous.id)?, None))
 }

@@ -38,6 +38,7 @@ pub mod git;
 pub mod history;
 pub mod import;
 pub mod interleaved;
+mod lease;
 pub mod maintain;
 pub mod measure;
 pub mod project;

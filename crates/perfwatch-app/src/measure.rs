@@ -17,6 +17,7 @@ use perfwatch_runner::{Event, Executor, HealthSnapshot, RunOptions, Sink, SuiteE
 use perfwatch_store::Store;
 
 use crate::error::{AppError, Result, StoreContext};
+use crate::lease::Lease;
 use crate::{Outcome, Ui};
 
 /// What to measure and how to label it.
@@ -94,31 +95,20 @@ pub fn measure<'s>(
         }
         _ => executor,
     };
+    let lease = Lease::for_plans(&[&req.plan], None);
     if let Some(store) = store.as_deref_mut() {
         store.begin_run(&meta).store_context(|| "recording the run in the history store".into())?;
     }
-    // A busy machine or a powersave governor at the start taints every case of the run; say
-    // so on each.
-    let run_caveats = RunCaveats {
-        all: perfwatch_runner::high_load_caveat(&meta.host)
-            .into_iter()
-            .chain(perfwatch_runner::governor_caveat(meta.host.governor.as_deref()))
-            .collect(),
-        // A bench that asked for the GPU says once why it has no GPU metrics.
-        gpu_cases: req.plan.cases.iter().filter(|c| c.gpu.is_some()).map(|c| c.id.clone()).collect(),
-        no_gpu: match &gpu {
-            Some(Err(reason)) => Some(Caveat::NoGpu { reason: reason.clone() }),
-            _ => None,
-        },
-    };
     let mut sink = SavingSink {
         ui,
         store: store.as_deref_mut(),
         run_id: &meta.id,
-        run_caveats,
+        run_caveats: RunCaveats::new(&meta, &req.plan, gpu.as_ref()),
         health: HealthTracker::default(),
+        lease,
         error: None,
     };
+    sink.renew_lease();
     let opts = RunOptions { show_output: req.show_output };
     let result = perfwatch_runner::run_plan(&req.plan, executor, &mut sink, stop, &opts);
     let mut store_error = sink.error.take();
@@ -195,6 +185,24 @@ struct RunCaveats {
 }
 
 impl RunCaveats {
+    /// The caveats of a run on the host of `meta`, measuring `plan` with `gpu` (or without).
+    fn new(meta: &RunMeta, plan: &Plan, gpu: Option<&std::result::Result<Gpu, String>>) -> RunCaveats {
+        RunCaveats {
+            // A busy machine or a powersave governor at the start taints every case of the
+            // run; say so on each.
+            all: perfwatch_runner::high_load_caveat(&meta.host)
+                .into_iter()
+                .chain(perfwatch_runner::governor_caveat(meta.host.governor.as_deref()))
+                .collect(),
+            // A bench that asked for the GPU says once why it has no GPU metrics.
+            gpu_cases: plan.cases.iter().filter(|c| c.gpu.is_some()).map(|c| c.id.clone()).collect(),
+            no_gpu: match gpu {
+                Some(Err(reason)) => Some(Caveat::NoGpu { reason: reason.clone() }),
+                _ => None,
+            },
+        }
+    }
+
     /// The run's caveats that apply to `case`.
     fn of(&self, case: &CaseId) -> Vec<Caveat> {
         let gpu = self.no_gpu.iter().filter(|_| self.gpu_cases.contains(case));
@@ -233,13 +241,26 @@ struct SavingSink<'a, 's> {
     run_caveats: RunCaveats,
     /// Throttling and steal of each case.
     health: HealthTracker,
+    /// The run's lease in the store, renewed as measuring goes on.
+    lease: Lease,
     /// The first failure to save; later cases are not attempted.
     error: Option<AppError>,
+}
+
+impl SavingSink<'_, '_> {
+    /// Renews the run's lease when it is due (not after a failed save: the run is lost to the
+    /// store then anyway).
+    fn renew_lease(&mut self) {
+        if let (Some(store), None) = (self.store.as_deref_mut(), &self.error) {
+            self.lease.renew(store, [self.run_id]);
+        }
+    }
 }
 
 impl Sink for SavingSink<'_, '_> {
     fn event(&mut self, event: &Event<'_>) {
         self.ui.suite_event(event);
+        self.renew_lease();
         let health = self.health.event(event);
         let (Event::CaseFinished { report, .. }, Some(store), None) =
             (event, self.store.as_deref_mut(), &self.error)

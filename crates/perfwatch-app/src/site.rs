@@ -250,6 +250,7 @@ pub fn write_site(store: &mut dyn Store, dir: &Path, opts: &SiteOptions) -> Resu
         comparisons: links,
         generated_at: Some(jiff::Timestamp::now()),
         live: false,
+        pager: None,
     };
     let series = overview.rows.len();
     write(dir, "index.html", &html::overview_page(&overview), &mut files)?;

@@ -86,6 +86,12 @@ pub const STARTER_SUITE: &str = include_str!("starter.toml");
 /// Reads and validates the suite file at `path`. See [`parse`].
 pub fn load(path: &Path) -> Result<Plan, ConfigError> {
     let bytes = std::fs::read(path).map_err(|e| ConfigError::io(path.to_path_buf(), e))?;
+    parse_bytes(bytes, path)
+}
+
+/// Validates the suite file `bytes` read from `path`: [`parse`] once they are known to be
+/// UTF-8, else an error that locates the first byte that is not.
+pub fn parse_bytes(bytes: Vec<u8>, path: &Path) -> Result<Plan, ConfigError> {
     let source = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         // Valid up to here, so the prefix is text: count its lines and the last line's chars.

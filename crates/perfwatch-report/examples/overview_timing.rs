@@ -97,6 +97,7 @@ fn big_overview(rows: usize) -> Overview {
         comparisons: vec![Link { href: "compare-latest.html".into(), label: "Latest vs previous".into() }],
         generated_at: Some(jiff::Timestamp::from_second(1_790_200_000).unwrap()),
         live: true,
+        pager: None,
     }
 }
 

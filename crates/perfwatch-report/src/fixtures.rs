@@ -359,6 +359,7 @@ pub(crate) fn overview(live: bool) -> Overview {
         ],
         generated_at: Some(ts("2026-11-22T07:00:00Z")),
         live,
+        pager: None,
     }
 }
 

@@ -32,4 +32,4 @@ pub use interleave::{
 };
 pub use metric::{MetricLine, MetricLineError, parse_metric_line};
 pub use run::{RunOptions, SuiteOutcome, caveats, run_plan};
-pub use spawner::{SPAWNER_ARG, SpawnerExecutor, run_spawner_if_requested};
+pub use spawner::{SPAWNER_ARG, SpawnerExecutor, run_spawner_if_requested, scan_metric_stream};

@@ -361,6 +361,22 @@ impl StreamScan {
     }
 }
 
+/// The metric lines the spawner keeps from one stream that wrote `chunks` (in that order),
+/// and how many more it dropped: exactly what a benchmark's run reports, without running one.
+/// Public so that fuzzing (`fuzz/`) can drive the scanner with arbitrary bytes and splits.
+pub fn scan_metric_stream<'a>(
+    stream: Stream,
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+) -> (Vec<RawMetricLine>, u64) {
+    let (mut lines, mut dropped) = (Vec::new(), 0);
+    let mut scan = StreamScan::new(stream);
+    for chunk in chunks {
+        scan.feed(chunk, &mut lines, &mut dropped);
+    }
+    scan.finish(&mut lines, &mut dropped);
+    (lines, dropped)
+}
+
 /// Keeps the last [`STDERR_TAIL_BYTES`] bytes written.
 struct Tail(std::collections::VecDeque<u8>);
 

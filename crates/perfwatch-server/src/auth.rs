@@ -52,7 +52,12 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
-/// One token bucket per token name.
+/// Most keys a [`Limiter`] tracks. Keys are token names (few) or client addresses (as many as
+/// an attacker has); at the cap, buckets that have refilled are forgotten, and a new key
+/// beyond them is not limited rather than growing the map without bound.
+const MAX_BUCKETS: usize = 100_000;
+
+/// A token bucket per key (a token name, or a client address for failed authentications).
 #[derive(Debug)]
 pub(crate) struct Limiter {
     limit: RateLimit,
@@ -64,21 +69,44 @@ impl Limiter {
         Limiter { limit, buckets: Mutex::new(HashMap::new()) }
     }
 
-    /// Takes one request from `name`'s bucket; `Err(wait)` when it is empty.
-    pub(crate) fn check(&self, name: &str) -> Result<(), Duration> {
+    /// Takes one request from `key`'s bucket; `Err(wait)` when it is empty.
+    pub(crate) fn check(&self, key: &str) -> Result<(), Duration> {
+        self.update(key, true)
+    }
+
+    /// Whether `key`'s bucket is empty (`Err(wait)`), without taking from it.
+    pub(crate) fn peek(&self, key: &str) -> Result<(), Duration> {
+        self.update(key, false)
+    }
+
+    fn update(&self, key: &str, take: bool) -> Result<(), Duration> {
         let now = Instant::now();
         let burst = f64::from(self.limit.burst.max(1));
         let rate = self.limit.per_second.max(1e-9);
+        let refilled =
+            |(level, last): &(f64, Instant)| level + now.duration_since(*last).as_secs_f64() * rate;
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let (level, last) = buckets.entry(name.to_string()).or_insert((burst, now));
-        *level = (*level + now.duration_since(*last).as_secs_f64() * rate).min(burst);
-        *last = now;
-        if *level >= 1.0 {
-            *level -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - *level) / rate))
+        if !buckets.contains_key(key) {
+            if !take {
+                return Ok(());
+            }
+            if buckets.len() >= MAX_BUCKETS {
+                buckets.retain(|_, b| refilled(b) < burst);
+                if buckets.len() >= MAX_BUCKETS {
+                    return Ok(());
+                }
+            }
         }
+        let bucket = buckets.entry(key.to_string()).or_insert((burst, now));
+        let level = refilled(bucket).min(burst);
+        *bucket = (level, now);
+        if level < 1.0 {
+            return Err(Duration::from_secs_f64((1.0 - level) / rate));
+        }
+        if take {
+            bucket.0 -= 1.0;
+        }
+        Ok(())
     }
 }
 
@@ -118,5 +146,15 @@ mod tests {
         assert!(fast.check("a").is_ok());
         std::thread::sleep(Duration::from_millis(5));
         assert!(fast.check("a").is_ok());
+    }
+
+    #[test]
+    fn peeking_takes_nothing() {
+        let l = Limiter::new(RateLimit { per_second: 0.001, burst: 2 });
+        assert!(l.peek("ip").is_ok(), "an unknown key is not limited");
+        assert!(l.check("ip").is_ok() && l.peek("ip").is_ok() && l.peek("ip").is_ok());
+        assert!(l.check("ip").is_ok());
+        assert!(l.peek("ip").is_err() && l.check("ip").is_err(), "two failures empty a bucket of two");
+        assert!(l.peek("other").is_ok());
     }
 }

@@ -14,13 +14,13 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::LengthLimitError;
 use perfwatch_model::{ApiError, PushReceipt, RunReport, RunStatus, SCHEMA_VERSION};
 use perfwatch_store::{Store, StoreError, TokenScope};
 
 use perfwatch_app::team::find_token;
 
 use crate::auth::{Limiter, Presented, presented};
+use crate::listen::Peer;
 use crate::state::App;
 
 /// The committed schema of a run report (`perfwatch run --format json`), checked on ingest.
@@ -93,6 +93,11 @@ pub(crate) struct Gate {
     pub max_body: usize,
     /// Per-token rate limit, if any.
     pub limiter: Option<Limiter>,
+    /// Failed authentications allowed per client address, if limited: beyond them the address
+    /// gets 429 before its token is even checked, so that tokens cannot be guessed at speed.
+    pub auth_failures: Option<Limiter>,
+    /// Longest wait for the next piece of a request body; a client that stalls longer gets 408.
+    pub body_idle: std::time::Duration,
     /// Write one line per request to stderr.
     pub log: bool,
 }
@@ -168,11 +173,25 @@ pub(crate) async fn gate(State(app): State<App>, req: Request, next: Next) -> Re
     let needs_token = write || app.gate.private;
 
     let mut token = None;
+    let peer = req.extensions().get::<Peer>().map_or_else(|| "unknown".to_string(), |p| p.0.to_string());
     let response = if !needs_token {
         next.run(req).await
+    } else if let Some(wait) = auth_blocked(&app.gate, &peer, req.headers()) {
+        too_many(
+            &format!("too many failed authentications from {peer}; retry in {} s", wait_secs(wait)),
+            wait,
+        )
     } else {
         match authorize(&app, req.headers(), api || write).await {
-            Err(r) => r,
+            Err(r) => {
+                if r.status() == StatusCode::UNAUTHORIZED
+                    && presented(req.headers()) != Presented::Missing
+                    && let Some(limiter) = &app.gate.auth_failures
+                {
+                    let _ = limiter.check(&peer);
+                }
+                r
+            }
             Ok((name, scope)) => {
                 token = Some(name.clone());
                 if write && scope != TokenScope::Write {
@@ -181,13 +200,10 @@ pub(crate) async fn gate(State(app): State<App>, req: Request, next: Next) -> Re
                         &format!("token {name:?} is read-only; pushing runs needs a write token"),
                     )
                 } else if let Some(Err(wait)) = app.gate.limiter.as_ref().map(|l| l.check(&name)) {
-                    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-                    let mut r = api_error(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        &format!("rate limit of token {name:?} exceeded; retry in {secs} s"),
-                    );
-                    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-                    r
+                    too_many(
+                        &format!("rate limit of token {name:?} exceeded; retry in {} s", wait_secs(wait)),
+                        wait,
+                    )
                 } else {
                     next.run(req).await
                 }
@@ -212,6 +228,61 @@ pub(crate) async fn gate(State(app): State<App>, req: Request, next: Next) -> Re
     response
 }
 
+/// How long the client at `peer` must wait because its failed authentications used up its
+/// allowance; `None` when it may try (or presents no credentials at all, which is no guess).
+fn auth_blocked(gate: &Gate, peer: &str, headers: &HeaderMap) -> Option<std::time::Duration> {
+    if presented(headers) == Presented::Missing {
+        return None;
+    }
+    gate.auth_failures.as_ref()?.peek(peer).err()
+}
+
+/// Whole seconds to wait, at least one (the unit of `Retry-After`).
+fn wait_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
+}
+
+/// 429 with `Retry-After`.
+fn too_many(message: &str, wait: std::time::Duration) -> Response {
+    let mut r = api_error(StatusCode::TOO_MANY_REQUESTS, message);
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait_secs(wait)));
+    r
+}
+
+/// Why a request body could not be read.
+enum BodyError {
+    /// Longer than the limit.
+    TooLarge,
+    /// No bytes arrived for the idle timeout.
+    Stalled,
+    /// The connection broke or the framing was wrong.
+    Broken(String),
+}
+
+/// Reads a whole request body of at most `limit` bytes, giving up when the client sends
+/// nothing for `idle`: without that, a client that declares a large body and trickles it
+/// (or stops) holds its connection, busy and never evicted, for as long as it likes.
+async fn read_body(body: Body, limit: usize, idle: std::time::Duration) -> Result<Vec<u8>, BodyError> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut bytes = Vec::new();
+    loop {
+        match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => return Err(BodyError::Stalled),
+            Ok(None) => return Ok(bytes),
+            Ok(Some(Err(e))) => return Err(BodyError::Broken(e.to_string())),
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    if bytes.len() + data.len() > limit {
+                        return Err(BodyError::TooLarge);
+                    }
+                    bytes.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+}
+
 /// `POST /api/v1/runs`: validates the body against the run schema and stores the run;
 /// idempotent by run id.
 pub(crate) async fn post_run(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
@@ -226,17 +297,20 @@ pub(crate) async fn post_run(State(app): State<App>, headers: HeaderMap, body: B
     if declared.is_some_and(|n| n > limit as u64) {
         return too_large();
     }
-    let bytes = match axum::body::to_bytes(body, limit).await {
+    let bytes = match read_body(body, limit, app.gate.body_idle).await {
         Ok(b) => b,
-        Err(e) => {
-            let inner = e.into_inner();
-            let is_limit = inner.downcast_ref::<LengthLimitError>().is_some()
-                || std::error::Error::source(&*inner).is_some_and(|s| s.is::<LengthLimitError>());
-            return if is_limit {
-                too_large()
-            } else {
-                api_error(StatusCode::BAD_REQUEST, &format!("cannot read the request body: {inner}"))
-            };
+        Err(BodyError::TooLarge) => return too_large(),
+        Err(BodyError::Stalled) => {
+            let idle = app.gate.body_idle.as_secs_f64();
+            let mut r = api_error(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!("the request body stalled: nothing arrived for {idle} s"),
+            );
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
+        }
+        Err(BodyError::Broken(why)) => {
+            return api_error(StatusCode::BAD_REQUEST, &format!("cannot read the request body: {why}"));
         }
     };
     let report = match tokio::task::spawn_blocking(move || parse_run(&bytes)).await {

@@ -7,7 +7,7 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /api/v1/series` | every case × metric: `{"schema_version":1,"series":[{name, params, metric, unit, better, points, page}]}` |
+//! | `GET /api/v1/series[?offset=N&limit=M]` | every case × metric (or `limit` of them after the first `offset`): `{"schema_version":1,"series":[{name, params, metric, unit, better, points, page}]}` |
 //! | `GET /api/v1/series/data?case=sort[n=10]&metric=wall[&last=N]` | one history in columns (see `perfwatch_report::html::series_api_json`) |
 //! | `GET /api/v1/runs[?limit=N]` | run metadata, newest first: `{"schema_version":1,"runs":[…]}` |
 //! | `GET /api/v1/runs/{id}` | one run report (design §7), by id or unique prefix |
@@ -56,9 +56,16 @@ mod server;
 mod state;
 
 pub use auth::RateLimit;
+
+/// Parses and checks a pushed run report as `POST /api/v1/runs` does, without a server:
+/// `Err` says what is wrong and where (a JSON pointer). Public so that fuzzing (`fuzz/`)
+/// can hold every report perfwatch produces to what the server accepts.
+pub fn check_pushed_run(body: &[u8]) -> Result<perfwatch_model::RunReport, String> {
+    ingest::parse_run(body)
+}
 pub use server::{
-    DEFAULT_ADDR, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_RATE_LIMIT, FD_RESERVE, RunningServer,
-    ServeOptions, serve, start,
+    DEFAULT_ADDR, DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_RATE_LIMIT,
+    FD_RESERVE, RunningServer, ServeOptions, serve, start,
 };
 
 /// Errors of the dashboard.

@@ -4,8 +4,12 @@
 //! directly, with a header-read timeout, and keeps accepting after an accept error (out of file
 //! descriptors) instead of stopping.
 //!
+//! hyper starts the same timeout whenever it waits for a request head, so a kept-alive
+//! connection that sits idle between requests is closed after it too.
+//!
 //! It also caps the connections held at once below the file-descriptor limit: at the cap, a
-//! new connection evicts the oldest one that has not yet sent a whole request head. Without
+//! new connection evicts the oldest one that is not answering a request (never sent a whole
+//! head, or idle between requests). Without
 //! that, a few hundred idle clients exhaust the descriptors, the kernel's accept queue fills,
 //! and a legitimate client's SYN is dropped and retried a second later.
 
@@ -35,8 +39,13 @@ pub(crate) struct Limits {
     pub max_connections: usize,
 }
 
-/// The connections being served, oldest first: whether each has sent a whole request head
-/// yet, and how to drop it.
+/// The address of the client that sent a request, put into every request's extensions (the
+/// failed-authentication limit is kept per address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Peer(pub std::net::IpAddr);
+
+/// The connections being served, oldest first: whether each is busy with a request (between a
+/// whole request head and its response), and how to drop it.
 #[derive(Default)]
 struct Live {
     next: u64,
@@ -44,14 +53,14 @@ struct Live {
 }
 
 impl Live {
-    /// Makes room for one more connection under `cap`: drops the oldest connection that has
-    /// not sent a request head. False when every held connection is a real one.
+    /// Makes room for one more connection under `cap`: drops the oldest connection that is not
+    /// busy with a request (one that never sent a whole head, or a kept-alive one between
+    /// requests). False when every held connection is answering a request.
     fn make_room(&mut self, cap: usize) -> bool {
         if self.conns.len() < cap {
             return true;
         }
-        let idle =
-            self.conns.iter().find(|(_, (headed, _))| !headed.load(Ordering::Relaxed)).map(|(id, _)| *id);
+        let idle = self.conns.iter().find(|(_, (busy, _))| !busy.load(Ordering::Relaxed)).map(|(id, _)| *id);
         match idle.and_then(|id| self.conns.remove(&id)) {
             Some((_, task)) => {
                 task.abort();
@@ -76,10 +85,10 @@ pub(crate) async fn serve(
     let graceful = GracefulShutdown::new();
     let mut stop = std::pin::pin!(stop);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok((stream, addr)) => (stream, Peer(addr.ip())),
                 Err(_) => {
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                     continue;
@@ -93,13 +102,22 @@ pub(crate) async fn serve(
             continue;
         }
         let _ = stream.set_nodelay(true);
-        let headed = Arc::new(AtomicBool::new(false));
-        let mark = Arc::clone(&headed);
+        let busy = Arc::new(AtomicBool::new(false));
+        let mark = Arc::clone(&busy);
         let app = TowerToHyperService::new(router.clone());
-        let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-            // hyper calls the service once a whole request head has arrived.
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            // hyper calls the service once a whole request head has arrived; the connection is
+            // idle again (evictable) once the response is ready. The body may still be on its
+            // way out then, but every body here is buffered, so that moment is short.
             mark.store(true, Ordering::Relaxed);
-            hyper::service::Service::call(&app, req)
+            req.extensions_mut().insert(peer);
+            let answer = hyper::service::Service::call(&app, req);
+            let mark = Arc::clone(&mark);
+            async move {
+                let response = answer.await;
+                mark.store(false, Ordering::Relaxed);
+                response
+            }
         });
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
@@ -115,7 +133,7 @@ pub(crate) async fn serve(
             let _ = connection.await;
             registry.lock().unwrap_or_else(PoisonError::into_inner).conns.remove(&id);
         });
-        held.conns.insert(id, (headed, task.abort_handle()));
+        held.conns.insert(id, (busy, task.abort_handle()));
     }
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
 }

@@ -134,8 +134,20 @@ fn api_store_error(e: StoreError) -> Response {
     }
 }
 
-async fn index(State(app): State<App>) -> Response {
-    match app.call(|db| db.overview()).await {
+/// `/` and `/index.html`: the overview, one page of series (`?page=N`, from 1).
+async fn index(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let page = match q.get("page").map(|p| p.parse::<usize>()) {
+        None => 0,
+        Some(Ok(n)) if n >= 1 => n - 1,
+        Some(_) => {
+            return body(
+                StatusCode::BAD_REQUEST,
+                HTML,
+                html::notice_page("Bad page", "`page` counts from 1."),
+            );
+        }
+    };
+    match app.call(move |db| db.overview(page)).await {
         Ok(Ok(p)) => body(StatusCode::OK, HTML, p.as_str()),
         Ok(Err(e)) => page_error(e),
         Err(r) => r,
@@ -148,7 +160,7 @@ async fn page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if page == "index.html" {
-        return index(State(app)).await;
+        return index(State(app), Query(q)).await;
     }
     let result = if let Some(slug) = page.strip_prefix("case-").and_then(|s| s.strip_suffix(".html")) {
         let slug = slug.to_string();
@@ -256,7 +268,20 @@ fn json_ok(value: &impl serde::Serialize) -> Response {
     }
 }
 
-async fn api_series(State(app): State<App>) -> Response {
+/// A count query parameter: absent, or a non-negative integer (else the message of the 400).
+fn count_param(q: &HashMap<String, String>, name: &str) -> Result<Option<usize>, String> {
+    match q.get(name).map(|v| v.parse::<usize>()) {
+        None => Ok(None),
+        Some(Ok(n)) => Ok(Some(n)),
+        Some(Err(_)) => Err(format!("`{name}` must be a count")),
+    }
+}
+
+async fn api_series(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (offset, limit) = match (count_param(&q, "offset"), count_param(&q, "limit")) {
+        (Ok(o), Ok(l)) => (o.unwrap_or(0), l.unwrap_or(usize::MAX)),
+        (Err(why), _) | (_, Err(why)) => return api_error(StatusCode::BAD_REQUEST, &why),
+    };
     match app.call(|db| db.cases()).await {
         Ok(Ok(cases)) => {
             let series = cases
@@ -271,6 +296,8 @@ async fn api_series(State(app): State<App>) -> Response {
                         page: case_href(c),
                     })
                 })
+                .skip(offset)
+                .take(limit)
                 .collect();
             json_ok(&SeriesList { schema_version: SCHEMA_VERSION, series })
         }

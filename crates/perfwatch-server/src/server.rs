@@ -34,19 +34,28 @@ pub struct ServeOptions {
     /// Per-token rate limit (429 with `Retry-After` beyond it); `None` for none. Default
     /// [`DEFAULT_RATE_LIMIT`].
     pub rate_limit: Option<RateLimit>,
+    /// Failed authentications (a wrong, revoked or malformed token) allowed per client
+    /// address: beyond the burst, the address gets 429 with `Retry-After` before any token it
+    /// sends is checked. `None` for no limit. Default [`DEFAULT_AUTH_FAILURE_LIMIT`].
+    pub auth_failure_limit: Option<RateLimit>,
+    /// Series per page of the overview (`/?page=N`), so that a store of 20,000 series is not
+    /// one page of tens of megabytes. Default [`DEFAULT_OVERVIEW_PAGE_SIZE`].
+    pub overview_page_size: usize,
     /// Store connections (threads) for pushes and token checks. Default 4.
     pub ingest_threads: usize,
     /// One JSON line per request on stderr (method, path, status, latency, token name —
     /// never the token — and sizes). Default `false`; `perfwatch serve` turns it on.
     pub log_requests: bool,
-    /// How long a client may take to send a request's head (request line and headers); a
-    /// connection that takes longer is closed, so idle half-sent requests (slowloris) cannot
-    /// hold the server's connections. Default [`DEFAULT_HEADER_TIMEOUT`].
+    /// How long a client may take to send a request's head (request line and headers), and
+    /// how long a kept-alive connection may sit idle between requests; a connection that takes
+    /// longer is closed, so idle or half-sent requests (slowloris) cannot hold the server's
+    /// connections. A request body that stalls this long gets 408. Default
+    /// [`DEFAULT_HEADER_TIMEOUT`].
     pub header_timeout: std::time::Duration,
     /// Most connections held at once; `None`: the file-descriptor limit less
     /// [`FD_RESERVE`]. At the cap, a new connection evicts the oldest one that has not yet
-    /// sent a whole request head (an idle or slowloris client), so the limit is never reached
-    /// by connections that send nothing.
+    /// sent a whole request head or sits idle between requests (an idle or slowloris client),
+    /// so the limit is never reached by connections that send nothing.
     pub max_connections: Option<usize>,
 }
 
@@ -55,6 +64,14 @@ pub const FD_RESERVE: usize = 48;
 
 /// Default [`ServeOptions::header_timeout`]: 10 s, ample for any real client.
 pub const DEFAULT_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Default [`ServeOptions::auth_failure_limit`]: 10 failed attempts at once, then one every
+/// 10 s per address — a person mistyping a token never meets it; a script guessing 256-bit
+/// tokens was hopeless anyway, and now cannot load the store with token checks either.
+pub const DEFAULT_AUTH_FAILURE_LIMIT: RateLimit = RateLimit { per_second: 0.1, burst: 10 };
+
+/// Default [`ServeOptions::overview_page_size`]: 100 series, a page of about 150 kB.
+pub const DEFAULT_OVERVIEW_PAGE_SIZE: usize = 100;
 
 /// Default [`ServeOptions::max_body`]: 32 MiB, room for a large suite's raw samples.
 pub const DEFAULT_MAX_BODY: usize = 32 << 20;
@@ -72,6 +89,8 @@ impl Default for ServeOptions {
             private: false,
             max_body: DEFAULT_MAX_BODY,
             rate_limit: Some(DEFAULT_RATE_LIMIT),
+            auth_failure_limit: Some(DEFAULT_AUTH_FAILURE_LIMIT),
+            overview_page_size: DEFAULT_OVERVIEW_PAGE_SIZE,
             ingest_threads: 4,
             log_requests: false,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
@@ -167,12 +186,13 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
     let url = store_url.to_string();
     let site = opts.site.clone();
     let warm_up = opts.warm_up;
+    let page_size = opts.overview_page_size;
     let store = std::thread::Builder::new()
         .name("perfwatch-store".into())
         .spawn(move || match perfwatch_store::open_reconnecting(&url) {
             Ok(store) => {
                 let _ = ready_tx.send(Ok(()));
-                serve_jobs(Db::new(store, site), rx, warm_up);
+                serve_jobs(Db::new(store, site, page_size), rx, warm_up);
             }
             Err(e) => {
                 let _ = ready_tx.send(Err(e));
@@ -195,6 +215,8 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
         private: opts.private,
         max_body: opts.max_body,
         limiter: opts.rate_limit.map(Limiter::new),
+        auth_failures: opts.auth_failure_limit.map(Limiter::new),
+        body_idle: opts.header_timeout,
         log: opts.log_requests,
     };
     let app = App { tx, pool, gate: Arc::new(gate), requests: Arc::default() };

@@ -17,11 +17,15 @@ use perfwatch_app::site::{
     verdict_map,
 };
 use perfwatch_model::{CaseId, ChangePoint, ComparisonReport, HistoryPoint, RunMeta, RunReport, RunStatus};
-use perfwatch_report::html::{self, Link, Overview, SeriesColumns, case_slug};
+use perfwatch_report::html::{self, Link, Overview, Pager, SeriesColumns, case_slug};
 use perfwatch_store::{RunFilter, SeriesInfo, Store, StoreError};
 
 use crate::ingest::{Gate, Pool};
 use crate::metrics::{LatestPoint, RequestCounts};
+
+/// Overview pages cached at once; beyond them the cache starts over (people read the first
+/// few pages; a crawler walking all of them must not make the cache hold the whole store).
+const CACHED_PAGES: usize = 16;
 
 /// A request's work, run on the store thread.
 pub(crate) type Job = Box<dyn FnOnce(&mut Db) + Send>;
@@ -69,7 +73,11 @@ pub(crate) struct Db {
     /// Newest run and its status when the caches below were filled.
     key: Option<(String, RunStatus)>,
     cases: Option<Cases>,
-    overview: Option<Arc<String>>,
+    /// Overview pages made since the caches were last dropped, by page number (at most
+    /// [`CACHED_PAGES`]).
+    overview: HashMap<usize, Arc<String>>,
+    /// Series per overview page.
+    page_size: usize,
     runs: Option<Arc<Vec<RunMeta>>>,
     runs_js: Option<Arc<String>>,
     /// The newest point of every series, for `/metrics`.
@@ -81,13 +89,14 @@ pub(crate) struct Db {
 }
 
 impl Db {
-    pub(crate) fn new(store: Box<dyn Store>, opts: SiteOptions) -> Db {
+    pub(crate) fn new(store: Box<dyn Store>, opts: SiteOptions, page_size: usize) -> Db {
         Db {
             store,
             opts,
             key: None,
             cases: None,
-            overview: None,
+            overview: HashMap::new(),
+            page_size: page_size.max(1),
             runs: None,
             runs_js: None,
             latest: None,
@@ -100,7 +109,7 @@ impl Db {
     pub(crate) fn forget(&mut self) {
         self.key = None;
         self.cases = None;
-        self.overview = None;
+        self.overview.clear();
         self.runs = None;
         self.runs_js = None;
         self.latest = None;
@@ -258,21 +267,25 @@ impl Db {
         Ok(latest)
     }
 
-    pub(crate) fn overview(&mut self) -> Result<Arc<String>, StoreError> {
+    /// Page `page` (0-based; past the last, the last) of the overview: the series of that page
+    /// only, so that a store of 20,000 series is read, held and sent a page at a time.
+    pub(crate) fn overview(&mut self, page: usize) -> Result<Arc<String>, StoreError> {
         let cases = self.cases()?;
-        if let Some(o) = &self.overview {
+        let total = cases.values().map(Vec::len).sum();
+        let pager = Pager { page, per_page: self.page_size, total };
+        let pager = Pager { page: page.min(pager.pages() - 1), ..pager };
+        if let Some(o) = self.overview.get(&pager.page) {
             return Ok(o.clone());
         }
         let latest = latest_comparison(self.store.as_mut(), &self.opts).map_err(app_store_error)?;
         let verdicts = verdict_map(latest.as_ref().map(|l| &l.0));
         let mut rows = Vec::new();
-        for (case, infos) in cases.iter() {
-            for info in infos {
-                let recent = self.store.history(case, &info.metric, Some(self.opts.spark_points.max(1)))?;
-                let marks = self.cached_marks(info, &recent)?;
-                let total = info.points as usize;
-                rows.push(overview_row(info, &recent, total, &marks, self.opts.spark_points, &verdicts));
-            }
+        let range = pager.range();
+        for info in cases.values().flatten().skip(range.start).take(range.len()) {
+            let recent = self.store.history(&info.case, &info.metric, Some(self.opts.spark_points.max(1)))?;
+            let marks = self.cached_marks(info, &recent)?;
+            let points = info.points as usize;
+            rows.push(overview_row(info, &recent, points, &marks, self.opts.spark_points, &verdicts));
         }
         let recent_runs = self.store.list_runs(&RunFilter { limit: Some(20), ..RunFilter::default() })?;
         let run_count = self.runs()?.len();
@@ -289,10 +302,14 @@ impl Db {
             comparisons,
             generated_at: Some(jiff::Timestamp::now()),
             live: true,
+            pager: Some(pager),
         };
-        let page = Arc::new(html::overview_page(&o));
-        self.overview = Some(page.clone());
-        Ok(page)
+        let made = Arc::new(html::overview_page(&o));
+        if self.overview.len() >= CACHED_PAGES {
+            self.overview.clear();
+        }
+        self.overview.insert(pager.page, made.clone());
+        Ok(made)
     }
 
     pub(crate) fn case_data(&mut self, case: &CaseId, infos: &[SeriesInfo]) -> Result<String, StoreError> {
@@ -418,9 +435,16 @@ mod tests {
         let store = perfwatch_store::open(&url).unwrap();
         let (tx, rx) = mpsc::channel::<Job>();
         let thread =
-            std::thread::spawn(move || serve_jobs(Db::new(store, SiteOptions::default()), rx, false));
+            std::thread::spawn(move || serve_jobs(Db::new(store, SiteOptions::default(), 100), rx, false));
         let (pool, _ingest) = Pool::start(&url, 1).unwrap();
-        let gate = Gate { private: false, max_body: 1 << 20, limiter: None, log: false };
+        let gate = Gate {
+            private: false,
+            max_body: 1 << 20,
+            limiter: None,
+            auth_failures: None,
+            body_idle: std::time::Duration::from_secs(10),
+            log: false,
+        };
         let app = App { tx, pool, gate: Arc::new(gate), requests: Arc::default() };
 
         let answer = app.call(|_db| -> usize { panic!("a bug while answering") }).await;

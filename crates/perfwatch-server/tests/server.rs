@@ -183,13 +183,21 @@ fn post(addr: SocketAddr, token: &str, body: &[u8]) -> (u16, String) {
 
 /// A server over a new SQLite store in `dir` with one write token: (server, store URL, token).
 fn sqlite_team_server(dir: &std::path::Path) -> (perfwatch_server::RunningServer, String, String) {
+    sqlite_team_server_with(dir, ServeOptions::default())
+}
+
+/// [`sqlite_team_server`] with `opts`.
+fn sqlite_team_server_with(
+    dir: &std::path::Path,
+    opts: ServeOptions,
+) -> (perfwatch_server::RunningServer, String, String) {
     let url = format!("sqlite://{}", dir.join("team.db").display());
     let token = perfwatch_app::team::generate_token().unwrap();
     perfwatch_store::open(&url)
         .unwrap()
         .create_token("ci", perfwatch_store::TokenScope::Write, &perfwatch_app::team::hash_token(&token))
         .unwrap();
-    let server = start(&url, "127.0.0.1:0".parse().unwrap(), ServeOptions::default()).unwrap();
+    let server = start(&url, "127.0.0.1:0".parse().unwrap(), opts).unwrap();
     (server, url, token)
 }
 
@@ -348,5 +356,179 @@ fn at_the_connection_cap_the_oldest_idle_connection_makes_room() {
     let mut byte = [0u8; 1];
     let still_open = matches!(idle[1].read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut);
     assert!(still_open, "a younger idle connection was closed too");
+    server.shutdown();
+}
+
+/// Sends `GET path` on `s` (kept alive) and reads exactly one response: its status.
+fn get_kept_alive(s: &mut std::net::TcpStream, path: &str) -> u16 {
+    use std::io::{Read, Write};
+    let addr = s.peer_addr().unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let length = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())
+        })
+        .expect("a buffered response has a length");
+    let mut body = vec![0u8; length];
+    s.read_exact(&mut body).unwrap();
+    head.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+/// Issue 19: a kept-alive connection that sat idle after its request counted as busy for ever,
+/// so at the connection cap idle keep-alive clients kept new ones out. Now a connection is
+/// busy only while it is answering: here two idle kept-alive clients fill a cap of two, and a
+/// third client is served, the oldest idle one closed for it.
+#[test]
+fn idle_kept_alive_connections_make_room_at_the_cap() {
+    use std::io::Read;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = fill_store(&dir.path().join("history.db"), &small_fixture());
+    let opts = ServeOptions {
+        warm_up: false,
+        header_timeout: Duration::from_secs(60),
+        max_connections: Some(2),
+        ..ServeOptions::default()
+    };
+    let server = start(&url, "127.0.0.1:0".parse().unwrap(), opts).unwrap();
+    let addr = server.addr();
+    let mut kept: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            assert_eq!(get_kept_alive(&mut s, "/api/v1/runs"), 200);
+            std::thread::sleep(Duration::from_millis(20));
+            s
+        })
+        .collect();
+    assert_eq!(get(addr, "/api/v1/runs").status, 200, "the third client was kept out");
+    let mut rest = Vec::new();
+    assert!(kept[0].read_to_end(&mut rest).is_ok() && rest.is_empty(), "the oldest idle connection stayed");
+    assert_eq!(get_kept_alive(&mut kept[1], "/api/v1/baselines"), 200, "the younger one is still served");
+    server.shutdown();
+}
+
+/// Issue 19: the header timeout covers the wait between kept-alive requests too (hyper starts
+/// it whenever it waits for a head), so idle kept-alive connections do not pile up.
+#[test]
+fn an_idle_kept_alive_connection_is_closed_after_the_header_timeout() {
+    use std::io::Read;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = fill_store(&dir.path().join("history.db"), &small_fixture());
+    let opts = ServeOptions {
+        warm_up: false,
+        header_timeout: Duration::from_millis(300),
+        ..ServeOptions::default()
+    };
+    let server = start(&url, "127.0.0.1:0".parse().unwrap(), opts).unwrap();
+    let mut s = std::net::TcpStream::connect(server.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert_eq!(get_kept_alive(&mut s, "/api/v1/runs"), 200);
+    let mut rest = Vec::new();
+    let read = s.read_to_end(&mut rest);
+    assert!(read.is_ok(), "the idle kept-alive connection was held open: {read:?}");
+    server.shutdown();
+}
+
+/// Issue 19: a push that declared a body and then stalled held its connection (busy, so never
+/// evicted) for as long as the client liked. Now a body that stops arriving for the idle
+/// timeout gets 408 and the connection is closed.
+#[test]
+fn a_stalled_request_body_gets_408() {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _url, token) = sqlite_team_server_with(
+        dir.path(),
+        ServeOptions { header_timeout: Duration::from_millis(300), ..ServeOptions::default() },
+    );
+    let addr = server.addr();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let head = format!(
+        "POST /api/v1/runs HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"schema_"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let read = s.read_to_end(&mut raw);
+    assert!(read.is_ok(), "the stalled body held the connection: {read:?}");
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("stalled"), "{text}");
+    server.shutdown();
+}
+
+/// Issue 19: failed authentications were not limited, so a client could try tokens as fast as
+/// the store could check them. Now each address has an allowance of failures (three here);
+/// beyond it every credentialed request from it gets 429 with `Retry-After`, even with a
+/// good token, until the allowance refills. Requests without credentials are not failures.
+#[test]
+fn failed_authentications_are_limited_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = perfwatch_server::RateLimit { per_second: 0.001, burst: 3 };
+    let (server, _url, token) = sqlite_team_server_with(
+        dir.path(),
+        ServeOptions { auth_failure_limit: Some(limit), ..ServeOptions::default() },
+    );
+    let addr = server.addr();
+    let body = serde_json::to_vec(&common::report(&small_fixture(), 1)).unwrap();
+    for _ in 0..3 {
+        let (status, text) = post(addr, "pw_not-a-token", &body);
+        assert_eq!(status, 401, "{text}");
+    }
+    let (status, text) = post(addr, "pw_not-a-token", &body);
+    assert_eq!(status, 429, "{text}");
+    assert!(text.contains("too many failed authentications"), "{text}");
+    let (status, _) = post(addr, &token, &body);
+    assert_eq!(status, 429, "a blocked address is refused before its token is checked");
+    assert_eq!(get(addr, "/api/v1/runs").status, 200, "reads without credentials are not failures");
+    server.shutdown();
+}
+
+/// Issue 19: one push of 20,000 series made `GET /` a 31 MB page built from every history. The
+/// overview is now paged: each page reads, holds and sends only its own series, and links its
+/// neighbours. Here 8 series, 3 per page.
+#[test]
+fn the_overview_is_paged() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fill_store(&dir.path().join("history.db"), &small_fixture());
+    let opts = ServeOptions { warm_up: false, overview_page_size: 3, ..ServeOptions::default() };
+    let server = start(&url, "127.0.0.1:0".parse().unwrap(), opts).unwrap();
+    let addr = server.addr();
+    let rows = |body: &str| body.matches("<tr data-name=").count();
+    let first = get(addr, "/");
+    assert_eq!(first.status, 200);
+    assert!(first.body.contains("series 1–3 of 8") && first.body.contains("page 1 of 3"), "{}", first.body);
+    assert_eq!(rows(&first.body), 3);
+    assert!(first.body.contains("href=\"?page=2\" rel=\"next\""));
+    let last = get(addr, "/?page=3");
+    assert!(last.body.contains("series 7–8 of 8"), "{}", last.body);
+    assert_eq!(rows(&last.body), 2);
+    assert_eq!(get(addr, "/index.html?page=2").body.matches("<tr data-name=").count(), 3);
+    // Past the end: the last page; not a count: 400.
+    assert!(get(addr, "/?page=99").body.contains("series 7–8 of 8"));
+    assert_eq!(get(addr, "/?page=0").status, 400);
+    assert_eq!(get(addr, "/?page=x").status, 400);
+    // Every series is on exactly one page.
+    let all: usize = (1..=3).map(|p| rows(&get(addr, &format!("/?page={p}")).body)).sum();
+    assert_eq!(all, 8);
+    // The series API pages the same way on request.
+    let api: serde_json::Value =
+        serde_json::from_str(&get(addr, "/api/v1/series?offset=6&limit=5").body).unwrap();
+    assert_eq!(api["series"].as_array().unwrap().len(), 2);
+    assert_eq!(get(addr, "/api/v1/series?limit=-1").status, 400);
     server.shutdown();
 }

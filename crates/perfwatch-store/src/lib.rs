@@ -179,22 +179,15 @@ impl PushState {
     }
 }
 
-/// How long an `incomplete` run is taken to be still measuring: [`Store::prune`] never deletes
-/// one younger than this, whatever the policy. A run is `incomplete` from `begin_run` until
-/// `finish_run`, so without this `prune --keep-last 1` deleted runs other perfwatch processes
-/// were still writing (their next case then failed with "no run matches"). Older incomplete
-/// runs are those whose perfwatch died (kill -9, power loss): prune reaps them like any other.
-/// A day is longer than any case perfwatch measures (`max_time` and `timeout` bound each).
+/// How long an `incomplete` run *without a lease* (written by a perfwatch from before leases)
+/// is taken to be still measuring, from its start. Runs measured now hold a lease instead
+/// ([`Store::renew_lease`]): a start time says nothing about liveness for a run `backfill`
+/// dates at its commit's time, or a soak test of a day.
 pub const IN_PROGRESS_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
-/// The start time after which an `incomplete` run counts as still measuring.
-pub(crate) fn in_progress_since() -> Timestamp {
-    let grace = jiff::SignedDuration::from_secs(IN_PROGRESS_GRACE.as_secs() as i64);
-    Timestamp::now().checked_sub(grace).unwrap_or(Timestamp::MIN)
-}
-
-/// Which runs [`Store::prune`] deletes. Runs a baseline points to are never deleted, nor
-/// runs still waiting to be pushed, nor `incomplete` runs younger than [`IN_PROGRESS_GRACE`].
+/// Which runs [`Store::prune`] deletes, besides abandoned `incomplete` runs (whose lease ran
+/// out). Runs a baseline points to are never deleted, nor runs still waiting to be pushed,
+/// nor `incomplete` runs still being measured (their lease holds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrunePolicy {
     /// Keep the N newest runs (by start time), delete older ones.
@@ -231,6 +224,12 @@ pub trait Store: Send {
 
     /// Sets a run's final status and end time. [`ErrorKind::NotFound`] if it is not stored.
     fn finish_run(&mut self, run_id: &str, status: RunStatus, ended_at: Timestamp) -> Result<()>;
+
+    /// Vouches that the process measuring the `incomplete` run `run_id` is alive until `until`:
+    /// till then [`Store::prune`] leaves the run alone; after it, the run counts as abandoned
+    /// (its perfwatch was killed) and `prune` deletes it. The measuring process renews the
+    /// lease as it goes. [`ErrorKind::NotFound`] if the run is not stored.
+    fn renew_lease(&mut self, run_id: &str, until: Timestamp) -> Result<()>;
 
     /// Records the budget results of a run (computed once its cases are measured).
     /// [`ErrorKind::NotFound`] if it is not stored.
@@ -276,6 +275,11 @@ pub trait Store: Send {
 
     /// The medians of one case × metric across runs, oldest first; with `last`, only the newest
     /// `last` points (still oldest first). Served by an index; empty for an unknown series.
+    ///
+    /// Series reads ([`Store::history`], [`Store::history_medians`], [`Store::list_series`]'s
+    /// point counts, the positions of [`Store::change_points`]) leave out `incomplete` runs:
+    /// one still being measured, or one whose perfwatch died. Its cases join the history when
+    /// it finishes (complete, or interrupted by Ctrl-C); [`Store::run`] reads it any time.
     fn history(&mut self, case: &CaseId, metric: &str, last: Option<usize>) -> Result<Vec<HistoryPoint>>;
 
     /// Every case × metric that has stored points, sorted by case then metric.

@@ -32,6 +32,8 @@
 //!   unpushed ones.
 //! - `runs.governor`, `runs.gpu` (version 5): the CPU frequency governor and the GPUs read
 //!   (or why none could be) of [`perfwatch_model::HostInfo`].
+//! - `runs.lease_until_s` (version 6): until when the process measuring an `incomplete` run
+//!   vouches that it is alive ([`crate::Store::renew_lease`]); past it, the run was abandoned.
 
 use crate::error::{Result, StoreError};
 
@@ -303,6 +305,17 @@ CREATE INDEX runs_unpushed ON runs (started_s, started_ns, id) WHERE push_state 
         // for a GPU).
         sqlite: "ALTER TABLE runs ADD COLUMN governor TEXT;\nALTER TABLE runs ADD COLUMN gpu TEXT;",
         postgres: "ALTER TABLE runs ADD COLUMN governor TEXT;\nALTER TABLE runs ADD COLUMN gpu TEXT;",
+    },
+    Migration {
+        version: 6,
+        name: "run leases",
+        // The time (Unix seconds) until which the perfwatch measuring an `incomplete` run
+        // vouches that it is alive; NULL for runs measured before, and for imported or pushed
+        // ones. The partial index finds the incomplete runs that series reads leave out.
+        sqlite: "ALTER TABLE runs ADD COLUMN lease_until_s INTEGER;\n\
+                 CREATE INDEX runs_incomplete ON runs (id) WHERE status = 'incomplete';",
+        postgres: "ALTER TABLE runs ADD COLUMN lease_until_s BIGINT;\n\
+                   CREATE INDEX runs_incomplete ON runs (id) WHERE status = 'incomplete';",
     },
 ];
 

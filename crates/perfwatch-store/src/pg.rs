@@ -415,6 +415,10 @@ impl Store for PgStore {
         self.write_run(run_id, &q().finish_run, &[&run_id, &status.as_str(), &s, &ns])
     }
 
+    fn renew_lease(&mut self, run_id: &str, until: Timestamp) -> Result<()> {
+        self.write_run(run_id, &q().renew_lease, &[&run_id, &until.as_second()])
+    }
+
     fn set_budgets(&mut self, run_id: &str, budgets: &[BudgetResult]) -> Result<()> {
         self.write_run(run_id, &q().set_budgets, &[&run_id, &rows::budgets_json(budgets)])
     }
@@ -520,7 +524,8 @@ impl Store for PgStore {
         all(
             &mut self.client,
             "SELECT s.case_name, s.case_params, s.metric, s.unit, s.better, COUNT(*)::BIGINT \
-             FROM series s JOIN summaries x ON x.series_id = s.id GROUP BY s.id \
+             FROM series s JOIN summaries x ON x.series_id = s.id \
+             JOIN runs r ON r.id = x.run_id AND r.status <> 'incomplete' GROUP BY s.id \
              ORDER BY s.case_name, s.case_params, s.metric",
             &[],
             rows::read_series,
@@ -570,7 +575,7 @@ impl Store for PgStore {
         let mut tx = self.client.transaction()?;
         // FOR UPDATE locks the victims: a concurrent set_baseline on one of them waits and
         // then fails its foreign-key check instead of pointing at a deleted run.
-        let (sql, params) = sql::prune_victims(Dialect::Postgres, policy, crate::in_progress_since());
+        let (sql, params) = sql::prune_victims(Dialect::Postgres, policy, Timestamp::now().as_second());
         let victims: Vec<String> =
             all(&mut tx, &format!("{sql} FOR UPDATE"), &dyn_params(&params), |r| r.col(0))?;
         if !victims.is_empty() {

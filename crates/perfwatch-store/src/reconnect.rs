@@ -62,6 +62,9 @@ impl Store for Reconnecting {
     fn finish_run(&mut self, run_id: &str, status: RunStatus, ended_at: Timestamp) -> Result<()> {
         self.call(|s| s.finish_run(run_id, status, ended_at))
     }
+    fn renew_lease(&mut self, run_id: &str, until: Timestamp) -> Result<()> {
+        self.call(|s| s.renew_lease(run_id, until))
+    }
     fn set_budgets(&mut self, run_id: &str, budgets: &[BudgetResult]) -> Result<()> {
         self.call(|s| s.set_budgets(run_id, budgets))
     }

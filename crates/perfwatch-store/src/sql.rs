@@ -89,6 +89,8 @@ queries! {
     next_case_ord = "SELECT COALESCE(MAX(ord) + 1, 0) FROM cases WHERE run_id = ?1";
     /// `?1` run id, `?2` status, `?3`/`?4` end time.
     finish_run = "UPDATE runs SET status = ?2, ended_s = ?3, ended_ns = ?4 WHERE id = ?1";
+    /// `?1` run id, `?2` lease end (Unix seconds).
+    renew_lease = "UPDATE runs SET lease_until_s = ?2 WHERE id = ?1";
     /// `?1` run id, `?2` budgets JSON.
     set_budgets = "UPDATE runs SET budgets = ?2 WHERE id = ?1";
     /// `?1` run id, `?2` push state or NULL.
@@ -111,7 +113,7 @@ queries! {
     series_id = "SELECT id FROM series WHERE case_name = ?1 AND case_params = ?2 AND metric = ?3";
     /// `?1` series id, `?2` limit → `rows::read_history_point` rows, newest first.
     history = "SELECT s.run_id, s.started_s, s.started_ns, r.git_commit, s.median, s.ci_lo, s.ci_hi \
-         FROM summaries s JOIN runs r ON r.id = s.run_id WHERE s.series_id = ?1 \
+         FROM summaries s JOIN runs r ON r.id = s.run_id WHERE s.series_id = ?1 AND r.status <> 'incomplete' \
          ORDER BY s.started_s DESC, s.started_ns DESC, s.run_id DESC LIMIT ?2";
     /// `?1` series id, `?2`… `change_point_values!`; keeps `alerted`, skips unknown runs.
     upsert_change_point = "INSERT INTO change_points \
@@ -124,7 +126,7 @@ queries! {
     /// position in the series' history (the order of `history`), its commit and start time.
     change_points = "SELECT c.run_id, c.before_v, c.after_v, c.change, c.p_value, c.regression, \
          c.alerted, (SELECT COUNT(*) FROM summaries e WHERE e.series_id = c.series_id \
-         AND (e.started_s, e.started_ns, e.run_id) < (r.started_s, r.started_ns, r.id)), \
+         AND e.run_id NOT IN (SELECT id FROM runs WHERE status = 'incomplete') AND (e.started_s, e.started_ns, e.run_id) < (r.started_s, r.started_ns, r.id)), \
          r.git_commit, r.started_s, r.started_ns \
          FROM change_points c JOIN runs r ON r.id = c.run_id WHERE c.series_id = ?1 \
          ORDER BY r.started_s, r.started_ns, r.id";
@@ -255,14 +257,21 @@ pub(crate) fn previous_run(
     (sql, b.params)
 }
 
-/// `SELECT id FROM runs …` of the runs `policy` deletes: never one a baseline points to, one
-/// still waiting to be pushed, or an `incomplete` one that started at or after
-/// `in_progress_since` (one still being measured, [`crate::IN_PROGRESS_GRACE`]).
-pub(crate) fn prune_victims(
-    dialect: Dialect,
-    policy: &PrunePolicy,
-    in_progress_since: jiff::Timestamp,
-) -> (String, Vec<Param>) {
+/// Which `runs` rows are `incomplete` and still being measured at `now` (Unix seconds): their
+/// lease has not run out, or, for runs from before leases (no lease), they started within
+/// [`crate::IN_PROGRESS_GRACE`] of `now`.
+fn in_progress(b: &mut Builder, now: i64) -> String {
+    let incomplete = b.bind(Param::Text(perfwatch_model::RunStatus::Incomplete.as_str().into()));
+    let now = b.bind(Param::I64(now));
+    let grace = b.bind(Param::I64(i64::try_from(crate::IN_PROGRESS_GRACE.as_secs()).unwrap_or(i64::MAX)));
+    format!("(status = {incomplete} AND COALESCE(lease_until_s, started_s + {grace}) >= {now})")
+}
+
+/// `SELECT id FROM runs …` of the runs `policy` deletes, and every abandoned `incomplete` run
+/// (its lease ran out: the perfwatch measuring it died) whatever the policy — but never one a
+/// baseline points to, one still waiting to be pushed, or an `incomplete` one still being
+/// measured at `now` (Unix seconds).
+pub(crate) fn prune_victims(dialect: Dialect, policy: &PrunePolicy, now: i64) -> (String, Vec<Param>) {
     let mut b = Builder { dialect, params: Vec::new() };
     let which = match policy {
         PrunePolicy::KeepLast(n) => {
@@ -274,12 +283,12 @@ pub(crate) fn prune_victims(
         }
         PrunePolicy::OlderThan(t) => b.started(true, *t),
     };
-    let incomplete = b.bind(Param::Text(perfwatch_model::RunStatus::Incomplete.as_str().into()));
-    let recent = b.started(false, in_progress_since);
+    let live = in_progress(&mut b, now);
+    let abandoned = b.bind(Param::Text(perfwatch_model::RunStatus::Incomplete.as_str().into()));
     let sql = format!(
-        "SELECT id FROM runs WHERE {which} AND id NOT IN (SELECT run_id FROM baselines) \
-         AND (push_state IS NULL OR push_state <> 'unpushed') \
-         AND NOT (status = {incomplete} AND {recent})"
+        "SELECT id FROM runs WHERE ({which} OR status = {abandoned}) \
+         AND id NOT IN (SELECT run_id FROM baselines) \
+         AND (push_state IS NULL OR push_state <> 'unpushed') AND NOT {live}"
     );
     (sql, b.params)
 }

@@ -330,6 +330,10 @@ impl Store for SqliteStore {
         self.write_run(run_id, &q().finish_run, (run_id, status.as_str(), s, ns))
     }
 
+    fn renew_lease(&mut self, run_id: &str, until: Timestamp) -> Result<()> {
+        self.write_run(run_id, &q().renew_lease, (run_id, until.as_second()))
+    }
+
     fn set_budgets(&mut self, run_id: &str, budgets: &[BudgetResult]) -> Result<()> {
         self.write_run(run_id, &q().set_budgets, (run_id, rows::budgets_json(budgets)))
     }
@@ -433,10 +437,13 @@ impl Store for SqliteStore {
 
     fn history_medians(&mut self, case: &CaseId, metric: &str) -> Result<Vec<f64>> {
         let Some(series) = find_series(&self.conn, case, metric)? else { return Ok(Vec::new()) };
-        // Same order as `history`, answered from the covering index alone (no join to runs).
+        // Same order as `history`, answered from the covering index (the incomplete runs left
+        // out are a handful, found once through a partial index).
         all(
             &self.conn,
-            "SELECT median FROM summaries WHERE series_id = ?1 ORDER BY started_s, started_ns, run_id",
+            "SELECT median FROM summaries WHERE series_id = ?1 \
+             AND run_id NOT IN (SELECT id FROM runs WHERE status = 'incomplete') \
+             ORDER BY started_s, started_ns, run_id",
             [series],
             |r| r.real(0),
         )
@@ -446,7 +453,8 @@ impl Store for SqliteStore {
         all(
             &self.conn,
             "SELECT s.case_name, s.case_params, s.metric, s.unit, s.better, \
-             (SELECT COUNT(*) FROM summaries x WHERE x.series_id = s.id) AS points \
+             (SELECT COUNT(*) FROM summaries x WHERE x.series_id = s.id \
+             AND x.run_id NOT IN (SELECT id FROM runs WHERE status = 'incomplete')) AS points \
              FROM series s WHERE points > 0 ORDER BY s.case_name, s.case_params, s.metric",
             [],
             |r| rows::read_series(r),
@@ -495,7 +503,7 @@ impl Store for SqliteStore {
 
     fn prune(&mut self, policy: &PrunePolicy) -> Result<usize> {
         let tx = self.write_tx()?;
-        let (sql, params) = sql::prune_victims(Dialect::Sqlite, policy, crate::in_progress_since());
+        let (sql, params) = sql::prune_victims(Dialect::Sqlite, policy, Timestamp::now().as_second());
         let victims: Vec<String> = all(&tx, &sql, dyn_params(params), |r| r.col(0))?;
         for id in &victims {
             exec(&tx, "DELETE FROM summaries WHERE run_id = ?1", [id])?;

@@ -127,6 +127,7 @@ contract_tests!(
     tokens_are_created_listed_and_revoked,
     push_state_marks_runs_and_prune_keeps_unpushed,
     prune_spares_runs_still_being_measured,
+    series_reads_leave_out_incomplete_runs,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -344,8 +345,8 @@ fn incremental_writes_keep_what_finished(fx: &dyn Fixture) {
     let listed = store.list_runs(&RunFilter::default()).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].status, RunStatus::Incomplete);
-    // Finished cases are already in the history.
-    assert_eq!(store.history(&sort_small(), "wall", None).unwrap().len(), 1);
+    // Finished cases are kept, but join the history only when the run finishes.
+    assert!(store.history(&sort_small(), "wall", None).unwrap().is_empty());
 
     store.add_case(&full.run.id, &full.benchmarks[2]).unwrap();
     let end = t("2025-03-01T13:00:00Z");
@@ -356,6 +357,7 @@ fn incremental_writes_keep_what_finished(fx: &dyn Fixture) {
     assert_eq!(got.benchmarks, full.benchmarks);
     let only_incomplete = RunFilter { status: Some(RunStatus::Incomplete), ..Default::default() };
     assert!(store.list_runs(&only_incomplete).unwrap().is_empty());
+    assert_eq!(store.history(&sort_small(), "wall", None).unwrap().len(), 1);
 }
 
 fn write_errors_have_kinds(fx: &dyn Fixture) {
@@ -496,36 +498,87 @@ fn prune_older_than(fx: &dyn Fixture) {
 }
 
 /// Issue 19, item 1: `prune --keep-last 1` (or `--older-than 0s`) deleted runs that other
-/// perfwatch processes were still measuring. An incomplete run younger than the grace period
-/// is spared by every policy; an old incomplete run (its perfwatch died) is reaped.
+/// perfwatch processes were still measuring. An incomplete run whose lease holds is spared by
+/// every policy — also one dated years back, as `backfill` dates its runs — and one whose
+/// lease ran out (its perfwatch died) is reaped whatever the policy.
 fn prune_spares_runs_still_being_measured(fx: &dyn Fixture) {
     let mut store = fx.open();
     for i in 0..3 {
         store.insert_run(&report(&rid(i), nth_time(i64::from(i)))).unwrap();
     }
+    let in_ten_minutes = Timestamp::now() + SignedDuration::from_mins(10);
     // Begun a second ago and still being measured, one case written so far.
     let live = report(&rid(10), Timestamp::now() - SignedDuration::from_secs(1));
     store.begin_run(&live.run).unwrap();
+    store.renew_lease(&live.run.id, in_ten_minutes).unwrap();
     store.add_case(&live.run.id, &live.benchmarks[0]).unwrap();
-    // Begun two days ago and never finished: its perfwatch died.
-    let dead = report(&rid(11), Timestamp::now() - SignedDuration::from_hours(48));
+    // A backfill run, dated at its commit two years ago, being measured now.
+    let dated = report(&rid(12), Timestamp::now() - SignedDuration::from_hours(2 * 365 * 24));
+    store.begin_run(&dated.run).unwrap();
+    store.renew_lease(&dated.run.id, in_ten_minutes).unwrap();
+    // Begun an hour ago; its lease ran out a minute ago: its perfwatch died.
+    let dead = report(&rid(11), Timestamp::now() - SignedDuration::from_hours(1));
     store.begin_run(&dead.run).unwrap();
+    store.renew_lease(&dead.run.id, Timestamp::now() - SignedDuration::from_mins(1)).unwrap();
+    // Begun two days ago by a perfwatch from before leases, never finished.
+    let legacy = report(&rid(13), Timestamp::now() - SignedDuration::from_hours(48));
+    store.begin_run(&legacy.run).unwrap();
 
-    assert_eq!(
-        store.prune(&PrunePolicy::OlderThan(Timestamp::now())).unwrap(),
-        4,
-        "3 old runs and the dead one"
-    );
+    // Keeping the newest ten would keep every run: only the abandoned ones go.
+    assert_eq!(store.prune(&PrunePolicy::KeepLast(10)).unwrap(), 2, "the dead run and the legacy one");
+    assert_eq!(store.prune(&PrunePolicy::OlderThan(Timestamp::now())).unwrap(), 3, "the 3 old runs");
     assert_eq!(store.prune(&PrunePolicy::KeepLast(0)).unwrap(), 0);
-    let left: Vec<_> = store.list_runs(&RunFilter::default()).unwrap().into_iter().map(|m| m.id).collect();
-    assert_eq!(left, vec![rid(10)]);
+    let mut left: Vec<_> =
+        store.list_runs(&RunFilter::default()).unwrap().into_iter().map(|m| m.id).collect();
+    left.sort();
+    assert_eq!(left, vec![rid(10), rid(12)]);
     // The live run goes on as if nothing happened.
     store.add_case(&live.run.id, &live.benchmarks[1]).unwrap();
     store.finish_run(&live.run.id, RunStatus::Complete, Timestamp::now()).unwrap();
     assert_eq!(store.run(&rid(10)).unwrap().unwrap().benchmarks, live.benchmarks[..2].to_vec());
     // Finished, it is an ordinary run again.
     assert_eq!(store.prune(&PrunePolicy::KeepLast(0)).unwrap(), 1);
+    assert!(matches!(store.renew_lease(&rid(99), in_ten_minutes), Err(e) if e.kind() == ErrorKind::NotFound));
     store.integrity_check().unwrap();
+}
+
+/// Issue 19: a run still being measured (or killed) showed in every history, so `detect` and
+/// the dashboard judged half a run — and a killed run's points for ever. Series reads now
+/// leave incomplete runs out, in every form, until they finish.
+fn series_reads_leave_out_incomplete_runs(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    for i in 0..3 {
+        store.insert_run(&report(&rid(i), nth_time(i64::from(i)))).unwrap();
+    }
+    // Dated between the second and third runs, so that it would shift positions after it.
+    let running = report(&rid(5), nth_time(1) + SignedDuration::from_mins(30));
+    store.begin_run(&running.run).unwrap();
+    store.add_case(&running.run.id, &running.benchmarks[0]).unwrap();
+    // A series only the incomplete run has measured is not listed at all.
+    let mut only = running.benchmarks[2].clone();
+    only.case = CaseId::new("only_in_the_running_run", Vec::<(String, String)>::new());
+    store.add_case(&running.run.id, &only).unwrap();
+    let points = |store: &mut Box<dyn Store>| {
+        let series = store.list_series().unwrap();
+        let listed = series.iter().find(|s| s.case == sort_small() && s.metric == "wall").unwrap().points;
+        let history = store.history(&sort_small(), "wall", None).unwrap();
+        let medians = store.history_medians(&sort_small(), "wall").unwrap();
+        assert_eq!(medians, history.iter().map(|p| p.median).collect::<Vec<_>>());
+        (listed, history.len(), history.iter().map(|p| p.run_id.clone()).collect::<Vec<_>>())
+    };
+    assert_eq!(points(&mut store), (3, 3, (0..3).map(rid).collect()));
+    let series = store.list_series().unwrap();
+    assert!(series.iter().all(|s| s.case.name != "only_in_the_running_run"), "{series:?}");
+    // Change points keep their positions in the history without the incomplete run.
+    let cp = ChangePoint { run_id: Some(rid(2)), ..ChangePoint::at(2, 1.0, 2.0, 1.0, 1e-4, Better::Lower) };
+    store.replace_change_points(&sort_small(), "wall", 3, std::slice::from_ref(&cp)).unwrap();
+    let stored = store.change_points(&sort_small(), "wall").unwrap().unwrap();
+    assert_eq!(stored.iter().map(|c| c.index).collect::<Vec<_>>(), [2]);
+    // Finished, the run joins every history.
+    store.finish_run(&running.run.id, RunStatus::Interrupted, nth_time(6)).unwrap();
+    assert_eq!(points(&mut store), (4, 4, vec![rid(0), rid(1), rid(5), rid(2)]));
+    let stored = store.change_points(&sort_small(), "wall").unwrap().unwrap();
+    assert_eq!(stored.iter().map(|c| c.index).collect::<Vec<_>>(), [3]);
 }
 
 fn insert_run_is_idempotent(fx: &dyn Fixture) {

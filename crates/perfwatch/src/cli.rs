@@ -155,8 +155,9 @@ pub enum Command {
     )]
     Push(PushArgs),
     /// Delete old runs from the store and compact it. Never deleted: runs a baseline points
-    /// to, runs not yet pushed, and runs still being measured (`incomplete` and begun less than
-    /// a day ago); an older `incomplete` run, whose perfwatch died, is deleted like any other.
+    /// to, runs not yet pushed, and runs still being measured (`incomplete`, with the lease
+    /// their perfwatch renews while it measures). Abandoned runs — `incomplete`, their lease
+    /// run out because their perfwatch was killed — are deleted whatever the policy.
     #[command(
         after_help = "Examples:\n  perfwatch prune --keep-last 200\n  perfwatch prune --older-than 90d"
     )]

@@ -19,6 +19,7 @@ use super::worktree::{Repo, Side};
 use super::{measure_paired, paired_comparisons, stop_warning};
 use crate::error::{AppError, Result, StoreContext};
 use crate::git::Git;
+use crate::lease::Lease;
 use crate::measure::new_run_meta;
 use crate::project::{Project, select};
 use crate::{Outcome, Ui};
@@ -108,6 +109,8 @@ struct Session<'a> {
     runs_failed: bool,
     interrupted: bool,
     store_error: Option<AppError>,
+    /// The lease of both runs in the store, renewed as each case is saved.
+    lease: Lease,
 }
 
 impl<'a> Session<'a> {
@@ -126,6 +129,8 @@ impl<'a> Session<'a> {
         for m in &metas {
             store.begin_run(m).store_context(|| format!("recording run {}", m.id))?;
         }
+        let mut lease = Lease::for_plans(&[&base.plan, &cand.plan], req.max_time);
+        lease.renew(store, metas.iter().map(|m| m.id.as_str()));
         let run_ref = |m: &RunMeta, side: &Side| RunRef {
             run_id: m.id.clone(),
             name: Some(side.label.clone()),
@@ -157,6 +162,7 @@ impl<'a> Session<'a> {
             runs_failed: false,
             interrupted: false,
             store_error: None,
+            lease,
         })
     }
 
@@ -252,6 +258,7 @@ impl<'a> Session<'a> {
                 return;
             }
         }
+        self.lease.renew(self.store, self.metas.iter().map(|m| m.id.as_str()));
     }
 
     /// Marks both runs finished (unless saving failed: then they stay incomplete), and

@@ -209,6 +209,33 @@ pub struct Overview {
     pub generated_at: Option<Timestamp>,
     /// `true` for `perfwatch serve`, `false` for the static report.
     pub live: bool,
+    /// Which page of the series this is, when the rows are one page of many (`perfwatch
+    /// serve` of a store with more series than a page holds); `None`: every series.
+    pub pager: Option<Pager>,
+}
+
+/// Where one page of the overview's series lies among all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pager {
+    /// 0-based page number.
+    pub page: usize,
+    /// Series per page.
+    pub per_page: usize,
+    /// Series in the store.
+    pub total: usize,
+}
+
+impl Pager {
+    /// How many pages the series fill (at least one).
+    pub fn pages(&self) -> usize {
+        self.total.div_ceil(self.per_page.max(1)).max(1)
+    }
+
+    /// The positions of this page's series among all of them.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        let start = (self.page * self.per_page).min(self.total);
+        start..(start + self.per_page).min(self.total)
+    }
 }
 
 /// Everything a case page shows besides its data script.

@@ -64,10 +64,12 @@ timeout = "120s"
     );
     let mut child = suite.cmd(&["run"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     // Wait until the first case is in the store, then kill perfwatch outright.
+    // (Histories leave incomplete runs out: read the run itself.)
+    let url = format!("sqlite://{}", suite.db().display());
     wait_for("the first case reaching the store", || {
-        let h = suite.run(&["history", "quick", "--format", "json"]);
-        let stored =
-            h.status.success() && json(&h)["series"][0]["points"].as_array().is_some_and(|p| !p.is_empty());
+        let mut store = perfwatch_store::open(&url).ok()?;
+        let id = store.list_runs(&Default::default()).ok()?.first()?.id.clone();
+        let stored = !store.run(&id).ok()??.benchmarks.is_empty();
         stored.then_some(())
     });
     child.kill().unwrap(); // SIGKILL
@@ -79,6 +81,9 @@ timeout = "120s"
     assert_eq!(runs[0].status, perfwatch_model::RunStatus::Incomplete);
     let report = store.run(&runs[0].id).unwrap().unwrap();
     assert_eq!(report.benchmarks.len(), 1, "the finished case must be kept");
+    // It is kept, but a killed run is no part of any history.
+    let history = suite.run(&["history", "quick", "--format", "json"]);
+    assert_eq!(history.status.code(), Some(2), "{}", describe(&history));
     // The benchmark it was running must not outlive perfwatch for long (the spawner kills it
     // when its control pipe closes).
     std::thread::sleep(Duration::from_millis(500));
@@ -129,6 +134,14 @@ command = ["{fake}", "sleep", "1"]
     assert!(suite.run(&["baseline", "set", "after"]).status.success());
     let baselines = String::from_utf8_lossy(&suite.run(&["baseline", "list"]).stdout).to_string();
     assert!(!baselines.contains(&killed_id), "{baselines}");
+    // Without a baseline `main`, the next run is compared with the previous *finished* run,
+    // never with the killed one in between.
+    assert!(suite.run(&["baseline", "delete", "main"]).status.success());
+    assert!(suite.run(&["run", "-b", "quick"]).status.success());
+    let out = suite.run(&["compare", "--format", "json"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let baseline = json(&out)["baseline"]["run_id"].as_str().unwrap().to_string();
+    assert_ne!(baseline, killed_id, "the killed run was taken as the baseline");
 }
 
 fn assert_integrity_ok(suite: &Suite) {

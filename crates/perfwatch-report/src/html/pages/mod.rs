@@ -191,6 +191,32 @@ mod tests {
         assert!(!notice.contains("<script>t") && !notice.contains("<script>m"), "{notice}");
     }
 
+    /// One page of many says which series it shows and links its neighbours; a single page
+    /// (or the static report, without a pager) has no page links.
+    #[test]
+    fn a_paged_overview_links_its_neighbours() {
+        use crate::html::Pager;
+        let o = |page, total| Overview {
+            pager: Some(Pager { page, per_page: 100, total }),
+            ..crate::fixtures::overview(true)
+        };
+        let middle = overview_page(&o(1, 250));
+        assert!(middle.contains("series 101–200 of 250"), "{middle}");
+        assert!(middle.contains("page 2 of 3"));
+        assert!(
+            middle.contains("href=\"?page=1\" rel=\"prev\"")
+                && middle.contains("href=\"?page=3\" rel=\"next\"")
+        );
+        let last = overview_page(&o(2, 250));
+        assert!(last.contains("series 201–250 of 250") && !last.contains("rel=\"next\""));
+        let first = overview_page(&o(0, 250));
+        assert!(!first.contains("rel=\"prev\"") && first.contains("href=\"?page=2\""));
+        let single = overview_page(&o(0, 40));
+        assert!(!single.contains("class=\"pager\"") && single.contains("40 series"), "{single}");
+        assert_eq!(Pager { page: 9, per_page: 100, total: 250 }.range(), 250..250);
+        assert_eq!(Pager { page: 0, per_page: 100, total: 0 }.pages(), 1);
+    }
+
     /// `|safe` turns escaping off, so it may only write [`TrustedSvg`] fields (named `*_svg`);
     /// an explicit escaper (`|escape("txt")`) could turn it off as well, so none is used.
     #[test]

@@ -28,6 +28,38 @@ struct OverviewPage<'a> {
     /// The newest runs, each with its status.
     recent: Vec<(LinkOr, &'static str)>,
     comparisons: &'a [Link],
+    /// Series in the store (more than `rows` when this is one page of many).
+    series_count: usize,
+    /// Links between pages, when the series fill more than one.
+    pages: Option<PageLinks>,
+}
+
+/// The links between pages of series.
+struct PageLinks {
+    /// "series 101–200 of 20000".
+    showing: String,
+    /// "page 2 of 200".
+    at: String,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+impl PageLinks {
+    fn new(p: &crate::html::Pager) -> Option<PageLinks> {
+        let pages = p.pages();
+        if pages <= 1 {
+            return None;
+        }
+        let r = p.range();
+        // Pages are numbered from 1 in addresses, as people count them.
+        let href = |n: usize| format!("?page={}", n + 1);
+        Some(PageLinks {
+            showing: format!("series {}–{} of {}", r.start + 1, r.end, p.total),
+            at: format!("page {} of {pages}", p.page + 1),
+            previous: (p.page > 0).then(|| href(p.page - 1)),
+            next: (p.page + 1 < pages).then(|| href(p.page + 1)),
+        })
+    }
 }
 
 /// The overview's rows, each made into a [`RowView`] only when the template reaches it.
@@ -38,10 +70,6 @@ struct OverviewPage<'a> {
 struct Rows<'a>(&'a [OverviewRow]);
 
 impl<'a> Rows<'a> {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
     fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -186,6 +214,8 @@ pub fn overview_page(o: &Overview) -> String {
         rows: Rows(&o.rows),
         recent: o.recent_runs.iter().map(|(run, page)| recent_run(run, *page)).collect(),
         comparisons: &o.comparisons,
+        series_count: o.pager.map_or(o.rows.len(), |p| p.total),
+        pages: o.pager.as_ref().and_then(PageLinks::new),
     };
     render(&page, 4096 + o.rows.len() * 1400)
 }
