@@ -5,7 +5,7 @@
 use std::ops::Range;
 use std::time::Duration;
 
-use perfwatch_model::{Better, Budget, GpuPlan, MetricInfo, builtin_metric};
+use perfwatch_model::{Better, Budget, GpuPlan, InstrPlan, InstrTool, MetricInfo, builtin_metric};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -32,7 +32,7 @@ pub(crate) const SETTING_KEYS: [&str; 7] =
     ["warmup", "min_runs", "max_runs", "max_time", "precision", "timeout", "threshold"];
 
 /// Keys of a `[[bench]]` entry besides the settings.
-const BENCH_ONLY_KEYS: [&str; 13] = [
+const BENCH_ONLY_KEYS: [&str; 14] = [
     "name",
     "command",
     "shell",
@@ -46,12 +46,14 @@ const BENCH_ONLY_KEYS: [&str; 13] = [
     "budgets",
     "metrics",
     "gpu",
+    "instr",
 ];
 
 const TOP_KEYS: [&str; 3] = ["defaults", "bench", "build"];
 const BUILD_KEYS: [&str; 2] = ["command", "shell"];
 const METRIC_KEYS: [&str; 2] = ["unit", "better"];
 const GPU_KEYS: [&str; 2] = ["enabled", "interval"];
+const INSTR_KEYS: [&str; 1] = ["tool"];
 
 /// Run settings as written (in `[defaults]` or a `[[bench]]`).
 #[derive(Debug, Default, Clone)]
@@ -112,6 +114,7 @@ pub(crate) struct RawBench {
     pub budgets: Vec<S<Budget>>,
     pub metrics: Vec<(S<String>, MetricInfo)>,
     pub gpu: Option<GpuPlan>,
+    pub instr: Option<InstrPlan>,
 }
 
 /// The whole suite as written.
@@ -533,6 +536,7 @@ impl Reader<'_> {
                 "budgets" => b.budgets = self.budgets(val),
                 "metrics" => b.metrics = self.metrics(val),
                 "gpu" => b.gpu = self.gpu(val),
+                "instr" => b.instr = self.instr(val),
                 _ if SETTING_KEYS.contains(&k) => self.setting(&mut b.settings, k, val),
                 _ => {
                     // A misspelled `command`/`shell`/`name` is reported once, as the unknown key,
@@ -813,6 +817,33 @@ impl Reader<'_> {
             }
         }
         (ok && enabled).then_some(plan)
+    }
+
+    /// `[bench.instr]`: `tool = "cachegrind" | "callgrind"` (default cachegrind once the
+    /// table is written). `None` for a table with errors.
+    fn instr(&mut self, val: &Spanned<DeValue<'_>>) -> Option<InstrPlan> {
+        let table = self.table(val, "`instr`")?;
+        let mut plan = InstrPlan { tool: InstrTool::Cachegrind };
+        let mut ok = true;
+        for (key, v) in entries(table) {
+            match key.get_ref().as_ref() {
+                "tool" => match v.get_ref() {
+                    DeValue::String(s) if s == "cachegrind" => plan.tool = InstrTool::Cachegrind,
+                    DeValue::String(s) if s == "callgrind" => plan.tool = InstrTool::Callgrind,
+                    _ => {
+                        self.diags
+                            .error(v.span(), "`tool` must be \"cachegrind\" or \"callgrind\"", "unknown tool")
+                            .help("both count instructions under Valgrind; callgrind also records the call graph");
+                        ok = false;
+                    }
+                },
+                _ => {
+                    self.unknown_key(key, &INSTR_KEYS, "in [bench.instr]", None);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(plan)
     }
 
     fn diags_last(&mut self) -> Option<&mut crate::diag::Pending> {

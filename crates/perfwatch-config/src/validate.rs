@@ -259,10 +259,11 @@ impl Validator<'_> {
         };
         let shared = Shared {
             settings: merge_settings(defaults, &b.settings),
-            thresholds: thresholds(defaults, &b.settings),
+            thresholds: instr_thresholds(thresholds(defaults, &b.settings), b.instr.is_some()),
             budgets: b.budgets.iter().map(|bu| bu.v.clone()).collect(),
             metrics: b.metrics.iter().map(|(k, m)| (k.v.clone(), m.clone())).collect(),
             gpu: b.gpu,
+            instr: b.instr,
         };
         self.expand(b, &name, &templates, &shared, owner_span)
     }
@@ -409,6 +410,7 @@ impl Validator<'_> {
                 budgets: shared.budgets.clone(),
                 metrics: shared.metrics.clone(),
                 gpu: shared.gpu,
+                instr: shared.instr,
             });
         }
         if let Some((id, text)) = bad_throughput.first() {
@@ -475,6 +477,19 @@ struct Shared {
     budgets: Vec<perfwatch_model::Budget>,
     metrics: BTreeMap<String, perfwatch_model::MetricInfo>,
     gpu: Option<perfwatch_model::GpuPlan>,
+    instr: Option<perfwatch_model::InstrPlan>,
+}
+
+/// With `[bench.instr]`, the instruction metrics' own small threshold
+/// ([`perfwatch_model::metric::INSTR_THRESHOLD`]) unless the suite names one for the metric:
+/// a plain `threshold` is sized for timings' noise, which counts do not have.
+fn instr_thresholds(mut thresholds: BTreeMap<String, f64>, instr: bool) -> BTreeMap<String, f64> {
+    if instr {
+        for metric in perfwatch_model::metric::INSTR_METRICS {
+            thresholds.entry(metric.to_string()).or_insert(perfwatch_model::metric::INSTR_THRESHOLD);
+        }
+    }
+    thresholds
 }
 
 /// Per-metric thresholds: the bench's, over those of `[defaults]` unless the bench sets a

@@ -17,6 +17,15 @@
 //! reported `p_value` is the two-sided Mann–Whitney p-value of "no change", BH-adjusted over
 //! the same m comparisons.
 //!
+//! ## Counts that do not vary
+//! The instruction metrics of `[bench.instr]` ([`INSTR_METRICS`]) come from a simulation:
+//! for a deterministic program every repetition gives the same count, so there is no noise
+//! to estimate and no interval to build. When both sides' values of such a metric are each
+//! constant (one run under Valgrind, or identical repeats) and positive, the ratio is exact:
+//! its "interval" is the ratio itself, the verdict follows from it and τ alone, and a
+//! regressed or improved verdict carries p = 0 into the suite's Benjamini–Hochberg step (an
+//! exact difference is no false discovery). Otherwise such a metric is compared like any other.
+//!
 //! ## Zeros and negative values
 //! Ratios of timings are formed on the log scale, which needs every value > 0. When a metric
 //! has a zero or negative value (sys time of a short program, a custom counter), the shift
@@ -31,7 +40,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use perfwatch_model::metric::{BUILTIN_ORDER, SYS, USER};
+use perfwatch_model::metric::{BUILTIN_ORDER, INSTR_METRICS, SYS, USER};
 use perfwatch_model::{
     Better, BudgetStatus, CaseId, CaseReport, Comparison, ComparisonReport, ComparisonWarning, Design,
     RunRef, RunReport, RunSide, SCHEMA_VERSION, Verdict, VerdictCounts, VerdictNote,
@@ -164,6 +173,40 @@ pub fn compare_samples(
     })
 }
 
+/// The exact comparison of two constant positive counts (see "Counts that do not vary" in the
+/// module docs); `None` when either side varies, is empty or is not positive.
+pub fn compare_counts(
+    baseline: &[f64],
+    candidate: &[f64],
+    threshold: f64,
+    better: Better,
+) -> Option<SampleComparison> {
+    let constant = |v: &[f64]| match v.first() {
+        Some(&first) if first.is_finite() && first > 0.0 && v.iter().all(|x| *x == first) => Some(first),
+        _ => None,
+    };
+    let ratio = constant(candidate)? / constant(baseline)?;
+    if !ratio.is_finite() {
+        return None;
+    }
+    let verdict = verdict_from_ratio_ci([ratio, ratio], sanitize_threshold(threshold), better);
+    let (p_worse, p_better) = match verdict {
+        Verdict::Regressed => (0.0, 1.0),
+        Verdict::Improved => (1.0, 0.0),
+        _ => (1.0, 1.0),
+    };
+    let p_value = if ratio == 1.0 { 1.0 } else { 0.0 };
+    Some(SampleComparison {
+        ratio,
+        ci95: [ratio, ratio],
+        p_value,
+        p_worse,
+        p_better,
+        verdict,
+        scale: RatioScale::Log,
+    })
+}
+
 fn sanitize_threshold(t: f64) -> f64 {
     if t.is_finite() && t > 0.0 { t } else { 0.0 }
 }
@@ -245,7 +288,12 @@ fn compare_case(
             continue;
         }
         let threshold = sanitize_threshold(threshold_for(id, metric));
-        let Some(c) = compare_samples(&bs.samples, &cs.samples, threshold, cs.better) else {
+        let exact = INSTR_METRICS
+            .contains(&metric)
+            .then(|| compare_counts(&bs.samples, &cs.samples, threshold, cs.better));
+        let Some(c) =
+            exact.flatten().or_else(|| compare_samples(&bs.samples, &cs.samples, threshold, cs.better))
+        else {
             notes
                 .warnings
                 .push(ComparisonWarning::NoSamples { case: id.clone(), metric: metric.to_string() });
@@ -610,6 +658,54 @@ mod tests {
             proptest::prop_assert!((c.ci95[0] / d.ci95[0] - 1.0).abs() < 1e-9);
             proptest::prop_assert!((c.ci95[1] / d.ci95[1] - 1.0).abs() < 1e-9);
         }
+    }
+
+    #[test]
+    fn constant_counts_compare_exactly() {
+        use Verdict::*;
+        let c = compare_counts(&[1000.0], &[1000.0], 0.005, Better::Lower).unwrap();
+        assert_eq!((c.ratio, c.ci95, c.verdict, c.p_value), (1.0, [1.0, 1.0], Unchanged, 1.0));
+        let c = compare_counts(&[1000.0], &[1010.0], 0.005, Better::Lower).unwrap();
+        assert_eq!((c.verdict, c.p_worse), (Regressed, 0.0));
+        assert!((c.ratio - 1.01).abs() < 1e-12);
+        let c = compare_counts(&[1000.0, 1000.0], &[990.0], 0.005, Better::Lower).unwrap();
+        assert_eq!((c.verdict, c.p_better), (Improved, 0.0));
+        assert_eq!(compare_counts(&[1000.0], &[1004.0], 0.005, Better::Lower).unwrap().verdict, Unchanged);
+        // Varying, empty, zero or non-finite: not constant counts.
+        assert!(compare_counts(&[1000.0, 1001.0], &[1000.0], 0.005, Better::Lower).is_none());
+        assert!(compare_counts(&[], &[1000.0], 0.005, Better::Lower).is_none());
+        assert!(compare_counts(&[0.0], &[1000.0], 0.005, Better::Lower).is_none());
+        assert!(compare_counts(&[f64::NAN], &[1000.0], 0.005, Better::Lower).is_none());
+    }
+
+    /// One run under Valgrind per side decides, and the exact regression survives the suite's
+    /// false-discovery step among many unchanged metrics; a wall time of one run does not.
+    #[test]
+    fn one_instruction_count_per_side_decides_in_compare_runs() {
+        use Verdict::*;
+        let side = |instr: f64| {
+            let cases: Vec<CaseReport> = (0..20)
+                .map(|i| {
+                    let v = if i == 0 { instr } else { 5000.0 };
+                    case(
+                        "k",
+                        &i.to_string(),
+                        &[("instructions", Better::Lower, vec![v]), ("wall", Better::Lower, vec![1.0])],
+                    )
+                })
+                .collect();
+            run(if instr == 1000.0 { "a" } else { "b" }, "h", cases)
+        };
+        let report = compare_runs(&side(1000.0), &side(1010.0), &|_: &CaseId, _: &str| 0.005);
+        let instr: Vec<&Comparison> =
+            report.comparisons.iter().filter(|c| c.metric == "instructions").collect();
+        assert_eq!(instr[0].verdict, Regressed);
+        assert!(instr[1..].iter().all(|c| c.verdict == Unchanged));
+        let walls = report.comparisons.iter().filter(|c| c.metric == "wall");
+        assert!(
+            walls.into_iter().all(|c| c.verdict == Inconclusive),
+            "one wall time per side is no evidence"
+        );
     }
 
     #[test]

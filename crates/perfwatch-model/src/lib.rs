@@ -34,7 +34,9 @@ pub use compare::{
 };
 pub use detection::{ChangePoint, DetectedSeries, DetectionReport, ShiftKind};
 pub use metric::{Better, MetricInfo, builtin_metric};
-pub use plan::{Budget, BudgetOp, BudgetStat, CasePlan, CommandSpec, GpuPlan, Plan, RunSettings};
+pub use plan::{
+    Budget, BudgetOp, BudgetStat, CasePlan, CommandSpec, GpuPlan, InstrPlan, InstrTool, Plan, RunSettings,
+};
 pub use report::{
     CaseFailure, CaseReport, CaseStatus, GitInfo, HistoryPoint, HistoryReport, HistorySeries, HostInfo,
     RunMeta, RunReport, RunStatus,

@@ -64,8 +64,25 @@ pub const GPU_ENERGY: &str = "gpu_energy";
 /// Time-weighted mean SM clock during the run (the lowest device), MHz.
 pub const GPU_SM_CLOCK: &str = "gpu_sm_clock";
 
+/// Instructions executed by the run's processes, counted under Valgrind (`[bench.instr]`).
+pub const INSTRUCTIONS: &str = "instructions";
+/// Cycles estimated from the instructions and the simulated cache misses (`[bench.instr]`).
+pub const EST_CYCLES: &str = "est_cycles";
+/// First-level cache misses (instruction and data) in Valgrind's fixed cache model.
+pub const L1_MISSES: &str = "l1_misses";
+/// Last-level cache misses (instruction and data) in Valgrind's fixed cache model.
+pub const LL_MISSES: &str = "ll_misses";
+
+/// The metrics of `[bench.instr]`: deterministic for a deterministic program, so that a
+/// repeated value is the same value and a comparison needs no confidence interval.
+pub const INSTR_METRICS: [&str; 4] = [INSTRUCTIONS, EST_CYCLES, L1_MISSES, LL_MISSES];
+
+/// The threshold of the [`INSTR_METRICS`] unless the suite sets one for the metric: a
+/// count that does not move with the machine shows a 0.5 % change for what it is.
+pub const INSTR_THRESHOLD: f64 = 0.005;
+
 /// Names of the metrics perfwatch measures itself, in display order.
-pub const BUILTIN_ORDER: [&str; 11] = [
+pub const BUILTIN_ORDER: [&str; 15] = [
     WALL,
     USER,
     SYS,
@@ -77,6 +94,10 @@ pub const BUILTIN_ORDER: [&str; 11] = [
     GPU_UTIL,
     GPU_ENERGY,
     GPU_SM_CLOCK,
+    INSTRUCTIONS,
+    EST_CYCLES,
+    L1_MISSES,
+    LL_MISSES,
 ];
 
 /// Unit and direction of a built-in metric, or `None` for a custom one.
@@ -91,6 +112,8 @@ pub fn builtin_metric(name: &str) -> Option<MetricInfo> {
         GPU_UTIL => Some(MetricInfo::new("ratio", Better::Higher)),
         GPU_ENERGY => Some(MetricInfo::new("J", Better::Lower)),
         GPU_SM_CLOCK => Some(MetricInfo::new("MHz", Better::Higher)),
+        INSTRUCTIONS | L1_MISSES | LL_MISSES => Some(MetricInfo::new("count", Better::Lower)),
+        EST_CYCLES => Some(MetricInfo::new("cycles", Better::Lower)),
         _ => None,
     }
 }

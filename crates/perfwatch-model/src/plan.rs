@@ -97,12 +97,43 @@ pub struct CasePlan {
     pub metrics: BTreeMap<String, MetricInfo>,
     /// GPU sampling during measured runs (`[bench.gpu]`); `None` when off.
     pub gpu: Option<GpuPlan>,
+    /// One more run under Valgrind that counts instructions (`[bench.instr]`); `None` when off.
+    pub instr: Option<InstrPlan>,
 }
 
 impl CasePlan {
     /// The threshold (fraction) that applies to `metric`.
     pub fn threshold_for(&self, metric: &str) -> f64 {
         self.thresholds.get(metric).copied().unwrap_or(self.settings.threshold)
+    }
+}
+
+/// Instruction counting (`[bench.instr]`): after its measured runs, the case's command runs
+/// once more under a Valgrind tool with a fixed cache model, for metrics that do not move with
+/// a noisy machine (see `perfwatch_runner::instr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct InstrPlan {
+    /// The Valgrind tool.
+    pub tool: InstrTool,
+}
+
+/// A Valgrind tool that counts instructions and simulates the caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstrTool {
+    /// `valgrind --tool=cachegrind --cache-sim=yes`: the lighter of the two.
+    Cachegrind,
+    /// `valgrind --tool=callgrind --cache-sim=yes`: also records the call graph.
+    Callgrind,
+}
+
+impl InstrTool {
+    /// The tool's name, as Valgrind's `--tool=` and the suite file spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstrTool::Cachegrind => "cachegrind",
+            InstrTool::Callgrind => "callgrind",
+        }
     }
 }
 

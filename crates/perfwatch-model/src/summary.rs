@@ -150,6 +150,12 @@ pub enum Caveat {
         /// The first failure.
         message: String,
     },
+    /// `[bench.instr]` asked for instruction counts, but the run under Valgrind gave none (no
+    /// Valgrind, the command failed under it, or its output could not be read).
+    NoInstructionCounts {
+        /// Why.
+        reason: String,
+    },
     /// The GPU lowered its clocks (power cap, thermal or hardware slowdown) during the case.
     GpuThrottled {
         /// NVML's throttle reasons seen (`sw_power_cap`, `hw_thermal_slowdown`, …).
@@ -234,6 +240,7 @@ impl fmt::Display for Caveat {
                 "reading the GPU failed {errors} time{} ({message}); GPU metrics rest on the other samples",
                 if *errors == 1 { "" } else { "s" }
             ),
+            Caveat::NoInstructionCounts { reason } => write!(f, "no instruction counts: {reason}"),
             Caveat::GpuThrottled { reasons } => write!(
                 f,
                 "the GPU lowered its clocks during the case ({}): times and energy are affected",

@@ -23,6 +23,8 @@ pub enum Phase {
     Measured,
     /// The `cleanup` hook.
     Cleanup,
+    /// The run under Valgrind that counts instructions (`[bench.instr]`).
+    Instructions,
 }
 
 impl Phase {
@@ -34,6 +36,7 @@ impl Phase {
             Phase::Warmup => "warmup",
             Phase::Measured => "run",
             Phase::Cleanup => "cleanup",
+            Phase::Instructions => "instructions",
         }
     }
 }

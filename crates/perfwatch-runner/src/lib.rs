@@ -13,6 +13,7 @@ pub mod events;
 pub mod executor;
 pub mod gpu;
 pub mod host;
+pub mod instr;
 pub mod interleave;
 pub mod metric;
 pub mod run;

@@ -438,6 +438,7 @@ fn case(name: &str, command: CommandSpec, settings: RunSettings) -> CasePlan {
         budgets: Vec::new(),
         metrics: BTreeMap::new(),
         gpu: None,
+        instr: None,
     }
 }
 

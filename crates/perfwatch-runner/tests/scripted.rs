@@ -39,6 +39,7 @@ fn case(name: &str, s: RunSettings) -> CasePlan {
         budgets: Vec::new(),
         metrics: BTreeMap::new(),
         gpu: None,
+        instr: None,
     }
 }
 

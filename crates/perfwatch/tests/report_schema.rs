@@ -51,6 +51,7 @@ fn plan(runs: u32) -> Plan {
         budgets: Vec::new(),
         metrics: BTreeMap::new(),
         gpu: None,
+        instr: None,
     };
     Plan { suite_path: "/tmp/perfwatch.toml".into(), suite_hash: "h".into(), build: None, cases: vec![case] }
 }

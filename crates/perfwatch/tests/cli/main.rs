@@ -8,6 +8,7 @@ mod exit_codes;
 mod export;
 mod gpu;
 mod import;
+mod instr;
 mod instrumented;
 mod measure;
 mod newcomer;
