@@ -23,8 +23,8 @@ from pathlib import Path
 SUITE = """
 [defaults]
 warmup = 0
-min_runs = 5
-max_runs = 5
+min_runs = 1
+max_runs = 1
 [[bench]]
 name = "seed"
 command = ["true"]

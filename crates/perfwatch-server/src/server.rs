@@ -112,6 +112,20 @@ fn connection_cap() -> usize {
     soft.saturating_sub(FD_RESERVE).clamp(16, 1 << 20)
 }
 
+/// Pending connections the kernel queues for `accept`: std listens with 128, and when 200
+/// idle clients the header timeout closed all reconnect at once, the queue overflowed and a
+/// legitimate client's SYN was dropped (answered a second later, on retry). The kernel caps
+/// it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: libc::c_int = 4096;
+
+/// Re-listens with [`LISTEN_BACKLOG`]: `listen` on a listening socket only changes its
+/// backlog. On failure the socket keeps std's backlog, which works, only less well.
+fn widen_backlog(listener: &std::net::TcpListener) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is a valid listening socket owned by `listener`.
+    let _ = unsafe { libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG) };
+}
+
 /// A server started by [`start`]: its address, and a way to stop it.
 #[derive(Debug)]
 pub struct RunningServer {
@@ -203,6 +217,7 @@ pub fn start(store_url: &str, addr: SocketAddr, opts: ServeOptions) -> Result<Ru
 
     let listener = std::net::TcpListener::bind(addr).map_err(io(&format!("cannot listen on {addr}")))?;
     listener.set_nonblocking(true).map_err(io("cannot configure the socket"))?;
+    widen_backlog(&listener);
     let local = listener.local_addr().map_err(io("cannot read the socket address"))?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (pool, ingest) = Pool::start(store_url, opts.ingest_threads)?;
