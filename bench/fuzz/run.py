@@ -2,12 +2,14 @@
 """Fuzz perfwatch's readers of untrusted input with cargo-afl for a fixed budget per target.
 
 Targets (crates/perfwatch-fuzz): suite, metric_output, ingest, import. Each runs under
-afl-fuzz for --minutes, at most --jobs at a time, starting from fuzz/seeds/<target>. Every
+afl-fuzz until its process tree has used --minutes of CPU time (measured from /proc), at most
+--jobs at a time, starting from fuzz/seeds/<target> (or resuming fuzz/out/<target>). Every
 crash and hang afl saves is copied to fuzz/regressions/<target>/ (named by its content hash),
 where `cargo test -p perfwatch-fuzz` replays it from then on: fix it, keep the file.
 
 Needs: cargo install cargo-afl (stable Rust; it builds AFL++ on first use).
-Prints per target: executions, wall and CPU seconds, paths found, crashes and hangs.
+Prints per target: executions (of this session of afl-fuzz), wall and CPU seconds, corpus
+size, crashes and hangs.
 """
 
 import argparse
@@ -39,6 +41,31 @@ def stats(out: Path) -> dict:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of `root` and its descendants: each live process's own time plus that of
+    the children it has reaped (afl's fork server reaps the target's children, afl-fuzz the
+    fork server only at the end, so /usr/bin/time around afl-fuzz misses the target)."""
+    children, cpu = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        fields = text[text.rindex(")") + 2 :].split()
+        children.setdefault(int(fields[1]), []).append(pid)
+        cpu[pid] = sum(int(x) for x in fields[11:15]) / TICK  # utime stime cutime cstime
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
 def start(target: str, seconds: int, out_root: Path, timeout_ms: int):
     out = out_root / target
     env = dict(
@@ -58,10 +85,8 @@ def start(target: str, seconds: int, out_root: Path, timeout_ms: int):
         "-m", "none",
         "--", str(FUZZ / "target" / "release" / target),
     ]
-    log = open(out_root / f"{target}.log", "w")
-    # /usr/bin/time reports the CPU time of afl-fuzz and everything it ran (the target).
-    timed = ["nice", "-n", str(NICE), "/usr/bin/time", "-f", "%U %S", "-o", str(out_root / f"{target}.cpu")] + cmd
-    return subprocess.Popen(timed, cwd=FUZZ, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = open(out_root / f"{target}.log", "a")
+    return subprocess.Popen(["nice", "-n", str(NICE)] + cmd, cwd=FUZZ, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def keep_findings(target: str, out: Path) -> tuple[int, int]:
@@ -80,7 +105,8 @@ def keep_findings(target: str, out: Path) -> tuple[int, int]:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("targets", nargs="*", default=TARGETS, help=f"default: all of {', '.join(TARGETS)}")
-    ap.add_argument("--minutes", type=float, default=30.0, help="budget per target (default 30)")
+    ap.add_argument("--minutes", type=float, default=30.0, help="CPU minutes per target (default 30)")
+    ap.add_argument("--max-wall", type=float, default=None, help="stop a target after this many wall minutes anyway")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="targets fuzzed at once")
     ap.add_argument("--timeout-ms", type=int, default=2000, help="an input slower than this is a hang")
     ap.add_argument("--out", type=Path, default=FUZZ / "out", help="afl output (default fuzz/out)")
@@ -93,27 +119,33 @@ def main():
     if not a.no_build:
         build()
     a.out.mkdir(parents=True, exist_ok=True)
-    seconds = max(1, int(a.minutes * 60))
+    budget = a.minutes * 60
+    wall_cap = int(a.max_wall * 60) if a.max_wall else 10 * 365 * 86400
     pending, running, results = list(a.targets), {}, []
     while pending or running:
         while pending and len(running) < a.jobs:
             t = pending.pop(0)
-            running[t] = (start(t, seconds, a.out, a.timeout_ms), time.time())
-            print(f"fuzzing {t} for {seconds} s", flush=True)
+            running[t] = [start(t, wall_cap, a.out, a.timeout_ms), time.time(), 0.0]
+            print(f"fuzzing {t} for {budget:.0f} CPU seconds", flush=True)
         time.sleep(5)
-        for t, (p, began) in list(running.items()):
+        for t, entry in list(running.items()):
+            p, began, _ = entry
             if p.poll() is None:
+                entry[2] = max(entry[2], tree_cpu_seconds(p.pid))
+                if entry[2] >= budget:
+                    # afl-fuzz writes its final stats on SIGINT.
+                    subprocess.run(["pkill", "-INT", "-f", f"afl-fuzz .*-o {a.out / t} "], check=False)
                 continue
             del running[t]
             s = stats(a.out / t)
-            user, system = (float(x) for x in (a.out / f"{t}.cpu").read_text().split()[-2:])
+            cpu = entry[2]
             crashes, hangs = keep_findings(t, a.out / t)
             row = {
                 "target": t,
                 "execs": int(s.get("execs_done", 0)),
                 "execs_per_sec": float(s.get("execs_per_sec", 0)),
                 "wall_s": round(time.time() - began),
-                "cpu_s": round(user + system),
+                "cpu_s": round(cpu),
                 "corpus": int(s.get("corpus_count", 0)),
                 "edges_found": s.get("edges_found"),
                 "bitmap_cvg": s.get("bitmap_cvg"),
