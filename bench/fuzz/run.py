@@ -96,7 +96,7 @@ def keep_findings(target: str, out: Path) -> tuple[int, int]:
     for kind in found:
         for f in sorted((out / "default" / kind).glob("id:*")):
             data = f.read_bytes()
-            name = f"{kind[:-1] if kind == 'crashes' else 'hang'}-{hashlib.sha1(data).hexdigest()[:16]}"
+            name = f"{'crash' if kind == 'crashes' else 'hang'}-{hashlib.sha1(data).hexdigest()[:16]}"
             (dest / name).write_bytes(data)
             found[kind] += 1
     return found["crashes"], found["hangs"]

@@ -109,6 +109,10 @@ struct Inner {
     omitted: usize,
 }
 
+/// Longest source line shown in an error's snippets (bytes); a file with a longer line is
+/// reported without snippets (the location is in every message anyway).
+const MAX_SNIPPET_LINE: usize = 4096;
+
 impl ConfigError {
     pub(crate) fn io(path: PathBuf, err: std::io::Error) -> Self {
         ConfigError(Box::new(Inner {
@@ -132,7 +136,13 @@ impl ConfigError {
             path,
             kind,
             io: None,
-            src: Some(NamedSource::new(name, source.to_string()).with_language("TOML")),
+            // miette pads snippet lines to their display width with a format width, which
+            // must fit in a u16: a line of 16,000 tabs made rendering panic (found by the
+            // `suite` fuzz target). Such a file gets its errors without source snippets.
+            src: source
+                .lines()
+                .all(|l| l.len() <= MAX_SNIPPET_LINE)
+                .then(|| NamedSource::new(name, source.to_string()).with_language("TOML")),
             problems,
             omitted,
         }))
