@@ -1,4 +1,4 @@
-//! The perfwatch history store: runs, their cases, summaries and raw samples, named
+//! The perfwatch history store: runs, their cases, summaries, raw samples and profiles, named
 //! baselines, and per case × metric histories.
 //!
 //! One small, synchronous [`Store`] trait with two implementations, chosen by [`open`]:
@@ -67,7 +67,9 @@ mod sql;
 mod sqlite;
 
 use jiff::Timestamp;
-use perfwatch_model::{Better, BudgetResult, CaseId, CaseReport, ChangePoint, RunMeta, RunReport, RunStatus};
+use perfwatch_model::{
+    Better, BudgetResult, CaseId, CaseReport, ChangePoint, Profile, RunMeta, RunReport, RunStatus,
+};
 
 pub use perfwatch_model::HistoryPoint;
 use serde::{Deserialize, Serialize};
@@ -200,15 +202,16 @@ pub enum PrunePolicy {
 ///
 /// Run-id arguments of *readers* ([`Store::run`], [`Store::previous_run`],
 /// [`Store::set_baseline`]) accept a unique prefix of the id; writers ([`Store::add_case`],
-/// [`Store::finish_run`]) take the full id.
+/// [`Store::finish_run`], [`Store::add_profile`]) and [`Store::profile`] take the full id.
 ///
 /// The methods come in groups, in this order: writing runs ([`Store::begin_run`] …
 /// [`Store::insert_run`]), reading them ([`Store::resolve_run_id`] … [`Store::previous_run`]),
-/// baselines, series histories and their change points, team mode (tokens, push state), and
-/// upkeep ([`Store::prune`], [`Store::compact`], [`Store::integrity_check`]). They stay one
-/// trait rather than one per group: callers hold a `Box<dyn Store>` and most use several
-/// groups, a `dyn Store` cannot be narrowed to one group at this crate's MSRV (no trait
-/// upcasting before Rust 1.86), and splitting would break implementors outside this crate.
+/// profiles ([`Store::add_profile`], [`Store::profile`]), baselines, series histories and
+/// their change points, team mode (tokens, push state), and upkeep ([`Store::prune`],
+/// [`Store::compact`], [`Store::integrity_check`]). They stay one trait rather than one per
+/// group: callers hold a `Box<dyn Store>` and most use several groups, a `dyn Store` cannot be
+/// narrowed to one group at this crate's MSRV (no trait upcasting before Rust 1.86), and
+/// splitting would break implementors outside this crate.
 pub trait Store: Send {
     /// Which backend this is.
     fn backend(&self) -> Backend;
@@ -258,6 +261,18 @@ pub trait Store: Send {
     /// The newest run (of any status) that started before the given one, optionally only on
     /// the same host (same fingerprint). [`ErrorKind::NotFound`] if `run_id` matches no run.
     fn previous_run(&mut self, run_id: &str, same_host: bool) -> Result<Option<RunMeta>>;
+
+    /// Stores the profile (folded stacks, gzip-compressed) of one case of a run (full id),
+    /// replacing the one stored before for that case: what `perfwatch explain` diffs between
+    /// two stored runs. The case needs no case row in the run. [`ErrorKind::NotFound`] if the
+    /// run is not stored; [`ErrorKind::Invalid`] for a call path that folded-stack text cannot
+    /// hold (a line break, or white space at either end). Deleted with its run.
+    fn add_profile(&mut self, run_id: &str, case: &CaseId, profile: &Profile) -> Result<()>;
+
+    /// The stored profile of one case of a run (full id), equal to what was written; `None`
+    /// when there is none (also for a run that is not stored). [`ErrorKind::Corrupt`] for
+    /// stored bytes that do not decode.
+    fn profile(&mut self, run_id: &str, case: &CaseId) -> Result<Option<Profile>>;
 
     /// Points baseline `name` at a run (id or unique prefix), creating or moving it.
     /// [`ErrorKind::NotFound`] if the run does not exist, [`ErrorKind::Invalid`] for an empty

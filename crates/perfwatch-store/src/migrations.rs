@@ -34,6 +34,9 @@
 //!   (or why none could be) of [`perfwatch_model::HostInfo`].
 //! - `runs.lease_until_s` (version 6): until when the process measuring an `incomplete` run
 //!   vouches that it is alive ([`crate::Store::renew_lease`]); past it, the run was abandoned.
+//! - `profiles` (version 7): one profile per case of a run ([`crate::Store::add_profile`]),
+//!   keyed by the run and the case's name and canonical parameter JSON (as in `cases`); the
+//!   profiler and the folded stacks, gzip-compressed (see `codec`). Deleted with their run.
 
 use crate::error::{Result, StoreError};
 
@@ -316,6 +319,33 @@ CREATE INDEX runs_unpushed ON runs (started_s, started_ns, id) WHERE push_state 
                  CREATE INDEX runs_incomplete ON runs (id) WHERE status = 'incomplete';",
         postgres: "ALTER TABLE runs ADD COLUMN lease_until_s BIGINT;\n\
                    CREATE INDEX runs_incomplete ON runs (id) WHERE status = 'incomplete';",
+    },
+    // Profiles are kept with their run so that `perfwatch explain` can diff two stored runs
+    // without rebuilding either. Keyed by the case (what `explain` looks up) rather than by
+    // `cases.ord`, so a profile needs no case row of its own.
+    Migration {
+        version: 7,
+        name: "profiles",
+        sqlite: r#"
+CREATE TABLE profiles (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    params TEXT NOT NULL,
+    profiler TEXT NOT NULL,
+    folded BLOB NOT NULL,
+    PRIMARY KEY (run_id, name, params)
+);
+"#,
+        postgres: r#"
+CREATE TABLE profiles (
+    run_id TEXT COLLATE "C" NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    name TEXT COLLATE "C" NOT NULL,
+    params TEXT COLLATE "C" NOT NULL,
+    profiler TEXT NOT NULL,
+    folded BYTEA NOT NULL,
+    PRIMARY KEY (run_id, name, params)
+);
+"#,
     },
 ];
 

@@ -14,11 +14,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use perfwatch_model::{BudgetResult, CaseId, CaseReport, ChangePoint, RunMeta, RunReport, RunStatus};
+use perfwatch_model::{
+    BudgetResult, CaseId, CaseReport, ChangePoint, Profile, RunMeta, RunReport, RunStatus,
+};
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement, Transaction};
 
+use crate::codec;
 use crate::error::{Result, StoreError};
 use crate::migrations::{self, CREATE_MIGRATIONS_TABLE, latest_version};
 use crate::rows::{
@@ -483,6 +486,25 @@ impl Store for PgStore {
         first(&mut self.client, &sql, &dyn_params(&params), |r| rows::read_run(r)?.into_meta())
     }
 
+    fn add_profile(&mut self, run_id: &str, case: &CaseId, profile: &Profile) -> Result<()> {
+        let folded = codec::encode_profile(profile)?;
+        let params = rows::params_json(&case.params);
+        let values: [&(dyn ToSql + Sync); 5] =
+            [&run_id, &case.name, &params, &profile.profiler.as_str(), &folded];
+        self.write_run(run_id, &q().upsert_profile, &values).map_err(|e| match e {
+            // The run was pruned between the statement's check and its write.
+            StoreError::Postgres(pe) if pe.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => {
+                StoreError::NotFound(run_id.to_string())
+            }
+            e => e,
+        })
+    }
+
+    fn profile(&mut self, run_id: &str, case: &CaseId) -> Result<Option<Profile>> {
+        let params = rows::params_json(&case.params);
+        first(&mut self.client, &q().profile, &[&run_id, &case.name, &params], rows::read_profile)
+    }
+
     fn set_baseline(&mut self, name: &str, run_id: &str) -> Result<BaselineInfo> {
         crate::check_baseline_name(name)?;
         let id = self.existing_run_id(run_id)?;
@@ -581,6 +603,7 @@ impl Store for PgStore {
         if !victims.is_empty() {
             tx.execute("DELETE FROM summaries WHERE run_id = ANY($1)", &[&victims])?;
             tx.execute("DELETE FROM cases WHERE run_id = ANY($1)", &[&victims])?;
+            tx.execute("DELETE FROM profiles WHERE run_id = ANY($1)", &[&victims])?;
             tx.execute("DELETE FROM runs WHERE id = ANY($1)", &[&victims])?;
         }
         tx.commit()?;
@@ -626,7 +649,7 @@ impl Store for PgStore {
     }
 
     fn compact(&mut self) -> Result<()> {
-        self.client.batch_execute("VACUUM (ANALYZE) runs, cases, series, summaries, baselines")?;
+        self.client.batch_execute("VACUUM (ANALYZE) runs, cases, series, summaries, baselines, profiles")?;
         Ok(())
     }
 

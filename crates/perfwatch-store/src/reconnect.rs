@@ -1,7 +1,9 @@
 //! A store that survives a PostgreSQL restart: see [`crate::open_reconnecting`].
 
 use jiff::Timestamp;
-use perfwatch_model::{BudgetResult, CaseId, CaseReport, ChangePoint, RunMeta, RunReport, RunStatus};
+use perfwatch_model::{
+    BudgetResult, CaseId, CaseReport, ChangePoint, Profile, RunMeta, RunReport, RunStatus,
+};
 
 use crate::error::Result;
 use crate::{
@@ -85,6 +87,12 @@ impl Store for Reconnecting {
     }
     fn previous_run(&mut self, run_id: &str, same_host: bool) -> Result<Option<RunMeta>> {
         self.call(|s| s.previous_run(run_id, same_host))
+    }
+    fn add_profile(&mut self, run_id: &str, case: &CaseId, profile: &Profile) -> Result<()> {
+        self.call(|s| s.add_profile(run_id, case, profile))
+    }
+    fn profile(&mut self, run_id: &str, case: &CaseId) -> Result<Option<Profile>> {
+        self.call(|s| s.profile(run_id, case))
     }
     fn set_baseline(&mut self, name: &str, run_id: &str) -> Result<BaselineInfo> {
         self.call(|s| s.set_baseline(name, run_id))

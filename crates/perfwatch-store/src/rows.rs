@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use perfwatch_model::{
     Better, BudgetResult, CaseId, CaseReport, CaseStatus, ChangePoint, GitInfo, HistoryPoint, HostInfo,
-    RunMeta, RunReport, RunStatus, ShiftKind, Summary,
+    Profile, Profiler, RunMeta, RunReport, RunStatus, ShiftKind, Summary,
 };
 
 use crate::codec;
@@ -575,6 +575,14 @@ pub(crate) fn read_push_state(r: &impl Columns) -> Result<Option<PushState>> {
     push_state_from(r.col::<Option<String>>(0)?.as_deref())
 }
 
+/// A row of `profiler, folded` of `profiles`.
+pub(crate) fn read_profile(r: &impl Columns) -> Result<Profile> {
+    let name: String = r.col(0)?;
+    let profiler =
+        Profiler::parse(&name).ok_or_else(|| StoreError::Corrupt(format!("unknown profiler {name:?}")))?;
+    codec::decode_profile(profiler, &r.col::<Vec<u8>>(1)?)
+}
+
 #[cfg(test)]
 mod tests {
     use perfwatch_model::{BudgetStatus, CaseFailure, Caveat, ExitKind, Sample};
@@ -791,6 +799,9 @@ mod tests {
         assert_eq!(series.case, CaseId::new("sort", [("n", "1")]));
         assert_eq!((series.better, series.points), (Better::Lower, 7));
         assert_eq!(read_push_state(&Fake(vec![Cell::Null])).unwrap(), None);
+        let p = Profile { profiler: Profiler::PySpy, stacks: [("main;f".to_string(), 3)].into() };
+        let folded = Cell::Blob(codec::encode_profile(&p).unwrap());
+        assert_eq!(read_profile(&Fake(vec![text("py-spy"), folded])).unwrap(), p);
     }
 
     #[test]
@@ -847,5 +858,9 @@ mod tests {
         corrupt("push state", read_push_state(&Fake(vec![text("maybe")])));
         let cells = [text("sort"), text("[1]"), text("wall"), text("s"), text("lower"), Cell::Integer(7)];
         corrupt("series params", read_series(&Fake(cells.to_vec())));
+        let p = Profile { profiler: Profiler::Perf, stacks: [("main".to_string(), 1)].into() };
+        let folded = Cell::Blob(codec::encode_profile(&p).unwrap());
+        corrupt("profiler", read_profile(&Fake(vec![text("gprof"), folded])));
+        corrupt("folded", read_profile(&Fake(vec![text("perf"), Cell::Blob(vec![1, 2, 3])])));
     }
 }

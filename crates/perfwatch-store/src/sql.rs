@@ -99,6 +99,15 @@ queries! {
     push_state = "SELECT push_state FROM runs WHERE id = ?1";
     /// → `id` of every unpushed run, oldest first (served by the partial index `runs_unpushed`).
     unpushed_runs = "SELECT id FROM runs WHERE push_state = 'unpushed' ORDER BY started_s, started_ns, id";
+    /// `?1` run id, `?2` case name, `?3` case parameters JSON, `?4` profiler, `?5` the
+    /// encoded folded stacks; replaces the case's profile, and inserts nothing (0 rows) when
+    /// the run is not stored.
+    upsert_profile = "INSERT INTO profiles (run_id, name, params, profiler, folded) \
+         SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?1) \
+         ON CONFLICT (run_id, name, params) DO UPDATE SET profiler = excluded.profiler, \
+         folded = excluded.folded";
+    /// `?1` run id, `?2` case name, `?3` case parameters JSON → a `rows::read_profile` row.
+    profile = "SELECT profiler, folded FROM profiles WHERE run_id = ?1 AND name = ?2 AND params = ?3";
     /// `?1` name, `?2` run id, `?3`/`?4` time set.
     set_baseline = "INSERT INTO baselines (name, run_id, set_s, set_ns) VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id, set_s = excluded.set_s, \
@@ -317,6 +326,7 @@ mod tests {
             (&pg.upsert_change_point, &lite.upsert_change_point),
             (&pg.mark_alerted, &lite.mark_alerted),
             (&pg.create_token, &lite.create_token),
+            (&pg.upsert_profile, &lite.upsert_profile),
         ] {
             assert!(!p.contains('?'), "{p}");
             assert_eq!(p.replace('$', "?"), *s);

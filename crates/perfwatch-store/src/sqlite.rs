@@ -8,12 +8,15 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use perfwatch_model::{BudgetResult, CaseId, CaseReport, ChangePoint, RunMeta, RunReport, RunStatus};
+use perfwatch_model::{
+    BudgetResult, CaseId, CaseReport, ChangePoint, Profile, RunMeta, RunReport, RunStatus,
+};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Params, Row, ToSql, Transaction, TransactionBehavior,
 };
 
+use crate::codec;
 use crate::error::{Result, StoreError};
 use crate::migrations::{self, CREATE_MIGRATIONS_TABLE};
 use crate::rows::{
@@ -397,6 +400,19 @@ impl Store for SqliteStore {
         first(&self.conn, &sql, dyn_params(params), |r| rows::read_run(r)?.into_meta())
     }
 
+    fn add_profile(&mut self, run_id: &str, case: &CaseId, profile: &Profile) -> Result<()> {
+        // Compressed before the write lock is taken.
+        let folded = codec::encode_profile(profile)?;
+        let params = rows::params_json(&case.params);
+        let values = (run_id, &case.name, &params, profile.profiler.as_str(), &folded);
+        self.write_run(run_id, &q().upsert_profile, values)
+    }
+
+    fn profile(&mut self, run_id: &str, case: &CaseId) -> Result<Option<Profile>> {
+        let params = rows::params_json(&case.params);
+        first(&self.conn, &q().profile, (run_id, &case.name, &params), |r| rows::read_profile(r))
+    }
+
     fn set_baseline(&mut self, name: &str, run_id: &str) -> Result<BaselineInfo> {
         crate::check_baseline_name(name)?;
         let id = self.existing_run_id(run_id)?;
@@ -505,6 +521,8 @@ impl Store for SqliteStore {
         let tx = self.write_tx()?;
         let (sql, params) = sql::prune_victims(Dialect::Sqlite, policy, Timestamp::now().as_second());
         let victims: Vec<String> = all(&tx, &sql, dyn_params(params), |r| r.col(0))?;
+        // Change points and profiles go with their run (ON DELETE CASCADE; foreign keys are
+        // on for every connection that writes).
         for id in &victims {
             exec(&tx, "DELETE FROM summaries WHERE run_id = ?1", [id])?;
             exec(&tx, "DELETE FROM cases WHERE run_id = ?1", [id])?;

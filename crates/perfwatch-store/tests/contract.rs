@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use perfwatch_model::{
     Better, BudgetResult, BudgetStatus, CaseFailure, CaseId, CaseReport, CaseStatus, Caveat, ChangePoint,
-    ExitKind, GitInfo, HostInfo, RunMeta, RunReport, RunStatus, Sample, Summary,
+    ExitKind, GitInfo, HostInfo, Profile, Profiler, RunMeta, RunReport, RunStatus, Sample, Summary,
 };
 use perfwatch_store::{ErrorKind, PrunePolicy, PushState, RunFilter, Store, TokenScope};
 
@@ -21,6 +21,12 @@ use perfwatch_store::{ErrorKind, PrunePolicy, PushState, RunFilter, Store, Token
 trait Fixture {
     /// The URL `perfwatch_store::open` is given.
     fn url(&self) -> String;
+
+    /// Runs SQL on the store's database directly, behind the store's back.
+    fn raw(&self, sql: &str);
+
+    /// The one integer the query `sql` returns, read directly from the store's database.
+    fn raw_i64(&self, sql: &str) -> i64;
 
     /// Opens (or re-opens) the store.
     fn open(&self) -> Box<dyn Store> {
@@ -39,11 +45,27 @@ impl SqliteFx {
     fn new() -> SqliteFx {
         SqliteFx { dir: tempfile::tempdir().expect("temp dir") }
     }
+
+    fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("sub/dir/history.db")
+    }
+
+    fn connect(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.path()).expect("open the SQLite file directly")
+    }
 }
 
 impl Fixture for SqliteFx {
     fn url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("sub/dir/history.db").display())
+        format!("sqlite://{}", self.path().display())
+    }
+
+    fn raw(&self, sql: &str) {
+        self.connect().execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    fn raw_i64(&self, sql: &str) -> i64 {
+        self.connect().query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 }
 
@@ -80,10 +102,28 @@ fn pg_connect(url: &str) -> ::postgres::Client {
     })
 }
 
+impl PgFx {
+    /// A connection of its own, in the test's schema.
+    fn connect(&self) -> ::postgres::Client {
+        let mut client = pg_connect(&self.base);
+        client.batch_execute(&format!("SET search_path TO \"{}\"", self.schema)).expect("search_path");
+        client
+    }
+}
+
 impl Fixture for PgFx {
     fn url(&self) -> String {
         let sep = if self.base.contains('?') { '&' } else { '?' };
         format!("{}{sep}schema={}", self.base, self.schema)
+    }
+
+    fn raw(&self, sql: &str) {
+        self.connect().batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    fn raw_i64(&self, sql: &str) -> i64 {
+        let row = self.connect().query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        row.get(0)
     }
 }
 
@@ -128,6 +168,11 @@ contract_tests!(
     push_state_marks_runs_and_prune_keeps_unpushed,
     prune_spares_runs_still_being_measured,
     series_reads_leave_out_incomplete_runs,
+    profiles_round_trip,
+    add_profile_replaces_and_needs_the_run,
+    profiles_go_with_their_run,
+    corrupt_profiles_are_corrupt_errors,
+    a_version_6_store_is_migrated_to_7,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -751,6 +796,175 @@ fn integrity_check_passes(fx: &dyn Fixture) {
     store.integrity_check().unwrap();
     store.compact().unwrap();
     store.integrity_check().unwrap();
+}
+
+/// A profile whose frames have spaces, punctuation and non-ASCII letters, with costs up to
+/// `u64::MAX / 4`, and enough call paths that it compresses like a real one.
+fn rich_profile() -> Profile {
+    let mut stacks: BTreeMap<String, u64> = (0..3000u64)
+        .map(|i| {
+            let path = format!(
+                "main;perfwatch::run (src/main.rs:{i});<alloc::vec::Vec<T> as Drop>::drop;f_{}",
+                i % 97
+            );
+            (path, u64::MAX / 4 - i)
+        })
+        .collect();
+    stacks.insert("main;ünïcödé 😀 frame;naïve sort (in /usr/lib/x86_64-linux-gnu/libc.so.6)".into(), 1);
+    stacks.insert("python3;<module> (bench.py:12);sort (sort.py:40)".into(), u64::MAX / 4);
+    stacks.insert("[unknown];0x7f3a00c0ffee".into(), 0);
+    Profile { profiler: Profiler::Callgrind, stacks }
+}
+
+fn small_profile(profiler: Profiler, cost: u64) -> Profile {
+    Profile { profiler, stacks: [("main;sort;partition".to_string(), cost)].into() }
+}
+
+fn profiles_round_trip(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    store.insert_run(&report(&rid(1), base_time())).unwrap();
+    store.insert_run(&report(&rid(2), nth_time(1))).unwrap();
+    let case = sort_small();
+    assert_eq!(store.profile(&rid(1), &case).unwrap(), None);
+    let rich = rich_profile();
+    store.add_profile(&rid(1), &case, &rich).unwrap();
+    assert_eq!(store.profile(&rid(1), &case).unwrap().as_ref(), Some(&rich));
+    // Stored compressed: the blob is a small fraction of the folded text.
+    let stored = fx.raw_i64("SELECT CAST(octet_length(folded) AS BIGINT) FROM profiles");
+    assert!(stored * 10 < rich.to_folded().len() as i64, "{stored} bytes stored");
+
+    // Unknown cases, other runs and unknown runs have none.
+    let sort_big = CaseId::new("sort", [("n", "100000"), ("algo", "quick")]);
+    assert_eq!(store.profile(&rid(1), &sort_big).unwrap(), None);
+    assert_eq!(store.profile(&rid(1), &CaseId::new("sort", [("n", "1000")])).unwrap(), None);
+    assert_eq!(store.profile(&rid(1), &CaseId::new("nope", Vec::<(String, String)>::new())).unwrap(), None);
+    assert_eq!(store.profile(&rid(2), &case).unwrap(), None);
+    assert_eq!(store.profile("no-such-run", &case).unwrap(), None);
+
+    // Each case of a run has its own; a case needs no case row; an empty profile is a profile.
+    let import = CaseId::new("import", Vec::<(String, String)>::new());
+    let odd = CaseId::new("it's \"odd\" ü", [("k=v", "a,b"), ("$1", "?1")]);
+    store.add_profile(&rid(1), &import, &small_profile(Profiler::PySpy, 3)).unwrap();
+    store.add_profile(&rid(1), &odd, &small_profile(Profiler::Perf, 4)).unwrap();
+    let empty = Profile { profiler: Profiler::Perf, stacks: BTreeMap::new() };
+    store.add_profile(&rid(2), &case, &empty).unwrap();
+    assert_eq!(store.profile(&rid(1), &import).unwrap(), Some(small_profile(Profiler::PySpy, 3)));
+    assert_eq!(store.profile(&rid(1), &odd).unwrap(), Some(small_profile(Profiler::Perf, 4)));
+    assert_eq!(store.profile(&rid(2), &case).unwrap(), Some(empty));
+    assert_eq!(store.profile(&rid(1), &case).unwrap().as_ref(), Some(&rich));
+    // The runs themselves are unchanged.
+    assert_eq!(store.run(&rid(1)).unwrap(), Some(report(&rid(1), base_time())));
+
+    // Survives reopening, also through a reconnecting store.
+    drop(store);
+    let mut store = perfwatch_store::open_reconnecting(&fx.url()).unwrap();
+    assert_eq!(store.profile(&rid(1), &case).unwrap(), Some(rich));
+    store.add_profile(&rid(2), &import, &small_profile(Profiler::Callgrind, 9)).unwrap();
+    assert_eq!(store.profile(&rid(2), &import).unwrap(), Some(small_profile(Profiler::Callgrind, 9)));
+    store.integrity_check().unwrap();
+}
+
+fn add_profile_replaces_and_needs_the_run(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    store.insert_run(&report(&rid(1), base_time())).unwrap();
+    let case = sort_small();
+    store.add_profile(&rid(1), &case, &rich_profile()).unwrap();
+    // A second profile of the same case replaces the first, profiler and all.
+    let second = small_profile(Profiler::Perf, u64::MAX / 4);
+    store.add_profile(&rid(1), &case, &second).unwrap();
+    assert_eq!(store.profile(&rid(1), &case).unwrap().as_ref(), Some(&second));
+    assert_eq!(fx.raw_i64("SELECT COUNT(*) FROM profiles"), 1);
+
+    // Only stored runs, by full id: a prefix is not enough for a writer.
+    for run in ["no-such-run", "0190b6a8"] {
+        let err = store.add_profile(run, &case, &second).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{run}: {err}");
+        assert_eq!(store.profile(run, &case).unwrap(), None);
+    }
+    // A run that is being measured takes profiles as it goes.
+    let live = report(&rid(2), nth_time(1));
+    store.begin_run(&live.run).unwrap();
+    store.add_profile(&rid(2), &case, &second).unwrap();
+    // A call path folded text cannot hold is refused, and the stored profile is kept.
+    for bad in ["main;f\nmain;g", " main;f", "main;f "] {
+        let p = Profile { profiler: Profiler::Perf, stacks: [(bad.to_string(), 1)].into() };
+        assert_eq!(store.add_profile(&rid(1), &case, &p).unwrap_err().kind(), ErrorKind::Invalid, "{bad:?}");
+    }
+    assert_eq!(store.profile(&rid(1), &case).unwrap(), Some(second));
+    assert_eq!(fx.raw_i64("SELECT COUNT(*) FROM profiles"), 2);
+    store.integrity_check().unwrap();
+}
+
+fn profiles_go_with_their_run(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    let case = sort_small();
+    for i in 0..3 {
+        store.insert_run(&report(&rid(i), nth_time(i64::from(i)))).unwrap();
+        store.add_profile(&rid(i), &case, &small_profile(Profiler::Callgrind, u64::from(i))).unwrap();
+        let import = CaseId::new("import", Vec::<(String, String)>::new());
+        store.add_profile(&rid(i), &import, &rich_profile()).unwrap();
+    }
+    store.set_baseline("main", &rid(0)).unwrap();
+    // Keep the newest (2) and the baseline's run (0): run 1 goes, with its profiles.
+    assert_eq!(store.prune(&PrunePolicy::KeepLast(1)).unwrap(), 1);
+    assert_eq!(store.profile(&rid(1), &case).unwrap(), None);
+    assert_eq!(store.profile(&rid(0), &case).unwrap(), Some(small_profile(Profiler::Callgrind, 0)));
+    assert_eq!(store.profile(&rid(2), &case).unwrap(), Some(small_profile(Profiler::Callgrind, 2)));
+    assert_eq!(fx.raw_i64("SELECT COUNT(*) FROM profiles"), 4);
+    assert_eq!(fx.raw_i64(&format!("SELECT COUNT(*) FROM profiles WHERE run_id = '{}'", rid(1))), 0);
+    store.integrity_check().unwrap();
+    // A run that is stored again starts without profiles.
+    store.insert_run(&report(&rid(1), nth_time(1))).unwrap();
+    assert_eq!(store.profile(&rid(1), &case).unwrap(), None);
+    assert!(store.delete_baseline("main").unwrap());
+    assert_eq!(store.prune(&PrunePolicy::OlderThan(nth_time(10))).unwrap(), 3);
+    assert_eq!(fx.raw_i64("SELECT COUNT(*) FROM profiles"), 0);
+    store.integrity_check().unwrap();
+}
+
+fn corrupt_profiles_are_corrupt_errors(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    store.insert_run(&report(&rid(1), base_time())).unwrap();
+    let case = sort_small();
+    store.add_profile(&rid(1), &case, &rich_profile()).unwrap();
+    // Cut short behind the store's back: an error, not a panic and not a wrong profile.
+    fx.raw("UPDATE profiles SET folded = substr(folded, 1, 20)");
+    assert_eq!(store.profile(&rid(1), &case).unwrap_err().kind(), ErrorKind::Corrupt);
+    store.add_profile(&rid(1), &case, &small_profile(Profiler::Perf, 1)).unwrap();
+    fx.raw("UPDATE profiles SET profiler = 'gprof'");
+    assert_eq!(store.profile(&rid(1), &case).unwrap_err().kind(), ErrorKind::Corrupt);
+    // The rest of the store reads on, and a new profile mends it.
+    assert!(store.run(&rid(1)).unwrap().is_some());
+    store.add_profile(&rid(1), &case, &small_profile(Profiler::Perf, 2)).unwrap();
+    assert_eq!(store.profile(&rid(1), &case).unwrap(), Some(small_profile(Profiler::Perf, 2)));
+}
+
+/// A store written before profiles (schema version 6) gets the table on its next open, keeps
+/// its runs, and takes profiles; a store from a newer perfwatch (version 8) is refused.
+fn a_version_6_store_is_migrated_to_7(fx: &dyn Fixture) {
+    let r = report(&rid(1), base_time());
+    fx.open().insert_run(&r).unwrap();
+    assert_eq!(fx.raw_i64("SELECT MAX(version) FROM perfwatch_migrations"), 7);
+    // Back to version 6, as a perfwatch from before profiles left it.
+    fx.raw("DROP TABLE profiles; DELETE FROM perfwatch_migrations WHERE version = 7;");
+    assert_eq!(fx.raw_i64("SELECT MAX(version) FROM perfwatch_migrations"), 6);
+
+    let mut store = fx.open();
+    assert_eq!(fx.raw_i64("SELECT MAX(version) FROM perfwatch_migrations"), 7);
+    assert_eq!(fx.raw_i64("SELECT COUNT(*) FROM perfwatch_migrations WHERE version = 7"), 1);
+    assert_eq!(store.run(&rid(1)).unwrap(), Some(r));
+    store.add_profile(&rid(1), &sort_small(), &rich_profile()).unwrap();
+    assert_eq!(store.profile(&rid(1), &sort_small()).unwrap(), Some(rich_profile()));
+    store.integrity_check().unwrap();
+    drop(store);
+    // Reopening a current store changes nothing.
+    fx.open().integrity_check().unwrap();
+    assert_eq!(fx.raw_i64("SELECT COUNT(*) FROM perfwatch_migrations"), 7);
+
+    fx.raw("INSERT INTO perfwatch_migrations (version, name, applied_at) VALUES (8, 'future', 'x')");
+    let err = perfwatch_store::open(&fx.url()).err().expect("a newer schema is refused");
+    assert_eq!(err.kind(), ErrorKind::TooNew);
+    assert!(err.to_string().contains("(7)"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------
