@@ -18,6 +18,7 @@ pub mod detection;
 pub mod exit_codes;
 pub mod metric;
 pub mod plan;
+pub mod profile;
 pub mod report;
 pub mod sample;
 pub mod summary;
@@ -37,6 +38,7 @@ pub use metric::{Better, MetricInfo, builtin_metric};
 pub use plan::{
     Budget, BudgetOp, BudgetStat, CasePlan, CommandSpec, GpuPlan, InstrPlan, InstrTool, Plan, RunSettings,
 };
+pub use profile::{ExplainFiles, ExplainReport, ExplainSide, FunctionDelta, Profile, Profiler};
 pub use report::{
     CaseFailure, CaseReport, CaseStatus, GitInfo, HistoryPoint, HistoryReport, HistorySeries, HostInfo,
     RunMeta, RunReport, RunStatus,

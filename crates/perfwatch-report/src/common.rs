@@ -394,3 +394,48 @@ mod tests {
         assert_eq!(count(&format!("{id}: the CPU throttled 12 times")), 1, "{notes:#?}");
     }
 }
+
+/// One row per ranked function of an explanation.
+pub(crate) fn explain_rows(report: &perfwatch_model::ExplainReport) -> (Vec<String>, Vec<Vec<String>>) {
+    let header =
+        ["function", "self base", "self head", "Δ self", "share", "Δ inclusive"].map(String::from).to_vec();
+    let rows = report
+        .functions
+        .iter()
+        .map(|f| {
+            vec![
+                f.function.clone(),
+                f.self_base.to_string(),
+                f.self_head.to_string(),
+                format!("{:+}", f.self_delta),
+                format!("{:.1}%", f.self_share * 100.0),
+                format!("{:+}", f.inclusive_delta),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+/// The totals of an explanation and where its flame graphs are, in one paragraph.
+pub(crate) fn explain_summary(report: &perfwatch_model::ExplainReport) -> String {
+    let pct = if report.base.total == 0 {
+        String::new()
+    } else {
+        format!(" ({:+.1}%)", report.total_delta as f64 / report.base.total as f64 * 100.0)
+    };
+    let mut s = format!(
+        "{} {}: {} {} → {} {} {}{}",
+        report.case,
+        report.profiler.as_str(),
+        report.base.label,
+        report.base.total,
+        report.head.label,
+        report.head.total,
+        report.unit,
+        pct
+    );
+    if let Some(files) = &report.files {
+        s.push_str(&format!("; flame graphs: {}", files.index));
+    }
+    s
+}

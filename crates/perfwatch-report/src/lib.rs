@@ -13,6 +13,7 @@
 mod common;
 mod csv;
 mod export;
+pub mod flame;
 pub mod html;
 mod json;
 mod markdown;
@@ -23,7 +24,9 @@ pub mod units;
 
 pub mod schema;
 
-use perfwatch_model::{BisectReport, ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport};
+use perfwatch_model::{
+    BisectReport, ComparisonReport, DetectionReport, ExplainReport, HistoryReport, RunList, RunReport,
+};
 
 /// Output formats of design §5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +65,8 @@ pub enum DocKind {
     Runs,
     /// A bisection (`bisect`).
     Bisect,
+    /// A profile diff (`explain`).
+    Explain,
 }
 
 impl DocKind {
@@ -74,6 +79,7 @@ impl DocKind {
             DocKind::Detection => "change-point reports",
             DocKind::Runs => "run lists",
             DocKind::Bisect => "bisections",
+            DocKind::Explain => "explanations",
         }
     }
 }
@@ -161,6 +167,11 @@ pub trait Renderer {
     /// A bisection (`perfwatch bisect`); formats without a shape of their own print the JSON
     /// document (`schemas/bisect.schema.json`).
     fn bisect(&self, report: &BisectReport, _opts: &RenderOptions) -> String {
+        json::pretty(report)
+    }
+    /// A profile diff (`perfwatch explain`); formats without a shape of their own print the
+    /// JSON document (`schemas/explain.schema.json`).
+    fn explain(&self, report: &ExplainReport, _opts: &RenderOptions) -> String {
         json::pretty(report)
     }
 }

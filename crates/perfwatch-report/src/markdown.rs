@@ -3,7 +3,8 @@
 use std::fmt::Write;
 
 use perfwatch_model::{
-    BisectReport, ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport, Verdict,
+    BisectReport, ComparisonReport, DetectionReport, ExplainReport, HistoryReport, RunList, RunReport,
+    Verdict,
 };
 
 use crate::common::{
@@ -181,6 +182,19 @@ impl Renderer for MarkdownRenderer {
             esc(&crate::common::bisect_summary(report))
         );
         let (header, rows) = crate::common::bisect_rows(report);
+        if !rows.is_empty() {
+            table(&mut out, &header, &rows);
+        }
+        out
+    }
+
+    fn explain(&self, report: &ExplainReport, _: &RenderOptions) -> String {
+        let mut out = format!(
+            "### perfwatch: explain {}\n\n{}.\n\n",
+            report.case,
+            esc(&crate::common::explain_summary(report))
+        );
+        let (header, rows) = crate::common::explain_rows(report);
         if !rows.is_empty() {
             table(&mut out, &header, &rows);
         }

@@ -4,7 +4,7 @@
 //! fails when they drift, so a change to the output is always a deliberate one.
 
 use perfwatch_model::{
-    ApiError, BaselineList, BisectReport, ComparisonReport, DetectionReport, HistoryReport, PushReceipt,
+    ApiError, BaselineList, BisectReport, ComparisonReport, DetectionReport, ExplainReport, HistoryReport, PushReceipt,
     RunList, RunReport, SeriesData, SeriesList,
 };
 
@@ -22,6 +22,7 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         ("history.schema.json", schema_of::<HistoryReport>()),
         ("detection.schema.json", schema_of::<DetectionReport>()),
         ("bisect.schema.json", schema_of::<BisectReport>()),
+        ("explain.schema.json", schema_of::<ExplainReport>()),
         ("api-series.schema.json", schema_of::<SeriesList>()),
         ("api-series-data.schema.json", schema_of::<SeriesData>()),
         ("api-runs.schema.json", schema_of::<RunList>()),

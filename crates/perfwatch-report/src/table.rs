@@ -6,7 +6,9 @@ use std::fmt::Write;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, Color, ContentArrangement, Table};
-use perfwatch_model::{BisectReport, ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport};
+use perfwatch_model::{
+    BisectReport, ComparisonReport, DetectionReport, ExplainReport, HistoryReport, RunList, RunReport,
+};
 
 use crate::common::{
     budget_rows, by_attention, comparison_rows, custom_rows, detection_rows, detection_summary, notes,
@@ -196,6 +198,17 @@ impl Renderer for TableRenderer {
             out.push('\n');
         }
         let _ = writeln!(out, "{}", crate::common::bisect_summary(report));
+        out
+    }
+
+    fn explain(&self, report: &ExplainReport, opts: &RenderOptions) -> String {
+        let (header, rows) = crate::common::explain_rows(report);
+        let mut out = String::new();
+        if !rows.is_empty() {
+            out.push_str(&table(header, rows, opts));
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{}", crate::common::explain_summary(report));
         out
     }
 }

@@ -16,6 +16,7 @@ pub mod host;
 pub mod instr;
 pub mod interleave;
 pub mod metric;
+pub mod profile;
 pub mod run;
 pub mod spawner;
 mod sys;
