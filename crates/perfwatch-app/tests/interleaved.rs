@@ -64,7 +64,7 @@ fn ab_request(a: &str, b: &str) -> AbRequest {
         command_b: b.into(),
         shell: false,
         cwd: std::env::temp_dir(),
-        threshold: 0.01,
+        threshold: Some(0.01),
         max_time: Duration::from_secs(30),
         timeout: Duration::ZERO,
         min_rounds: 10,

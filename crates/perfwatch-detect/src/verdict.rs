@@ -40,7 +40,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use perfwatch_model::metric::{BUILTIN_ORDER, INSTR_METRICS, SYS, USER};
+use perfwatch_model::metric::{BUILTIN_ORDER, INSTR_METRICS, INSTRUCTIONS, SYS, USER, WALL};
 use perfwatch_model::{
     Better, BudgetStatus, CaseId, CaseReport, Comparison, ComparisonReport, ComparisonWarning, Design,
     RunRef, RunReport, RunSide, SCHEMA_VERSION, Verdict, VerdictCounts, VerdictNote,
@@ -332,7 +332,9 @@ fn compare_case(
 /// Comparisons follow the candidate's case order; within a case, built-in metrics in
 /// [`BUILTIN_ORDER`], then custom metrics alphabetically. Warnings note cases present on one
 /// side only, metrics present on one side only, metrics whose unit changed (not compared) or that have no values, ratios on
-/// the difference scale (zeros in the data), and runs from different hosts. `budgets` is
+/// the difference scale (zeros in the data), runs from different hosts, and cases whose
+/// instruction counts and wall time changed decisively in opposite directions
+/// ([`counts_disagree_with_wall`]). `budgets` is
 /// left empty: budgets come from the suite (see [`crate::budget::check_budgets`]).
 pub fn compare_runs(
     baseline: &RunReport,
@@ -361,6 +363,7 @@ pub fn compare_runs(
         warnings.push(ComparisonWarning::DifferenceScale { series: not_quotients });
     }
     let comparisons = apply_fdr(rows);
+    warnings.extend(counts_disagree_with_wall(&comparisons));
     let (b, c) = (&baseline.run.host, &candidate.run.host);
     if b.fingerprint != c.fingerprint {
         warnings.push(ComparisonWarning::DifferentHosts {
@@ -396,6 +399,30 @@ fn host_health_warnings(base: &CaseReport, cand: &CaseReport) -> Vec<ComparisonW
             c.caveats.iter().filter(|cv| cv.is_host_health()).map(move |caveat| {
                 ComparisonWarning::HostUnhealthy { case: c.case.clone(), side, caveat: caveat.clone() }
             })
+        })
+        .collect()
+}
+
+/// A [`ComparisonWarning::CountsDisagreeWithWall`] for every case whose `instructions` and
+/// `wall` verdicts (after the false-discovery step) are both decisive and opposite: one
+/// regressed, the other improved. An unchanged or inconclusive verdict on either says nothing
+/// about direction beyond noise, so it gives no warning. Both metrics are lower-is-better.
+pub fn counts_disagree_with_wall(comparisons: &[Comparison]) -> Vec<ComparisonWarning> {
+    use Verdict::{Improved, Regressed};
+    let find =
+        |case: &CaseId, metric: &str| comparisons.iter().find(|c| &c.case == case && c.metric == metric);
+    comparisons
+        .iter()
+        .filter(|c| c.metric == INSTRUCTIONS)
+        .filter_map(|instr| {
+            let wall = find(&instr.case, WALL)?;
+            matches!((instr.verdict, wall.verdict), (Regressed, Improved) | (Improved, Regressed)).then(
+                || ComparisonWarning::CountsDisagreeWithWall {
+                    case: instr.case.clone(),
+                    instructions_ratio: instr.ratio,
+                    wall_ratio: wall.ratio,
+                },
+            )
         })
         .collect()
 }
@@ -706,6 +733,62 @@ mod tests {
             walls.into_iter().all(|c| c.verdict == Inconclusive),
             "one wall time per side is no evidence"
         );
+    }
+
+    /// Issue 17: instructions and wall decisively opposite warn, in both directions; a wall
+    /// time that is unchanged (or moves the same way) does not.
+    #[test]
+    fn counts_that_disagree_with_wall_warn_only_when_both_are_decisive() {
+        use Verdict::*;
+        let mut rng = StdRng::seed_from_u64(17);
+        let mut t = |m: f64| timings(&mut rng, 30, m, 0.01);
+        // (case, instructions base → cand, wall base → cand)
+        let plan = [
+            ("fewer_walls", 1000.0, 1030.0, 0.100, 0.095),
+            ("more_walls", 1000.0, 970.0, 0.100, 0.106),
+            ("same_wall", 1000.0, 1030.0, 0.100, 0.100),
+            ("agree", 1000.0, 1030.0, 0.100, 0.106),
+        ];
+        let (mut base, mut cand) = (vec![], vec![]);
+        for (name, ib, ic, wb, wc) in plan {
+            for (cases, i, w) in [(&mut base, ib, wb), (&mut cand, ic, wc)] {
+                let metrics = [("instructions", Better::Lower, vec![i]), ("wall", Better::Lower, t(w))];
+                cases.push(case(name, "1", &metrics));
+            }
+        }
+        let threshold = |_: &CaseId, m: &str| if m == "instructions" { 0.005 } else { 0.02 };
+        let report = compare_runs(&run("a", "h", base), &run("b", "h", cand), &threshold);
+        let verdict = |name: &str, metric: &str| {
+            report.comparisons.iter().find(|c| c.case.name == name && c.metric == metric).unwrap().verdict
+        };
+        let verdicts: Vec<(Verdict, Verdict)> =
+            plan.iter().map(|p| (verdict(p.0, "instructions"), verdict(p.0, "wall"))).collect();
+        assert_eq!(
+            verdicts,
+            [(Regressed, Improved), (Improved, Regressed), (Regressed, Unchanged), (Regressed, Regressed)]
+        );
+        let disagree: Vec<&ComparisonWarning> = report
+            .warnings
+            .iter()
+            .filter(|w| matches!(w, ComparisonWarning::CountsDisagreeWithWall { .. }))
+            .collect();
+        let names: Vec<&str> = disagree
+            .iter()
+            .map(|w| match w {
+                ComparisonWarning::CountsDisagreeWithWall { case, .. } => case.name.as_str(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(names, ["fewer_walls", "more_walls"], "{:#?}", report.warnings);
+        let ComparisonWarning::CountsDisagreeWithWall { instructions_ratio, wall_ratio, .. } = disagree[0]
+        else {
+            unreachable!()
+        };
+        assert!((instructions_ratio - 1.03).abs() < 1e-12 && (wall_ratio - 0.95).abs() < 0.01);
+        let text = disagree[0].to_string();
+        assert!(text.contains("instructions +3.0 % but wall \u{2212}"), "{text}");
+        assert!(text.contains("the change is not in the instructions counted"), "{text}");
+        assert!(disagree[1].to_string().contains("instructions \u{2212}3.0 % but wall +"), "{}", disagree[1]);
     }
 
     #[test]

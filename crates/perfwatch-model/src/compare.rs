@@ -484,6 +484,31 @@ pub enum ComparisonWarning {
         /// The hook's command.
         command: String,
     },
+    /// A case's `instructions` and `wall` verdicts are both decisive and point opposite ways
+    /// (one regressed, the other improved): the change in time does not come from the
+    /// instructions counted under Valgrind but from what they leave out (cache and memory
+    /// behaviour of the real machine, I/O, waiting, other processes) or from noise.
+    CountsDisagreeWithWall {
+        /// The case.
+        case: CaseId,
+        /// Candidate / baseline of the instruction counts.
+        instructions_ratio: f64,
+        /// Candidate / baseline of the wall time.
+        wall_ratio: f64,
+    },
+}
+
+/// Why instructions and wall time can disagree ([`ComparisonWarning::CountsDisagreeWithWall`]).
+const NOT_IN_THE_COUNTS: &str = "the change is not in the instructions counted (cache, I/O, or noise)";
+
+/// A ratio as a signed change in percent: `+3.0 %`, `−5.1 %` (a minus sign, not a hyphen).
+struct SignedChange(f64);
+
+impl fmt::Display for SignedChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pct = (self.0 - 1.0) * 100.0;
+        if pct < 0.0 { write!(f, "\u{2212}{:.1} %", -pct) } else { write!(f, "+{pct:.1} %") }
+    }
 }
 
 /// `CASE: ` before a message about one case, nothing otherwise.
@@ -572,6 +597,10 @@ impl fmt::Display for ComparisonWarning {
             ),
             ComparisonWarning::HookFailed { case, hook, command } => {
                 write!(f, "{case}: {hook} hook `{command}` failed")
+            }
+            ComparisonWarning::CountsDisagreeWithWall { case, instructions_ratio: i, wall_ratio: w } => {
+                let (i, w) = (SignedChange(*i), SignedChange(*w));
+                write!(f, "{case}: instructions {i} but wall {w}: {NOT_IN_THE_COUNTS}")
             }
         }
     }

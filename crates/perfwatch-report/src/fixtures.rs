@@ -620,6 +620,39 @@ mod snapshots {
         }
     }
 
+    /// Issue 17: the warning that instructions and wall disagree reads the same in every
+    /// format that shows warnings, and JSON carries it as a typed object.
+    #[test]
+    fn counts_disagreeing_with_wall_say_so_in_every_format() {
+        let mut report = comparison_report();
+        report.warnings = vec![ComparisonWarning::CountsDisagreeWithWall {
+            case: CaseId { name: "fast".into(), params: BTreeMap::new() },
+            instructions_ratio: 1.03,
+            wall_ratio: 0.949,
+        }];
+        let o = RenderOptions { width: Some(120), color: false, ..Default::default() };
+        let sentence = "instructions +3.0 % but wall \u{2212}5.1 %: the change is not in the instructions \
+                        counted (cache, I/O, or noise)";
+        for format in [Format::Table, Format::Markdown, Format::Github, Format::Junit] {
+            let text = renderer(format).comparison(&report, &o);
+            // Workflow commands escape `%`.
+            let sentence =
+                if format == Format::Github { sentence.replace('%', "%25") } else { sentence.to_string() };
+            assert!(text.contains(&sentence), "{format:?}: {text}");
+        }
+        let html = crate::html::comparison_page(&report, None, None, "t");
+        assert!(html.contains(sentence), "{html}");
+        let json: serde_json::Value =
+            serde_json::from_str(&renderer(Format::Json).comparison(&report, &o)).unwrap();
+        let w = &json["warnings"][0];
+        assert_eq!(
+            (&w["kind"], &w["instructions_ratio"], &w["wall_ratio"]),
+            (&"counts_disagree_with_wall".into(), &1.03.into(), &0.949.into())
+        );
+        let back: ComparisonReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back.warnings, report.warnings);
+    }
+
     #[test]
     fn colour_only_when_asked() {
         let r = renderer(Format::Table);

@@ -10,8 +10,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use perfwatch_model::InstrTool;
 use perfwatch_model::metric::{EST_CYCLES, INSTRUCTIONS, L1_MISSES, LL_MISSES};
+use perfwatch_model::{ExitKind, InstrTool};
+
+use crate::executor::{ExecRequest, Executor, ExecutorError};
+
+/// How many times a run's `timeout` the run under Valgrind may take (it runs a program
+/// 20 to 100 times slower).
+pub const INSTR_SLOWDOWN: u32 = 100;
 
 /// The simulated caches (size, associativity, line size), those of a common x86-64 core:
 /// 32 KiB 8-way L1 instruction and data caches and an 8 MiB 16-way last level, 64-byte lines.
@@ -37,6 +43,42 @@ pub fn valgrind_argv(tool: InstrTool, out_dir: &Path, argv: &[String]) -> Vec<St
     v.push("--".to_string());
     v.extend(argv.iter().cloned());
     v
+}
+
+/// Runs `req` once under `tool` through `executor` and reads its counts (`perfwatch ab`
+/// on an instruction metric): the request's argv wrapped by [`valgrind_argv`], its timeout
+/// stretched by [`INSTR_SLOWDOWN`], no metrics file. `Ok(Err(why))` when the command could
+/// not be counted (no Valgrind, it failed or timed out under Valgrind, no counts written);
+/// `Err` only when the executor itself broke.
+pub fn count_once(
+    executor: &mut dyn Executor,
+    tool: InstrTool,
+    req: &ExecRequest,
+) -> Result<Result<Counts, String>, ExecutorError> {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(format!("cannot make a directory for Valgrind's output: {e}"))),
+    };
+    let req = ExecRequest {
+        argv: valgrind_argv(tool, dir.path(), &req.argv),
+        timeout: req.timeout.map(|t| t.saturating_mul(INSTR_SLOWDOWN)),
+        metrics_file: false,
+        ..req.clone()
+    };
+    let outcome = executor.execute(&req, &mut |_, _| {})?;
+    let tail = outcome.stderr_tail.trim_end();
+    let tail = if tail.is_empty() { String::new() } else { format!("; stderr:\n{tail}") };
+    Ok(match &outcome.exit {
+        ExitKind::SpawnFailed { message } => {
+            Err(format!("cannot start valgrind ({message}); install it (Debian: apt install valgrind)"))
+        }
+        ExitKind::TimedOut => Err(format!(
+            "the run under valgrind timed out after {:?} ({INSTR_SLOWDOWN} × the timeout){tail}",
+            req.timeout.unwrap_or_default()
+        )),
+        exit if !exit.is_success() => Err(format!("the run under valgrind {exit}{tail}")),
+        _ => Counts::read_dir(dir.path()),
+    })
 }
 
 /// The event counts of a run, summed over its processes (Valgrind's event names).

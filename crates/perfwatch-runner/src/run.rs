@@ -14,6 +14,7 @@ use crate::events::{Event, MetricWarning, Phase, Sink, SuiteEnd};
 use crate::executor::{
     ExecOutcome, ExecRequest, Executor, ExecutorError, MAX_METRIC_LINES, MAX_ODD_METRIC_LINES, Stream,
 };
+use crate::instr::INSTR_SLOWDOWN;
 use crate::metric::parse_metric_line;
 
 /// Fewer successful runs than this give [`Caveat::FewRuns`].
@@ -30,9 +31,6 @@ pub const SLOW_FIRST_MIN_RUNS: u32 = 5;
 pub const VERY_SHORT_S: f64 = 0.005;
 /// Scale of the MAD to a normal standard deviation (1 / Φ⁻¹(3/4)).
 const MAD_SCALE: f64 = 1.4826;
-/// How many times a run's `timeout` the run under Valgrind may take (it runs a program
-/// 20 to 100 times slower).
-const INSTR_SLOWDOWN: u32 = 100;
 
 /// Options of a run that are not part of the plan.
 #[derive(Debug, Clone, Default)]

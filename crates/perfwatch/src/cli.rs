@@ -57,7 +57,7 @@ pub enum Command {
     Run(RunArgs),
     /// Compare two commands side by side in randomized interleaved rounds (A/B).
     #[command(
-        after_help = "Examples:\n  perfwatch ab './old --input x' './new --input x'\n  perfwatch ab 'python3 v1.py' 'python3 v2.py' --threshold 2% --max-time 30s --metric cpu\n  perfwatch ab './old' './new' --expect-speedup 3x      exit 1 unless new is at least 3x faster"
+        after_help = "Examples:\n  perfwatch ab './old --input x' './new --input x'\n  perfwatch ab 'python3 v1.py' 'python3 v2.py' --threshold 2% --max-time 30s --metric cpu\n  perfwatch ab './old' './new' --expect-speedup 3x      exit 1 unless new is at least 3x faster\n  perfwatch ab './old' './new' --metric instructions    once each under Valgrind, counts compared exactly"
     )]
     Ab(AbArgs),
     /// Compare a run against a baseline: ratio, 95% CI and verdict per case and metric.
@@ -538,9 +538,10 @@ pub struct AbArgs {
     /// Run both commands through `sh -c`.
     #[arg(long)]
     pub shell: bool,
-    /// Smallest relative change that counts as a regression or improvement.
-    #[arg(long, default_value = "1%", value_name = "PERCENT", value_parser = percent)]
-    pub threshold: f64,
+    /// Smallest relative change that counts as a regression or improvement [default: 1%;
+    /// 0.5% when --metric is an instruction count].
+    #[arg(long, value_name = "PERCENT", value_parser = percent)]
+    pub threshold: Option<f64>,
     /// Time budget for all rounds together.
     #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = duration)]
     pub max_time: Duration,
@@ -554,7 +555,11 @@ pub struct AbArgs {
     #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = duration)]
     pub timeout: Duration,
     /// Metric whose verdict decides when to stop early and what --fail-on judges
-    /// (wall, cpu, max_rss or a custom metric).
+    /// (wall, cpu, max_rss or a custom metric). With an instruction count (instructions,
+    /// est_cycles, l1_misses, ll_misses) nothing is timed: A and B each run once under
+    /// Valgrind's cachegrind (fixed cache model; needs valgrind installed, timeout 100×
+    /// --timeout) and the counts are compared exactly; the round and warm-up options are
+    /// ignored.
     #[arg(long, default_value = "wall", value_name = "METRIC")]
     pub metric: String,
     /// Seed of the random round order (for reproducible schedules).

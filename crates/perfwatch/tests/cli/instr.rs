@@ -77,3 +77,56 @@ fn without_valgrind_the_case_is_measured_and_says_why_it_has_no_counts() {
     let caveats = case["caveats"].to_string();
     assert!(caveats.contains("no_instruction_counts") && caveats.contains("valgrind"), "{caveats}");
 }
+
+/// `perfwatch ab ARGS` in a scratch directory, with `path` as PATH if given.
+fn ab(args: &[&str], path: Option<&std::path::Path>) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_perfwatch"));
+    cmd.arg("ab").args(args).current_dir(dir.path()).env_remove("PERFWATCH_DB");
+    if let Some(path) = path {
+        cmd.env("PATH", path);
+    }
+    cmd.output().unwrap()
+}
+
+/// Issue 17: `ab --metric instructions` runs each side once under Valgrind instead of timed
+/// rounds and decides exactly: a 1 % longer loop is regressed (the gate fails, exit 1), the
+/// same command against itself is unchanged at a ratio of exactly 1, and without Valgrind the
+/// side that could not be counted is named (exit 3, as for a failing run).
+#[test]
+fn ab_on_instructions_counts_each_side_once_and_decides_exactly() {
+    let fake = pw_fake();
+    let spin = |n: u64| format!("{} spin {n}", fake.display());
+    let (a, b) = (spin(1_000_000), spin(1_010_000));
+    let row = |report: &serde_json::Value, metric: &str| {
+        report["comparisons"].as_array().unwrap().iter().find(|c| c["metric"] == metric).cloned().unwrap()
+    };
+
+    let slower = ab(&[&a, &b, "--metric", "instructions", "--format", "json"], None);
+    assert_eq!(slower.status.code(), Some(1), "{}", describe(&slower));
+    let report = json(&slower);
+    assert_schema_valid(&report, "comparison");
+    let r = row(&report, "instructions");
+    assert_eq!(r["verdict"], "regressed", "{r}");
+    let ratio = r["ratio"].as_f64().unwrap();
+    assert!(ratio > 1.005 && ratio < 1.011, "{r}");
+    assert_eq!((&r["ci95"][0], &r["ci95"][1]), (&r["ratio"], &r["ratio"]), "an exact ratio has no interval");
+    assert_eq!((&r["threshold"], &r["baseline_n"], &r["candidate_n"]), (&0.005.into(), &1.into(), &1.into()));
+    for metric in ["est_cycles", "l1_misses", "ll_misses"] {
+        row(&report, metric);
+    }
+    assert!(row(&report, "est_cycles")["ratio"].as_f64().unwrap() > 1.005);
+    assert!(report["comparisons"].as_array().unwrap().iter().all(|c| c["metric"] != "wall"));
+
+    let same = ab(&[&a, &a, "--metric", "instructions", "--format", "json"], None);
+    assert_eq!(same.status.code(), Some(0), "{}", describe(&same));
+    let r = row(&json(&same), "instructions");
+    assert_eq!((&r["verdict"], &r["ratio"]), (&"unchanged".into(), &1.0.into()), "{r}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let missing = ab(&[&a, &b, "--metric", "instructions", "--format", "json"], Some(empty.path()));
+    assert_eq!(missing.status.code(), Some(3), "{}", describe(&missing));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("A (`") && stderr.contains("cannot start valgrind"), "{}", describe(&missing));
+    assert!(json(&missing)["comparisons"].as_array().unwrap().is_empty());
+}
