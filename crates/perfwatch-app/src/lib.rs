@@ -34,6 +34,7 @@ pub mod baseline;
 pub mod ci;
 pub mod compare;
 mod error;
+pub mod explain;
 pub mod git;
 pub mod history;
 pub mod import;

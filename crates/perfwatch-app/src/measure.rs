@@ -262,6 +262,15 @@ impl Sink for SavingSink<'_, '_> {
         self.ui.suite_event(event);
         self.renew_lease();
         let health = self.health.event(event);
+        if let (Event::Profile { case, profile }, Some(store), None) =
+            (event, self.store.as_deref_mut(), &self.error)
+        {
+            // A profile is a help for `explain`, not part of the results: losing it is a warning.
+            if let Err(e) = store.add_profile(self.run_id, case, profile) {
+                self.ui.warn(&format!("{case}: the profile was not saved: {e}"));
+            }
+            return;
+        }
         let (Event::CaseFinished { report, .. }, Some(store), None) =
             (event, self.store.as_deref_mut(), &self.error)
         else {

@@ -157,6 +157,8 @@ pub struct ExplainReport {
     pub profiler: Profiler,
     /// What the costs count (`instructions` or `samples`).
     pub unit: String,
+    /// Profiled runs per side whose costs are summed (a stored profile is one run).
+    pub rounds: u32,
     /// The base side.
     pub base: ExplainSide,
     /// The head side.

@@ -372,29 +372,6 @@ pub(crate) fn bisect_summary(report: &perfwatch_model::BisectReport) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn machine_level_caveats_are_said_once_and_case_health_per_case() {
-        let mut r = crate::fixtures::troubled_run_report();
-        for c in &mut r.benchmarks {
-            c.caveats.push(Caveat::HighLoad { load: 3.5, cores: 2 });
-            c.caveats.push(Caveat::PowersaveGovernor { governor: "powersave".into() });
-        }
-        assert!(r.benchmarks.len() >= 2);
-        let notes = notes(&r);
-        let count = |needle: &str| notes.iter().filter(|n| n.contains(needle)).count();
-        assert_eq!(count("all cases: CPU frequency governor is `powersave`"), 1, "{notes:#?}");
-        assert_eq!(count("governor"), 1, "{notes:#?}");
-        assert_eq!(count("all cases: machine busy at start"), 1, "{notes:#?}");
-        assert_eq!(count("machine busy"), 1, "{notes:#?}");
-        let id = r.benchmarks[0].case.to_string();
-        assert_eq!(count(&format!("{id}: the CPU throttled 12 times")), 1, "{notes:#?}");
-    }
-}
-
 /// One row per ranked function of an explanation.
 pub(crate) fn explain_rows(report: &perfwatch_model::ExplainReport) -> (Vec<String>, Vec<Vec<String>>) {
     let header =
@@ -438,4 +415,27 @@ pub(crate) fn explain_summary(report: &perfwatch_model::ExplainReport) -> String
         s.push_str(&format!("; flame graphs: {}", files.index));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machine_level_caveats_are_said_once_and_case_health_per_case() {
+        let mut r = crate::fixtures::troubled_run_report();
+        for c in &mut r.benchmarks {
+            c.caveats.push(Caveat::HighLoad { load: 3.5, cores: 2 });
+            c.caveats.push(Caveat::PowersaveGovernor { governor: "powersave".into() });
+        }
+        assert!(r.benchmarks.len() >= 2);
+        let notes = notes(&r);
+        let count = |needle: &str| notes.iter().filter(|n| n.contains(needle)).count();
+        assert_eq!(count("all cases: CPU frequency governor is `powersave`"), 1, "{notes:#?}");
+        assert_eq!(count("governor"), 1, "{notes:#?}");
+        assert_eq!(count("all cases: machine busy at start"), 1, "{notes:#?}");
+        assert_eq!(count("machine busy"), 1, "{notes:#?}");
+        let id = r.benchmarks[0].case.to_string();
+        assert_eq!(count(&format!("{id}: the CPU throttled 12 times")), 1, "{notes:#?}");
+    }
 }

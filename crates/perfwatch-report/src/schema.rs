@@ -4,8 +4,8 @@
 //! fails when they drift, so a change to the output is always a deliberate one.
 
 use perfwatch_model::{
-    ApiError, BaselineList, BisectReport, ComparisonReport, DetectionReport, ExplainReport, HistoryReport, PushReceipt,
-    RunList, RunReport, SeriesData, SeriesList,
+    ApiError, BaselineList, BisectReport, ComparisonReport, DetectionReport, ExplainReport, HistoryReport,
+    PushReceipt, RunList, RunReport, SeriesData, SeriesList,
 };
 
 /// The schema of `T` as a JSON value.

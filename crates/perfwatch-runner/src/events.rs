@@ -154,6 +154,14 @@ pub enum Event<'a> {
         /// The text.
         message: String,
     },
+    /// The profile of the case's run under callgrind (`[bench.instr] tool = "callgrind"`),
+    /// for the store to keep beside the run (`perfwatch explain` diffs stored profiles).
+    Profile {
+        /// The case.
+        case: &'a CaseId,
+        /// Its folded stacks.
+        profile: &'a perfwatch_model::Profile,
+    },
     /// A case is done; its report is final.
     CaseFinished {
         /// 0-based position in the plan.

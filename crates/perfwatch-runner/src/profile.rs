@@ -111,6 +111,23 @@ pub fn read_profile(
     }
 }
 
+/// Folds every callgrind output file in `dir` (one per process the command started) into
+/// one profile.
+pub fn read_callgrind_dir(dir: &Path) -> Result<Profile, String> {
+    let mut total = Profile { profiler: Profiler::Callgrind, stacks: BTreeMap::new() };
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let text = std::fs::read_to_string(entry.path())
+            .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?;
+        let one = fold_callgrind(&text).map_err(|e| format!("{}: {e}", entry.path().display()))?;
+        merge(&mut total, one);
+    }
+    if total.stacks.is_empty() {
+        return Err("callgrind wrote no profile".into());
+    }
+    Ok(total)
+}
+
 /// Adds `more`'s stacks into `into`.
 pub fn merge(into: &mut Profile, more: Profile) {
     for (stack, cost) in more.stacks {

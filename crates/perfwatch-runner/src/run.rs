@@ -272,7 +272,21 @@ impl<'a> CaseRunner<'a> {
                 tail_suffix(&outcome.stderr_tail)
             )));
         }
-        Ok(crate::instr::Counts::read_dir(dir.path()))
+        let counts = crate::instr::Counts::read_dir(dir.path());
+        if tool == perfwatch_model::InstrTool::Callgrind && counts.is_ok() {
+            self.keep_profile(dir.path());
+        }
+        Ok(counts)
+    }
+
+    /// Folds callgrind's output into the case's profile and hands it to the sink (the store
+    /// keeps it with the run); a profile that cannot be read is a warning, not a failure.
+    fn keep_profile(&mut self, dir: &std::path::Path) {
+        let id = &self.case.id;
+        match crate::profile::read_callgrind_dir(dir) {
+            Ok(profile) => self.sink.event(&Event::Profile { case: id, profile: &profile }),
+            Err(e) => self.sink.event(&Event::Warning { case: id, message: format!("no profile kept: {e}") }),
+        }
     }
 
     /// Runs `prepare` if there is one; false if it failed (the case has failed then).

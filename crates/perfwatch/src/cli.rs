@@ -121,6 +121,22 @@ pub enum Command {
         after_help = "Examples:\n  perfwatch bisect --good v1.0 --bad main 'sort[n=1000]'\n  perfwatch bisect --good HEAD~40 --bad HEAD parse --metric cpu --threshold 2% --max-time 20s\n  perfwatch detect && perfwatch bisect --from-change-point parse"
     )]
     Bisect(BisectArgs),
+    /// Show where CASE's cost moved between two versions: each side is profiled (or its
+    /// stored profile read), and the functions whose own cost changed most are ranked with
+    /// before, after, delta and their share of the total change.
+    ///
+    /// A side is a git revision (built in a cached worktree like `compare --rev`, and its
+    /// case's command run once under the profiler) or a stored run that kept a profile
+    /// (`[bench.instr] tool = "callgrind"`); write `rev:X` or `run:X` when a name could be
+    /// either. Without --head the work tree is profiled. callgrind counts instructions
+    /// exactly (any native program, symbols from debuginfo); py-spy samples Python stacks
+    /// (Python function names); perf samples CPU time where the kernel allows it. --html
+    /// writes a differential flame graph (red: more cost, blue: less), the two plain flame
+    /// graphs and a page that shows them, all usable offline.
+    #[command(
+        after_help = "Examples:\n  perfwatch explain 'sort[n=1000]' --base main --html explain/\n  perfwatch explain parse --base v1.0 --head v1.1 --top 20\n  perfwatch explain bench.py --base HEAD~1 --profiler py-spy\n  perfwatch explain sort --base run:0190a3 --head run:0190b7   two stored runs, no rebuild"
+    )]
+    Explain(ExplainArgs),
     /// Write a self-contained static HTML report of the store (no network needed to view it).
     #[command(after_help = "Examples:\n  perfwatch report --html site/ && xdg-open site/index.html")]
     Report(ReportArgs),
@@ -519,6 +535,41 @@ pub struct BisectArgs {
     /// Seed of the random round orders (for reproducible schedules).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Suite file and store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Output format and destination.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `perfwatch explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The case: its full name (`sort[n=1000]`) or a bench name with one case.
+    pub case: String,
+    /// The version to compare from: a git revision or a stored run id (prefix).
+    #[arg(long, value_name = "REV|RUN")]
+    pub base: String,
+    /// The version to explain: a git revision or a stored run id [default: the work tree].
+    #[arg(long, value_name = "REV|RUN")]
+    pub head: Option<String>,
+    /// The profiler for sides profiled now [default: a stored side's; py-spy for a Python
+    /// command, else callgrind].
+    #[arg(long, value_name = "PROFILER", value_parser = ["callgrind", "perf", "py-spy"])]
+    pub profiler: Option<String>,
+    /// How many functions to list.
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub top: u32,
+    /// Profiled runs per side, alternating between the sides, their costs summed [default: 1
+    /// for callgrind, whose counts do not vary; 3 for py-spy and perf, so that a neighbour's
+    /// load falls on both sides alike].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub rounds: Option<u32>,
+    /// Write the flame graphs (diff.svg, base.svg, head.svg), the folded profiles and an
+    /// index.html showing them into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub html: Option<PathBuf>,
     /// Suite file and store.
     #[command(flatten)]
     pub store: StoreArgs,

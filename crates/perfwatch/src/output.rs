@@ -4,7 +4,9 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use perfwatch_app::AppError;
-use perfwatch_model::{BisectReport, ComparisonReport, DetectionReport, HistoryReport, RunList, RunReport};
+use perfwatch_model::{
+    BisectReport, ComparisonReport, DetectionReport, ExplainReport, HistoryReport, RunList, RunReport,
+};
 use perfwatch_report::{DocKind, Format, RenderOptions, Renderer};
 
 use crate::cli::{FormatArg, OutputArgs, OutputTarget};
@@ -23,6 +25,8 @@ pub enum Doc<'a> {
     Runs(&'a RunList),
     /// `bisect`.
     Bisect(&'a BisectReport),
+    /// `explain`.
+    Explain(&'a ExplainReport),
 }
 
 impl Doc<'_> {
@@ -34,6 +38,7 @@ impl Doc<'_> {
             Doc::Detection(_) => DocKind::Detection,
             Doc::Runs(_) => DocKind::Runs,
             Doc::Bisect(_) => DocKind::Bisect,
+            Doc::Explain(_) => DocKind::Explain,
         }
     }
 
@@ -45,6 +50,7 @@ impl Doc<'_> {
             Doc::Detection(d) => renderer.detection(d, opts),
             Doc::Runs(r) => renderer.runs(r, opts),
             Doc::Bisect(b) => renderer.bisect(b, opts),
+            Doc::Explain(e) => renderer.explain(e, opts),
         }
     }
 }

@@ -131,6 +131,7 @@ impl Ui for Term {
             Event::Output { .. } => {}
             Event::MetricWarning(w) => self.warn(&format!("malformed metric line in {w}")),
             Event::Warning { case, message } => self.warn(&format!("{case}: {message}")),
+            Event::Profile { .. } => {}
             Event::CaseFinished { report, .. } => {
                 self.bar.iter().for_each(|b| b.inc(1));
                 if let Some(f) = &report.failure {

@@ -386,7 +386,7 @@ impl Search<'_> {
             seed: self.req.seed.wrapping_add(self.comparisons),
         };
         self.comparisons += 1;
-        for w in run_hooks("setup", [&base, &cand], self.executor)? {
+        for w in run_hooks("setup", &[&base, &cand], self.executor)? {
             self.ui.warn(&w.to_string());
         }
         let (la, lb) = (short(&self.chain[a].commit), short(&self.chain[b].commit));
@@ -396,7 +396,7 @@ impl Search<'_> {
         let mut on_event = |e: &perfwatch_runner::InterleaveEvent<'_>| ui.round_event(Some(&cand.id), e);
         let (outcome, n_star) =
             measure_paired((&ca, &cb), &opts, self.executor, (rule, &metric), &mut on_event, stop);
-        for w in run_hooks("cleanup", [&base, &cand], self.executor)? {
+        for w in run_hooks("cleanup", &[&base, &cand], self.executor)? {
             self.ui.warn(&w.to_string());
         }
         if let StopReason::Aborted { message } = &outcome.stopped {

@@ -239,7 +239,7 @@ impl<'a> Session<'a> {
     /// Runs the `setup` or `cleanup` hook of both sides' case; a failing one is a warning.
     /// `false` when one failed.
     fn hooks(&mut self, which: &str, cases: [&CasePlan; 2], executor: &mut dyn Executor) -> Result<bool> {
-        let warnings = run_hooks(which, cases, executor)?;
+        let warnings = run_hooks(which, &cases, executor)?;
         let ok = warnings.is_empty();
         self.report.warnings.extend(warnings);
         Ok(ok)
@@ -310,9 +310,9 @@ impl<'a> Session<'a> {
 
 /// Runs the `setup` or `cleanup` hook of both cases (unmeasured) through the executor; a
 /// warning for each that failed.
-pub(super) fn run_hooks(
+pub(crate) fn run_hooks(
     which: &str,
-    cases: [&CasePlan; 2],
+    cases: &[&CasePlan],
     executor: &mut dyn Executor,
 ) -> Result<Vec<ComparisonWarning>> {
     let mut failed = Vec::new();

@@ -3,6 +3,7 @@
 
 mod about;
 mod compare;
+mod explain;
 mod measure;
 mod past;
 mod store;
@@ -35,6 +36,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Prune(args) => store::prune(args),
         Command::Backfill(args) => past::backfill(args),
         Command::Bisect(args) => past::bisect(args),
+        Command::Explain(args) => explain::explain(args),
         Command::Report(args) => team::report(args),
         Command::Serve(args) => team::serve(args),
         Command::Token(cmd) => team::token(cmd),

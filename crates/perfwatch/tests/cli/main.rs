@@ -5,6 +5,7 @@ mod ci_example;
 mod compare;
 mod detect;
 mod exit_codes;
+mod explain;
 mod export;
 mod gpu;
 mod import;
