@@ -349,10 +349,10 @@ impl Profiling<'_, '_> {
     }
 
     fn perf_script(&mut self, case: &CasePlan, dir: &Path) -> Result<String> {
-        let argv = ["perf", "script", "-i"]
-            .map(String::from)
-            .into_iter()
-            .chain([dir.join("perf.data").display().to_string()]);
+        // No `period` field: each sample counts 1 (with it, inferno would sum clock periods).
+        let fields = "comm,tid,event,ip,sym,dso";
+        let data = dir.join("perf.data").display().to_string();
+        let argv = ["perf", "script", "-F", fields, "-i", &data].map(String::from).into_iter();
         let req =
             ExecRequest { forward_output: true, ..request(case, argv.collect(), slowdown(Profiler::Perf)) };
         let (outcome, out) = self.exec(req)?;

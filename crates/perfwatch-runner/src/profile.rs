@@ -398,6 +398,7 @@ impl<'g> Folder<'g> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     /// A hand-written callgrind file: main calls a (twice, 40 in all) and b (50); b recurses
     /// into itself (`b'2`, 20 of its 50) and calls a (5); self costs main 10, a 45, b 45.
@@ -437,6 +438,65 @@ mod tests {
         let p = fold_callgrind(text).unwrap();
         assert_eq!(p.total(), 111, "{:?}", p.stacks);
         assert_eq!(p.stacks["start;(below main);main"], 100);
+    }
+
+    /// A random call tree: (function, self cost, children); names repeat, so the graph
+    /// callgrind would record has recursion and cycles.
+    #[derive(Debug, Clone)]
+    struct Node(u8, u64, Vec<Node>);
+
+    fn arb_tree() -> impl Strategy<Value = Node> {
+        let leaf = (0u8..5, 0u64..1000).prop_map(|(f, c)| Node(f, c, vec![]));
+        leaf.prop_recursive(5, 40, 4, |inner| {
+            (0u8..5, 0u64..1000, prop::collection::vec(inner, 0..4)).prop_map(|(f, c, k)| Node(f, c, k))
+        })
+    }
+
+    /// Inclusive cost of `n`; adds its self cost and its call arcs to the graph's sums.
+    fn record(n: &Node, selfs: &mut BTreeMap<u8, u64>, arcs: &mut BTreeMap<(u8, u8), u64>) -> u64 {
+        *selfs.entry(n.0).or_insert(0) += n.1;
+        let mut inclusive = n.1;
+        for child in &n.2 {
+            let c = record(child, selfs, arcs);
+            *arcs.entry((n.0, child.0)).or_insert(0) += c;
+            inclusive += c;
+        }
+        inclusive
+    }
+
+    /// The tree as callgrind's format: self costs per function, call arcs with inclusive costs.
+    fn callgrind_text(root: &Node) -> (String, BTreeMap<u8, u64>) {
+        let (mut selfs, mut arcs) = (BTreeMap::new(), BTreeMap::new());
+        record(root, &mut selfs, &mut arcs);
+        let mut text = String::from("events: Ir\n");
+        for (f, c) in &selfs {
+            text.push_str(&format!("fn=f{f}\n1 {c}\n"));
+            for ((_, g), cost) in arcs.range((*f, 0)..=(*f, u8::MAX)) {
+                text.push_str(&format!("cfn=f{g}\ncalls=1 1\n1 {cost}\n"));
+            }
+        }
+        (text, selfs)
+    }
+
+    proptest! {
+        /// Whatever the recursion and cycles, the folded paths hand out each function's self
+        /// cost once (up to rounding each path to a whole count).
+        #[test]
+        fn folding_keeps_every_self_cost(root in arb_tree()) {
+            let (text, selfs) = callgrind_text(&root);
+            let p = fold_callgrind(&text).unwrap();
+            let slack = p.stacks.len() as f64;
+            let mut folded: BTreeMap<String, u64> = BTreeMap::new();
+            for (stack, cost) in &p.stacks {
+                *folded.entry(stack.rsplit(';').next().unwrap().to_string()).or_insert(0) += cost;
+            }
+            for (f, want) in &selfs {
+                let got = folded.get(&format!("f{f}")).copied().unwrap_or(0);
+                prop_assert!((got as f64 - *want as f64).abs() <= slack, "f{}: {} folded, {} recorded\n{}", f, got, want, text);
+            }
+            let total: u64 = selfs.values().sum();
+            prop_assert!((p.total() as f64 - total as f64).abs() <= slack);
+        }
     }
 
     #[test]

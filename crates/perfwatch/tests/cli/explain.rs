@@ -250,3 +250,35 @@ fn explain_refuses_what_it_cannot_name() {
     let (b, h) = (doc["base"]["total"].as_f64().unwrap(), doc["head"]["total"].as_f64().unwrap());
     assert!((h / b - 1.0).abs() < 0.001, "the same program counted {b} and {h}");
 }
+
+/// `--profiler perf` end to end where the kernel lets perf sample this process (skipped,
+/// saying why, where it does not: no perf, or perf_event_open refused). Samples of CPU time
+/// move with a busy neighbour, so this checks the path (perf record → perf script → folded
+/// stacks with the program's own function names), not the ranking.
+#[test]
+fn explain_with_perf_folds_the_samples_of_the_program() {
+    let probe_dir = tempfile::tempdir().unwrap();
+    let probe = std::process::Command::new("perf")
+        .args(["record", "-q", "-o"])
+        .arg(probe_dir.path().join("probe.data"))
+        .args(["--", "true"])
+        .output();
+    match probe {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => return eprintln!("skipped: perf cannot sample here: {}", describe(&out)),
+        Err(e) => return eprintln!("skipped: no perf ({e})"),
+    }
+    let slow = C_PROGRAM.replace("300000", "30000000");
+    let suite = two_versions(
+        "[build]\nshell = \"cc -O1 -g -o prog prog.c\"\n[[bench]]\nname = \"prog\"\ncommand = [\"./prog\"]\n",
+        "prog.c",
+        &slow,
+        ("#define BETA 1", "#define BETA 3"),
+    );
+    let (_, doc) = explain(&suite, &["--profiler", "perf", "--top", "50", "--rounds", "1"]);
+    assert_eq!((doc["profiler"].as_str(), doc["unit"].as_str()), (Some("perf"), Some("samples")));
+    let names: Vec<&str> =
+        doc["functions"].as_array().unwrap().iter().filter_map(|f| f["function"].as_str()).collect();
+    assert!(names.contains(&"beta"), "beta is among the sampled functions: {names:?}");
+    assert!(doc["head"]["total"].as_u64().unwrap() > 0 && doc["base"]["total"].as_u64().unwrap() > 0);
+}
