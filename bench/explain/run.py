@@ -29,7 +29,7 @@ QUICKSTART = os.path.join(ROOT, "examples", "quickstart", "perfwatch.toml")
 CASES = {
     "sort[n=200000]": ("seq 200000 | shuf --random-source=/dev/zero > numbers-200000.txt",
                        ["sort", "-n", "-o", "/dev/null", "numbers-200000.txt"]),
-    "gzip[level=9]": ("seq 300000 > numbers.txt", ["sh", "-c", "gzip -9 -c numbers.txt > /dev/null"]),
+    "gzip[level=9]": ("seq 300000 > numbers.txt", ["gzip", "-9", "-c", "numbers.txt"]),
 }
 
 
@@ -54,7 +54,8 @@ def overhead(case, cwd, reps):
     setup, argv = CASES[case]
     subprocess.run(["sh", "-c", setup], cwd=cwd, check=True)
     ways = {"plain": argv,
-            "callgrind": ["valgrind", "--tool=callgrind", "--quiet", "--callgrind-out-file=/dev/null"] + argv}
+            "callgrind": ["valgrind", "--tool=callgrind", "--trace-children=yes", "--quiet",
+                          "--callgrind-out-file=/dev/null"] + argv}
     if perf_works(cwd):
         ways["perf"] = ["perf", "record", "-q", "-F", "499", "-g", "-o", os.path.join(cwd, "perf.data"), "--"] + argv
     walls = {w: [] for w in ways}

@@ -9,6 +9,8 @@ generator. Three studies, each with `perfwatch run` (3 timed runs + one run unde
      instructions ratio and verdict against the wall ratio and verdict.
   3. ab: --pairs pairs under noise where B spins 1 % more: how often each metric says
      "regressed" from one run under Valgrind per side.
+  4. `perfwatch ab --metric instructions A B` under noise: --pairs A/A and --pairs A/B (1 %)
+     comparisons, each from one Valgrind run per side, no suite.
 
 usage: run.py [--perfwatch PATH] [--repeat 10] [--pairs 10] [--n 4000000] [--tool cachegrind] [--seed 1]
 """
@@ -87,6 +89,23 @@ def pairs(p, n, delta, count, seed):
     return rows
 
 
+def ab_pairs(pw, n, delta, count, seed):
+    verdicts, ratios = [], []
+    for i in range(count):
+        g = noise(seed + i, 600)
+        try:
+            b = int(round(n * (1 + delta)))
+            out = subprocess.run([pw, "ab", "--metric", "instructions", "--format", "json",
+                                  f"{OUT}/spin {n}", f"{OUT}/spin {b}"], capture_output=True)
+        finally:
+            g.kill()
+            g.wait()
+        row = next(c for c in json.loads(out.stdout)["comparisons"] if c["metric"] == "instructions")
+        verdicts.append(row["verdict"])
+        ratios.append(row["ratio"])
+    return verdicts, ratios
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--perfwatch", default=os.path.join(HERE, "..", "..", "target", "release", "perfwatch"))
@@ -120,6 +139,12 @@ def main():
           f"(ratios {min(r[0] for r in ab):.4f}–{max(r[0] for r in ab):.4f})")
     print(f"  wall regressed: {sum(r[3] == 'regressed' for r in ab)}/{len(ab)} "
           f"(ratios {min(r[2] for r in ab):.4f}–{max(r[2] for r in ab):.4f})")
+
+    print(f"4. ab --metric instructions under noise, {a.pairs} A/A and {a.pairs} A/B (+1 %)")
+    for label, delta, seed in (("A/A", 0.0, a.seed + 2000), ("A/B", 0.01, a.seed + 3000)):
+        v, r = ab_pairs(p.pw, a.n, delta, a.pairs, seed)
+        print(f"  {label}: verdicts {dict((x, v.count(x)) for x in sorted(set(v)))}, "
+              f"ratios {min(r):.4f}–{max(r):.4f}")
 
 
 if __name__ == "__main__":
