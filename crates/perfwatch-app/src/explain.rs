@@ -106,6 +106,11 @@ pub fn explain(project: &Project, req: &ExplainRequest, tools: ExplainTools<'_>)
             b.as_str()
         )));
     }
+    if req.rounds.is_some_and(|r| r > 1) && !stored.is_empty() {
+        return Err(AppError::usage(
+            "--rounds: a stored profile is one run, so the other side is profiled once too",
+        ));
+    }
     let choice = req.profiler.or(stored.first().copied());
     let mut profiling = Profiling { project, git, executor, ui, repo: None, choice };
     let base = profiling.prepare(base, &req.base, &req.case)?;
@@ -114,11 +119,6 @@ pub fn explain(project: &Project, req: &ExplainRequest, tools: ExplainTools<'_>)
     let profiler = profiling.choice.unwrap_or(Profiler::Callgrind);
     let default_rounds = if profiler == Profiler::Callgrind || !stored.is_empty() { 1 } else { 3 };
     let rounds = req.rounds.unwrap_or(default_rounds).max(1);
-    if rounds > 1 && !stored.is_empty() {
-        return Err(AppError::usage(
-            "--rounds: a stored profile is one run, so the other side is profiled once too",
-        ));
-    }
     let [(base_side, base_profile), (head_side, head_profile)] =
         profiling.profile([base, head], profiler, rounds)?;
     let mut report = ExplainReport {
@@ -150,7 +150,8 @@ fn resolve(store: Option<&mut (dyn Store + '_)>, spec: &str, case: &str) -> Resu
     let run_id = match store {
         Some(store) => match store.resolve_run_id(id) {
             Ok(found) => found.map(|run_id| (run_id, store)),
-            Err(e) if forced.is_none() && e.to_string().contains("ambiguous") => None,
+            // A prefix of several runs may still be a commit.
+            Err(e) if forced.is_none() && e.kind() == perfwatch_store::ErrorKind::Ambiguous => None,
             Err(e) => return Err(AppError::Store { context: format!("looking up run {id}"), source: e }),
         },
         None => None,
