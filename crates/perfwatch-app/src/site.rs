@@ -1,19 +1,23 @@
 //! The dashboard's data gathered from a store, shared by the static report ([`write_site`],
 //! `perfwatch report --html`) and the live server (`perfwatch serve`): histories, the stored
-//! change points, the latest comparison (by [`crate::compare`]'s rule), overview rows.
+//! change points, the latest comparison (by [`crate::compare`]'s rule), overview rows, and the
+//! explanations of profiled cases between two stored runs ([`stored_explanation`]), which the
+//! static report writes as files and the server draws on request.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Mutex, mpsc};
 
 use perfwatch_detect::changepoint;
+use perfwatch_detect::profile::{rank_changes, signed_delta};
 use perfwatch_model::{
-    CaseId, ChangePoint, ComparisonReport, HistoryPoint, Plan, RunMeta, RunReport, Verdict,
-    metric::BUILTIN_ORDER,
+    CaseId, ChangePoint, ComparisonReport, ExplainReport, ExplainSide, HistoryPoint, Plan, Profile, Profiler,
+    RunMeta, RunReport, SCHEMA_VERSION, Verdict, metric::BUILTIN_ORDER,
 };
+use perfwatch_report::flame;
 use perfwatch_report::html::{
-    self, CaseView, Link, Overview, OverviewRow, SeriesColumns, assets, case_data_href, case_href, case_slug,
-    run_href,
+    self, CaseView, ExplainGraph, Link, Overview, OverviewRow, SeriesColumns, assets, case_data_href,
+    case_href, case_slug, change_runs, explain_files, run_href,
 };
 use perfwatch_store::{RunFilter, SeriesInfo, Store};
 
@@ -70,6 +74,9 @@ pub struct SiteSummary {
     pub runs: usize,
     /// Files written.
     pub files: usize,
+    /// Explanation pages written (each with its differential flame graph): one per case of a
+    /// comparison page, and per change point, whose two runs both stored the case's profile.
+    pub explanations: usize,
 }
 
 /// Position of a metric in display order: built-ins first, then custom ones by name.
@@ -162,6 +169,147 @@ pub fn baseline_compare_href(name: &str) -> String {
     format!("compare-baseline-{}.html", case_slug(&CaseId::new(name, Vec::<(String, String)>::new())))
 }
 
+/// How many functions an explanation page of the dashboard ranks.
+pub const EXPLAIN_TOP: usize = 20;
+
+/// Why a case cannot be explained between two stored runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unexplained {
+    /// The run (full id) has no stored profile of the case.
+    NoProfile {
+        /// The run.
+        run_id: String,
+    },
+    /// The two profiles were made by different profilers (base's, head's), whose costs do not
+    /// compare.
+    Profilers(Profiler, Profiler),
+}
+
+impl std::fmt::Display for Unexplained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unexplained::NoProfile { run_id } => write!(f, "run {run_id} has no stored profile of this case"),
+            Unexplained::Profilers(a, b) => write!(
+                f,
+                "the runs were profiled with {} and {}, whose costs do not compare",
+                a.as_str(),
+                b.as_str()
+            ),
+        }
+    }
+}
+
+/// Where a case's cost moved between two stored runs (as `perfwatch explain --base RUN --head
+/// RUN` finds it), with the two profiles for its flame graph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredExplanation {
+    /// The ranked functions and both sides.
+    pub report: ExplainReport,
+    /// The base run's profile.
+    pub base: Profile,
+    /// The head run's profile.
+    pub head: Profile,
+}
+
+impl StoredExplanation {
+    /// The differential flame graph (head's shape, red where a frame's cost grew, blue where
+    /// it shrank) as SVG, or why there is none (an empty head profile).
+    pub fn diff_svg(&self) -> std::result::Result<String, String> {
+        let r = &self.report;
+        let title = format!("{}: {} → {}", r.case, r.base.label, r.head.label);
+        flame::diff_flame_graph(&self.base, &self.head, &title, &r.unit)
+    }
+
+    /// The explanation's page with its graph at `svg_href` (see [`html::explanation_page`]),
+    /// and the graph itself; without a graph, the page says why. `has_page` says which runs
+    /// have a page to link.
+    pub fn page(&self, svg_href: &str, has_page: &dyn Fn(&str) -> bool) -> (String, Option<String>) {
+        match self.diff_svg() {
+            Ok(svg) => {
+                let height = flame::graph_height(&svg).unwrap_or(600);
+                let graph = ExplainGraph { href: svg_href.to_string(), height };
+                (html::explanation_page(&self.report, Some(&graph), "", has_page), Some(svg))
+            }
+            Err(why) => {
+                let note = format!("No flame graph: {why}.");
+                (html::explanation_page(&self.report, None, &note, has_page), None)
+            }
+        }
+    }
+}
+
+/// One side of a stored explanation: the run's id as label, and its commit.
+fn stored_side(run: &RunMeta, profile: &Profile) -> ExplainSide {
+    ExplainSide {
+        label: run.id.clone(),
+        commit: run.git.as_ref().map(|g| g.commit.clone()),
+        run_id: Some(run.id.clone()),
+        total: profile.total(),
+    }
+}
+
+/// The explanation of the case whose display form is `case` (`sort[n=1000]`, compared as
+/// text, so any name works) between the stored runs `base` and `head`: their profiles diffed
+/// per function and the `top` functions ranked. `Ok(Err(why))` when a run has no profile of
+/// the case or the profilers differ.
+pub fn stored_explanation(
+    store: &mut dyn Store,
+    case: &str,
+    (base, head): (&RunMeta, &RunMeta),
+    top: usize,
+) -> Result<std::result::Result<StoredExplanation, Unexplained>> {
+    let context = || format!("reading the profiles of {case}");
+    let cases = store.profiled_cases(&head.id).store_context(context)?;
+    let Some(id) = cases.into_iter().find(|c| c.to_string() == case) else {
+        return Ok(Err(Unexplained::NoProfile { run_id: head.id.clone() }));
+    };
+    let Some(base_profile) = store.profile(&base.id, &id).store_context(context)? else {
+        return Ok(Err(Unexplained::NoProfile { run_id: base.id.clone() }));
+    };
+    let Some(head_profile) = store.profile(&head.id, &id).store_context(context)? else {
+        return Ok(Err(Unexplained::NoProfile { run_id: head.id.clone() }));
+    };
+    if base_profile.profiler != head_profile.profiler {
+        return Ok(Err(Unexplained::Profilers(base_profile.profiler, head_profile.profiler)));
+    }
+    let profiler = head_profile.profiler;
+    let report = ExplainReport {
+        schema_version: SCHEMA_VERSION,
+        case: id,
+        profiler,
+        unit: profiler.unit().to_string(),
+        rounds: 1,
+        base: stored_side(base, &base_profile),
+        head: stored_side(head, &head_profile),
+        total_delta: signed_delta(base_profile.total(), head_profile.total()),
+        functions: rank_changes(&base_profile, &head_profile, top),
+        files: None,
+    };
+    Ok(Ok(StoredExplanation { report, base: base_profile, head: head_profile }))
+}
+
+/// The cases each run has a stored profile of (runs without any left out): one cheap query
+/// per run.
+pub fn profiled_index(store: &mut dyn Store, runs: &[RunMeta]) -> Result<HashMap<String, HashSet<CaseId>>> {
+    let mut index = HashMap::new();
+    for r in runs {
+        let cases =
+            store.profiled_cases(&r.id).store_context(|| format!("reading the profiles of run {}", r.id))?;
+        if !cases.is_empty() {
+            index.insert(r.id.clone(), cases.into_iter().collect());
+        }
+    }
+    Ok(index)
+}
+
+/// Whether both runs have a profile of `case`, by [`profiled_index`].
+fn both_profiled(index: &HashMap<String, HashSet<CaseId>>, case: &CaseId, base: &str, head: &str) -> bool {
+    [base, head].iter().all(|r| index.get(*r).is_some_and(|cases| cases.contains(case)))
+}
+
+/// Explanations the static report links: (case, base run, head run).
+type Explained = BTreeSet<(CaseId, String, String)>;
+
 fn write(dir: &Path, rel: &str, body: &str, files: &mut usize) -> Result<()> {
     let path = dir.join(rel);
     std::fs::write(&path, body).map_err(|e| AppError::io(format!("cannot write {}", path.display()), e))?;
@@ -181,6 +329,8 @@ pub fn run_index(runs: &[RunMeta]) -> HashMap<&str, usize> {
 struct CaseJob {
     case: CaseId,
     series: Vec<(SeriesInfo, Vec<HistoryPoint>, Option<Vec<ChangePoint>>)>,
+    /// The runs with a stored profile of the case.
+    profiled: HashSet<String>,
 }
 
 /// What the case workers of [`write_site`] produced.
@@ -189,6 +339,8 @@ struct CasePages {
     rows: Vec<OverviewRow>,
     /// Runs at a change point (they get a page).
     change_runs: BTreeSet<String>,
+    /// Change points whose run and the run before both have a profile of the case.
+    explained: Explained,
     files: usize,
     points: usize,
 }
@@ -213,7 +365,8 @@ pub fn write_site(store: &mut dyn Store, dir: &Path, opts: &SiteOptions) -> Resu
     let by_case = group_by_case(store.list_series().store_context(context)?);
     let latest = latest_comparison(store, opts)?;
     let verdicts = verdict_map(latest.as_ref().map(|l| &l.0));
-    let cases = write_cases(store, dir, &by_case, (&run_index(&runs), &verdicts), opts)?;
+    let profiled = profiled_index(store, &runs)?;
+    let cases = write_cases(store, dir, &by_case, (&run_index(&runs), &verdicts, &profiled), opts)?;
     files += cases.files;
     let mut rows = cases.rows;
     let order: HashMap<(&CaseId, &str), usize> = by_case
@@ -241,7 +394,17 @@ pub fn write_site(store: &mut dyn Store, dir: &Path, opts: &SiteOptions) -> Resu
             run_pages += 1;
         }
     }
-    let links = write_comparisons(store, dir, (&runs, &baselines), latest.as_ref(), opts, &mut files)?;
+    let mut explained = cases.explained;
+    let links = write_comparisons(
+        store,
+        dir,
+        (&runs, &baselines),
+        latest.as_ref(),
+        (opts, &profiled, &mut explained),
+        &mut files,
+    )?;
+    let has_page = |id: &str| pages.contains(id);
+    let explanations = write_explanations(store, dir, (&runs, &explained), &has_page, &mut files)?;
     write(dir, "data/runs.js", &html::runs_js(&runs, |r| pages.contains(&r.id)), &mut files)?;
     let overview = Overview {
         rows,
@@ -255,7 +418,7 @@ pub fn write_site(store: &mut dyn Store, dir: &Path, opts: &SiteOptions) -> Resu
     let series = overview.rows.len();
     write(dir, "index.html", &html::overview_page(&overview), &mut files)?;
     let (cases, points, runs) = (by_case.len(), cases.points, runs.len());
-    Ok(SiteSummary { cases, series, points, run_pages, runs, files })
+    Ok(SiteSummary { cases, series, points, run_pages, runs, files, explanations })
 }
 
 /// Writes every case's page and data script: histories read here, pages made by workers.
@@ -263,7 +426,7 @@ fn write_cases(
     store: &mut dyn Store,
     dir: &Path,
     by_case: &BTreeMap<CaseId, Vec<SeriesInfo>>,
-    (index, verdicts): (&HashMap<&str, usize>, &VerdictMap),
+    (index, verdicts, profiled): (&HashMap<&str, usize>, &VerdictMap, &HashMap<String, HashSet<CaseId>>),
     opts: &SiteOptions,
 ) -> Result<CasePages> {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
@@ -283,6 +446,7 @@ fn write_cases(
                                 let mut r = results.lock().expect("results lock");
                                 r.rows.extend(part.rows);
                                 r.change_runs.extend(part.change_runs);
+                                r.explained.extend(part.explained);
                                 r.files += part.files;
                                 r.points += part.points;
                             }
@@ -306,7 +470,9 @@ fn write_cases(
                     store.history(case, &info.metric, None).store_context(|| format!("reading {case}"))?;
                 series.push((info.clone(), pts, history::stored_marks(store, info)?));
             }
-            if tx.send(CaseJob { case: case.clone(), series }).is_err() {
+            let profiled =
+                profiled.iter().filter(|(_, cases)| cases.contains(case)).map(|(r, _)| r.clone()).collect();
+            if tx.send(CaseJob { case: case.clone(), series, profiled }).is_err() {
                 break;
             }
         }
@@ -345,7 +511,20 @@ fn case_files(
         })
         .collect();
     let mut out = CasePages::default();
-    write(dir, &case_data_href(&job.case), &html::case_data_js(&job.case, &cols, index), &mut out.files)?;
+    for ((_, pts, _), m) in job.series.iter().zip(&marks) {
+        for (b, h) in m.iter().filter_map(|c| change_runs(pts, c.index)) {
+            if job.profiled.contains(b) && job.profiled.contains(h) {
+                out.explained.insert((job.case.clone(), b.to_string(), h.to_string()));
+            }
+        }
+    }
+    let explain = |b: &str, h: &str| {
+        out.explained
+            .contains(&(job.case.clone(), b.to_string(), h.to_string()))
+            .then(|| explain_files(&job.case, b, h).0)
+    };
+    let data = html::case_data_js(&job.case, &cols, index, &explain);
+    write(dir, &case_data_href(&job.case), &data, &mut out.files)?;
     let infos: Vec<SeriesInfo> = job.series.iter().map(|(i, _, _)| i.clone()).collect();
     write(
         dir,
@@ -361,13 +540,31 @@ fn case_files(
     Ok(out)
 }
 
+/// The comparison page of `c`, linking the explanation of every case both runs have a profile
+/// of (and noting those in `explained`).
+fn comparison_with_explanations(
+    (c, base, cand): (&ComparisonReport, &RunReport, &RunReport),
+    title: &str,
+    profiled: &HashMap<String, HashSet<CaseId>>,
+    explained: &mut Explained,
+) -> String {
+    let (b, h) = (c.baseline.run_id.as_str(), c.candidate.run_id.as_str());
+    for cmp in &c.comparisons {
+        if both_profiled(profiled, &cmp.case, b, h) {
+            explained.insert((cmp.case.clone(), b.to_string(), h.to_string()));
+        }
+    }
+    let explain = |case: &CaseId| both_profiled(profiled, case, b, h).then(|| explain_files(case, b, h).0);
+    html::comparison_page(c, Some(base), Some(cand), title, &explain)
+}
+
 /// The comparison pages: newest run vs the previous one, and vs every baseline.
 fn write_comparisons(
     store: &mut dyn Store,
     dir: &Path,
     (runs, baselines): (&[RunMeta], &[perfwatch_store::BaselineInfo]),
     latest: Option<&(ComparisonReport, RunReport, RunReport)>,
-    opts: &SiteOptions,
+    (opts, profiled, explained): (&SiteOptions, &HashMap<String, HashSet<CaseId>>, &mut Explained),
     files: &mut usize,
 ) -> Result<Vec<Link>> {
     let mut links = Vec::new();
@@ -375,7 +572,7 @@ fn write_comparisons(
     let page = match latest {
         Some((c, base, cand)) => {
             links.push(Link { href: "compare-latest.html".into(), label: title.into() });
-            html::comparison_page(c, Some(base), Some(cand), title)
+            comparison_with_explanations((c, base, cand), title, profiled, explained)
         }
         None => html::notice_page("No comparison", "The store holds fewer than two runs on one machine."),
     };
@@ -389,9 +586,39 @@ fn write_comparisons(
             c.baseline.name = Some(b.name.clone());
             let title = format!("Latest run vs baseline {}", b.name);
             let href = baseline_compare_href(&b.name);
-            write(dir, &href, &html::comparison_page(&c, Some(&base), Some(&cand), &title), files)?;
+            let page = comparison_with_explanations((&c, &base, &cand), &title, profiled, explained);
+            write(dir, &href, &page, files)?;
             links.push(Link { href, label: title });
         }
     }
     Ok(links)
+}
+
+/// Writes the page and the differential flame graph of every explanation in `explained`
+/// ([`html::explain_files`]); returns how many pages it wrote (each with its graph, unless the
+/// head's profile is empty: then the page says so instead).
+fn write_explanations(
+    store: &mut dyn Store,
+    dir: &Path,
+    (runs, explained): (&[RunMeta], &Explained),
+    has_page: &dyn Fn(&str) -> bool,
+    files: &mut usize,
+) -> Result<usize> {
+    let meta: HashMap<&str, &RunMeta> = runs.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut written = 0;
+    for (case, b, h) in explained {
+        let (Some(base), Some(head)) = (meta.get(b.as_str()), meta.get(h.as_str())) else { continue };
+        let (page_file, svg_file) = explain_files(case, b, h);
+        let (page, svg) = match stored_explanation(store, &case.to_string(), (base, head), EXPLAIN_TOP)? {
+            Ok(e) => e.page(&svg_file, has_page),
+            // Profiles of different profilers: the link still leads to a page, which says so.
+            Err(why) => (html::notice_page("Nothing to explain", &format!("{why}.")), None),
+        };
+        write(dir, &page_file, &page, files)?;
+        if let Some(svg) = svg {
+            write(dir, &svg_file, &svg, files)?;
+        }
+        written += 1;
+    }
+    Ok(written)
 }

@@ -196,7 +196,11 @@
       cpsBox.textContent = "";
       if (!s.cps.length) { cpsBox.appendChild(el("p", "muted", "No change points in this history.")); return; }
       var t = el("table", "grid"), head = t.createTHead().insertRow();
-      ["Point", "Change", "p-value", "Run", "Commit", "Date"].forEach(function (h) { head.appendChild(el("th", null, h)); });
+      // `x`: the explanation (flame graph) of a change whose two runs both stored a profile.
+      var explained = s.cps.some(function (cp) { return cp.x; });
+      var heads = ["Point", "Change", "p-value", "Run", "Commit", "Date"];
+      if (explained) heads.push("Where?");
+      heads.forEach(function (h) { head.appendChild(el("th", null, h)); });
       var body = t.createTBody();
       s.cps.slice().reverse().forEach(function (cp) {
         var row = body.insertRow(), r = runOf(s, cp.i);
@@ -212,6 +216,14 @@
         } else rc.textContent = r >= 0 ? runs.id[r] : "?";
         row.insertCell().textContent = r >= 0 && runs.c[r] ? runs.c[r].slice(0, 12) : "—";
         row.insertCell().textContent = fmtTime(s.t[cp.i]);
+        if (explained) {
+          var xc = row.insertCell();
+          if (cp.x) {
+            var xa = el("a", "explain", "where? (flame graph)");
+            xa.href = cp.x;
+            xc.appendChild(xa);
+          } else xc.textContent = "—";
+        }
       });
       cpsBox.appendChild(t);
     }

@@ -543,6 +543,48 @@ pub(crate) fn full_comparison_report() -> ComparisonReport {
     c
 }
 
+/// An explanation between two stored runs: a function that grew (named like markup), one that
+/// shrank, one that only moved inclusively; the base run has a page, the head's id is no file
+/// name.
+pub(crate) fn explain_report() -> perfwatch_model::ExplainReport {
+    use perfwatch_model::{ExplainSide, FunctionDelta, Profiler};
+    let f = |function: &str, base: u64, head: u64, share: f64, inclusive: (u64, u64)| FunctionDelta {
+        function: function.into(),
+        self_base: base,
+        self_head: head,
+        self_delta: head as i64 - base as i64,
+        self_share: share,
+        inclusive_base: inclusive.0,
+        inclusive_head: inclusive.1,
+        inclusive_delta: inclusive.1 as i64 - inclusive.0 as i64,
+    };
+    perfwatch_model::ExplainReport {
+        schema_version: perfwatch_model::SCHEMA_VERSION,
+        case: evil_case(),
+        profiler: Profiler::Callgrind,
+        unit: "instructions".into(),
+        rounds: 1,
+        base: ExplainSide {
+            label: "run-a".into(),
+            commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+            run_id: Some("run-a".into()),
+            total: 3_000_000,
+        },
+        head: ExplainSide {
+            label: "imported/<7>".into(),
+            commit: None,
+            run_id: Some("imported/<7>".into()),
+            total: 3_450_000,
+        },
+        total_delta: 450_000,
+        functions: vec![
+            f("<script>alert(1)</script>", 1_000_000, 1_600_000, 1.333, (1_000_000, 1_600_000)),
+            f("std::sort::<T>::partition", 900_000, 750_000, -0.333, (1_900_000, 2_350_000)),
+        ],
+        files: None,
+    }
+}
+
 /// A comparison with nothing in common, one side imported under an id that is no file name.
 pub(crate) fn empty_comparison_report() -> ComparisonReport {
     let mut c = comparison_report();
@@ -640,7 +682,7 @@ mod snapshots {
                 if format == Format::Github { sentence.replace('%', "%25") } else { sentence.to_string() };
             assert!(text.contains(&sentence), "{format:?}: {text}");
         }
-        let html = crate::html::comparison_page(&report, None, None, "t");
+        let html = crate::html::comparison_page(&report, None, None, "t", &|_| None);
         assert!(html.contains(sentence), "{html}");
         let json: serde_json::Value =
             serde_json::from_str(&renderer(Format::Json).comparison(&report, &o)).unwrap();

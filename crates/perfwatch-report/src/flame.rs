@@ -55,6 +55,63 @@ fn render<'a>(
     String::from_utf8(svg).map_err(|_| "the flame graph is not UTF-8".to_string())
 }
 
+/// The code a flame graph runs, for a Content-Security-Policy that allows exactly that code by
+/// its hash (and nothing a frame name might smuggle in): the text of its `<script>` element and
+/// the event-handler attributes of its root element (inferno's `onload="init(evt)"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphCode {
+    /// The script element's text (its CDATA sections joined), as the browser hashes it.
+    pub script: String,
+    /// The values of the root element's `on…` attributes.
+    pub handlers: Vec<String>,
+}
+
+/// The start tag of the root `<svg>` element of `svg`.
+fn root_tag(svg: &str) -> Option<&str> {
+    let start = svg.find("<svg ")?;
+    let end = start + svg[start..].find('>')?;
+    Some(&svg[start..end])
+}
+
+/// The code of a graph drawn by [`flame_graph`] or [`diff_flame_graph`] (see [`GraphCode`]);
+/// `None` when it has no script. Only the prelude inferno writes before the first frame is
+/// read: frame names are escaped text, so they cannot add a script or a handler there.
+pub fn graph_code(svg: &str) -> Option<GraphCode> {
+    let open = "<script type=\"text/ecmascript\">";
+    let start = svg.find(open)? + open.len();
+    let body = &svg[start..start + svg[start..].find("</script>")?];
+    let mut script = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = rest.find("<![CDATA[") {
+        script.push_str(&rest[..at]);
+        let inner = &rest[at + 9..];
+        let end = inner.find("]]>")?;
+        script.push_str(&inner[..end]);
+        rest = &inner[end + 3..];
+    }
+    script.push_str(rest);
+    let mut handlers = Vec::new();
+    let mut tag = root_tag(svg)?;
+    while let Some(at) = tag.find(" on") {
+        let attr = &tag[at + 1..];
+        let (name, value) = attr.split_once("=\"")?;
+        let value = &value[..value.find('"')?];
+        if name.bytes().all(|b| b.is_ascii_lowercase()) {
+            handlers.push(value.to_string());
+        }
+        tag = &attr[name.len()..];
+    }
+    Some(GraphCode { script, handlers })
+}
+
+/// The height in pixels of a graph drawn by [`flame_graph`] or [`diff_flame_graph`] (its
+/// width follows the page it is shown in).
+pub fn graph_height(svg: &str) -> Option<u32> {
+    let tag = root_tag(svg)?;
+    let value = &tag[tag.find(" height=\"")? + 9..];
+    value[..value.find('"')?].parse().ok()
+}
+
 /// The page that shows an explanation: the ranked functions and the three graphs (files
 /// `diff.svg`, `base.svg` and `head.svg` beside it).
 pub fn explain_page(report: &ExplainReport) -> String {
@@ -138,6 +195,25 @@ mod tests {
         for bad in ["src=\"http", "href=\"http", "@import", "url(http"] {
             assert!(!svg.contains(bad), "{bad}");
         }
+    }
+
+    /// The code of a graph is inferno's script and its `onload` handler, whatever the frames
+    /// are called; frame names are escaped text.
+    #[test]
+    fn the_code_of_a_graph_is_inferno_s_own() {
+        let xss = "<script>alert(1)</script>";
+        let p = profile(&format!("main;{xss} 5\nmain;a\" onclick=\"alert(2) 3\nmain;]]><![CDATA[x 1\n"));
+        let svg = diff_flame_graph(&p, &p, "t", "samples").unwrap();
+        let code = graph_code(&svg).unwrap();
+        assert_eq!(code.handlers, ["init(evt)"]);
+        assert!(code.script.contains("function init(evt)") && code.script.contains("var nametype"));
+        assert!(!code.script.contains("CDATA") && !code.script.contains("alert"), "{}", code.script);
+        assert_eq!(svg.matches("<script").count(), 1, "only inferno's own script element");
+        assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!svg.contains("onclick=\"alert"));
+        let height = graph_height(&svg).unwrap();
+        assert!((50..2000).contains(&height), "{height}");
+        assert_eq!(graph_code("<svg width=\"1\"></svg>"), None);
     }
 
     #[test]

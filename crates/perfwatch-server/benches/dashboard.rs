@@ -225,7 +225,7 @@ fn main() {
             std::fs::write(big.path().join(p), body).unwrap();
         }
         std::fs::write(big.path().join("data/runs.js"), html::runs_js(&metas, |_| false)).unwrap();
-        std::fs::write(big.path().join(html::case_data_href(&case)), html::case_data_js(&case, &cols, &index)).unwrap();
+        std::fs::write(big.path().join(html::case_data_href(&case)), html::case_data_js(&case, &cols, &index, &|_, _| None)).unwrap();
         let view = CaseView { case: case.clone(), metrics: vec![("wall".into(), "s".into(), n as u64)], live: false };
         std::fs::write(big.path().join(case_href(&case)), html::case_page(&view)).unwrap();
         let mut big_drawn = Vec::new();

@@ -1,8 +1,11 @@
 //! The routes of `perfwatch serve`: the dashboard's pages and data scripts (the files of the
-//! static report, rendered on request), the read-only JSON API and `/metrics` for Prometheus.
+//! static report, rendered on request), the explanations of profiled cases (`/explain`, with
+//! its differential flame graph `/explain/diff.svg`), the read-only JSON API and `/metrics` for
+//! Prometheus.
 //! Every answer is computed on the store thread ([`App::call`]).
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Path, Query, Request, State};
@@ -10,21 +13,33 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use perfwatch_app::site::{baseline_compare_href, case_view};
+use perfwatch_app::site::{StoredExplanation, Unexplained, baseline_compare_href, case_view};
 use perfwatch_model::{
     ApiError, BaselineList, CaseId, ChangePoint, RunList, SCHEMA_VERSION, SeriesEntry, SeriesList,
 };
-use perfwatch_report::html::{self, SeriesColumns, assets, case_href};
+use perfwatch_report::flame;
+use perfwatch_report::html::{self, SeriesColumns, assets, case_href, explain_svg_href, is_safe_run_id};
 use perfwatch_store::{ErrorKind, RunFilter, StoreError};
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::state::App;
+use crate::state::{App, Explanation};
+
+/// The Content-Security-Policy of every answer that sets none of its own: scripts only from
+/// the dashboard's own files, no plugins or frames, and no framing by other sites.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+                   connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The explanation page's: [`CSP`], plus its flame graph (`/explain/diff.svg`) embedded as an
+/// `<object>` from this server. Chromium checks both `object-src` (the element) and
+/// `frame-src` (the document it loads); the graph's own script runs under the graph's own
+/// policy ([`svg_csp`]), not this one.
+const EXPLAIN_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                           img-src 'self' data:; connect-src 'self'; object-src 'self'; frame-src 'self'; \
+                           base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// Every route, with the security headers and the team-mode gate in front.
 pub(crate) fn router(app: App) -> Router {
-    let csp = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
-               connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
     Router::new()
         .route("/", get(index))
         .route("/{page}", get(page))
@@ -37,13 +52,17 @@ pub(crate) fn router(app: App) -> Router {
         .route("/api/v1/compare", get(api_compare))
         .route("/api/v1/baselines", get(api_baselines))
         .route("/metrics", get(metrics))
+        .route("/explain", get(explain))
+        .route("/explain/diff.svg", get(explain_svg))
         .fallback(not_found)
         .with_state(app.clone())
         // Fastest: the default level costs ~0.3 s on a 2.4 MB case script, more than it saves on a LAN.
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
-        .layer(SetResponseHeaderLayer::overriding(
+        // Only if the handler set none: the explanation page and its flame graph set their own
+        // (see `svg_csp`).
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(csp),
+            HeaderValue::from_static(CSP),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -194,9 +213,7 @@ async fn page(
                 ),
             };
             Ok(match db.comparison(b.as_deref(), c.as_deref())? {
-                Some((cmp, base, cand)) => {
-                    Some(html::comparison_page(&cmp, Some(&base), Some(&cand), &title))
-                }
+                Some((cmp, base, cand)) => Some(db.comparison_page(&cmp, (&base, &cand), &title)?),
                 None if page == "compare-latest.html" => Some(html::notice_page(
                     "No comparison",
                     "The store holds fewer than two runs on one machine.",
@@ -213,9 +230,10 @@ async fn page(
                 return Ok(None);
             };
             let title = format!("Latest run vs baseline {}", b.name);
-            Ok(db
-                .comparison(Some(&b.name), None)?
-                .map(|(c, base, cand)| html::comparison_page(&c, Some(&base), Some(&cand), &title)))
+            match db.comparison(Some(&b.name), None)? {
+                Some((c, base, cand)) => db.comparison_page(&c, (&base, &cand), &title).map(Some),
+                None => Ok(None),
+            }
         })
         .await
     } else {
@@ -391,4 +409,119 @@ async fn api_baselines(State(app): State<App>) -> Response {
         Ok(Err(e)) => api_store_error(e),
         Err(r) => r,
     }
+}
+
+/// The longest case name `/explain` takes, in bytes.
+const MAX_CASE: usize = 4096;
+
+/// The query of `/explain` and `/explain/diff.svg`: the case as the dashboard shows it
+/// (`sort[n=1000]`) and two run ids (or unique prefixes), else what is wrong with it.
+fn explain_query(q: &HashMap<String, String>) -> Result<(String, String, String), &'static str> {
+    let param = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    let (Some(case), Some(base), Some(head)) = (param("case"), param("base"), param("head")) else {
+        return Err("`case`, `base` and `head` are required: a case's name as the dashboard shows it \
+                    (sort[n=1000]) and two run ids.");
+    };
+    if case.len() > MAX_CASE {
+        return Err("`case` is too long.");
+    }
+    if !is_safe_run_id(&base) || !is_safe_run_id(&head) {
+        return Err("`base` and `head` must be run ids (letters, digits and dashes).");
+    }
+    Ok((case, base, head))
+}
+
+/// Finds the explanation that `q` asks for on the store thread and answers with `answer`;
+/// else with a notice page: 400 for a malformed query, 404 for a missing run or profile,
+/// 400 for profiles of different profilers (no request for these two runs can succeed).
+async fn with_explanation(
+    app: &App,
+    q: &HashMap<String, String>,
+    answer: impl FnOnce(&StoredExplanation) -> Response,
+) -> Response {
+    let notice = |status, title, text: &str| body(status, HTML, html::notice_page(title, text));
+    let (case, base, head) = match explain_query(q) {
+        Ok(query) => query,
+        Err(why) => return notice(StatusCode::BAD_REQUEST, "Bad request", why),
+    };
+    let found = match app.call(move |db| db.explanation(&case, &base, &head)).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => return page_error(e),
+        Err(r) => return r,
+    };
+    match found {
+        Explanation::Found(e) => answer(&e),
+        Explanation::NoRun(id) => {
+            notice(StatusCode::NOT_FOUND, "No such run", &format!("No stored run has the id {id}."))
+        }
+        Explanation::Unexplained(why @ Unexplained::NoProfile { .. }) => {
+            notice(StatusCode::NOT_FOUND, "No profile", &format!("Nothing to explain: {why}."))
+        }
+        Explanation::Unexplained(why) => {
+            notice(StatusCode::BAD_REQUEST, "Profiles do not compare", &format!("{why}."))
+        }
+    }
+}
+
+/// `GET /explain?case=…&base=…&head=…`: where the case's cost moved between two stored runs
+/// (ranked functions), with the differential flame graph from `/explain/diff.svg` embedded.
+async fn explain(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Response {
+    with_explanation(&app, &q, |e| {
+        let r = &e.report;
+        let side = |s: &perfwatch_model::ExplainSide| s.run_id.clone().unwrap_or_default();
+        let href = explain_svg_href(&r.case, &side(&r.base), &side(&r.head));
+        // The graph is drawn here only to know its height; the SVG route draws it again.
+        let (page, _) = e.page(&href, &is_safe_run_id);
+        let mut resp = body(StatusCode::OK, HTML, page);
+        resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(EXPLAIN_CSP));
+        resp
+    })
+    .await
+}
+
+/// `GET /explain/diff.svg?case=…&base=…&head=…`: the differential flame graph (`image/svg+xml`).
+async fn explain_svg(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Response {
+    with_explanation(&app, &q, |e| match e.diff_svg() {
+        Ok(svg) => {
+            let csp = svg_csp(&svg);
+            let mut resp = body(StatusCode::OK, "image/svg+xml", svg);
+            resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+            resp
+        }
+        Err(why) => {
+            body(StatusCode::NOT_FOUND, HTML, html::notice_page("No flame graph", &format!("{why}.")))
+        }
+    })
+    .await
+}
+
+/// The Content-Security-Policy of a flame graph. inferno's graph zooms and searches with an
+/// inline `<script>` and an `onload="init(evt)"` handler, which the dashboard's policy
+/// (`script-src 'self'`) would block, leaving a static picture. Rather than allowing any inline
+/// script (`'unsafe-inline'`), the policy allows exactly that code by its SHA-256 (plus
+/// `'unsafe-hashes'`, which lets a hash cover a handler attribute): a script or handler that
+/// a frame name smuggled in would not run even if inferno failed to escape it. Styles are
+/// inline in the graph; it may be framed by the dashboard's own pages only.
+fn svg_csp(svg: &str) -> HeaderValue {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash =
+        |code: &str| base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(code.as_bytes()));
+    let mut scripts = String::new();
+    if let Some(code) = flame::graph_code(svg) {
+        let _ = write!(scripts, " 'sha256-{}'", hash(&code.script));
+        if !code.handlers.is_empty() {
+            scripts.push_str(" 'unsafe-hashes'");
+            for h in &code.handlers {
+                let _ = write!(scripts, " 'sha256-{}'", hash(h));
+            }
+        }
+    } else {
+        scripts.push_str(" 'none'");
+    }
+    let csp = format!(
+        "default-src 'none'; script-src{scripts}; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; \
+         form-action 'none'; frame-ancestors 'self'"
+    );
+    HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static(CSP))
 }

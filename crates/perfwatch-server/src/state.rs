@@ -13,11 +13,13 @@ use axum::response::{IntoResponse, Response};
 use perfwatch_app::AppError;
 use perfwatch_app::history;
 use perfwatch_app::site::{
-    SiteOptions, baseline_compare_href, group_by_case, latest_comparison, overview_row, run_index,
-    verdict_map,
+    EXPLAIN_TOP, SiteOptions, StoredExplanation, Unexplained, baseline_compare_href, group_by_case,
+    latest_comparison, overview_row, run_index, stored_explanation, verdict_map,
 };
 use perfwatch_model::{CaseId, ChangePoint, ComparisonReport, HistoryPoint, RunMeta, RunReport, RunStatus};
-use perfwatch_report::html::{self, Link, Overview, Pager, SeriesColumns, case_slug};
+use perfwatch_report::html::{
+    self, Link, Overview, Pager, SeriesColumns, case_slug, change_runs, explain_href, is_safe_run_id,
+};
 use perfwatch_store::{RunFilter, SeriesInfo, Store, StoreError};
 
 use crate::ingest::{Gate, Pool};
@@ -32,6 +34,16 @@ pub(crate) type Job = Box<dyn FnOnce(&mut Db) + Send>;
 type Cases = Arc<BTreeMap<CaseId, Vec<SeriesInfo>>>;
 /// Change points of a series with the point count and newest run id they were computed for.
 type CachedMarks = (usize, String, Arc<Vec<ChangePoint>>);
+
+/// What `GET /explain` finds for a case and two run ids.
+pub(crate) enum Explanation {
+    /// No stored run has this id (or it is a prefix of several).
+    NoRun(String),
+    /// The runs are stored, but cannot be explained for this case.
+    Unexplained(Unexplained),
+    /// The explanation.
+    Found(Box<StoredExplanation>),
+}
 
 /// Runs `f`, turning a panic into `None` so that the store thread survives it; the request
 /// that caused it gets a 500 (its reply channel is dropped).
@@ -332,7 +344,71 @@ impl Db {
                 change_points: marks,
             })
             .collect();
-        Ok(html::case_data_js(case, &cols, &index))
+        // The runs at and just before each change point that have a profile of the case.
+        let mut profiled: HashMap<String, bool> = HashMap::new();
+        for (points, marks) in &hist {
+            for (b, h) in marks.iter().filter_map(|c| change_runs(points, c.index)) {
+                for run in [b, h] {
+                    if !profiled.contains_key(run) && is_safe_run_id(run) {
+                        let has = self.store.profiled_cases(run)?.contains(case);
+                        profiled.insert(run.to_string(), has);
+                    }
+                }
+            }
+        }
+        let has = |run: &str| profiled.get(run).copied().unwrap_or(false);
+        let explain = |b: &str, h: &str| (has(b) && has(h)).then(|| explain_href(case, b, h));
+        Ok(html::case_data_js(case, &cols, &index, &explain))
+    }
+
+    /// The comparison page of `c` between the runs `base` and `cand`, linking the explanation
+    /// of each case both runs stored a profile of.
+    pub(crate) fn comparison_page(
+        &mut self,
+        c: &ComparisonReport,
+        (base, cand): (&RunReport, &RunReport),
+        title: &str,
+    ) -> Result<String, StoreError> {
+        let (b, h) = (base.run.id.as_str(), cand.run.id.as_str());
+        let (in_base, in_cand) = if is_safe_run_id(b) && is_safe_run_id(h) {
+            (self.store.profiled_cases(b)?, self.store.profiled_cases(h)?)
+        } else {
+            (Vec::new(), Vec::new()) // `/explain` takes only such ids
+        };
+        let explain = |case: &CaseId| {
+            (in_base.contains(case) && in_cand.contains(case)).then(|| explain_href(case, b, h))
+        };
+        Ok(html::comparison_page(c, Some(base), Some(cand), title, &explain))
+    }
+
+    /// The explanation of the case displayed as `case` between the runs `base` and `head`
+    /// (ids or unique prefixes).
+    pub(crate) fn explanation(
+        &mut self,
+        case: &str,
+        base: &str,
+        head: &str,
+    ) -> Result<Explanation, StoreError> {
+        let runs = self.runs()?;
+        let mut sides = Vec::with_capacity(2);
+        for id in [base, head] {
+            let meta = match self.store.resolve_run_id(id) {
+                Ok(Some(full)) => runs.iter().find(|r| r.id == full),
+                Ok(None) => None,
+                Err(e) if e.kind() == perfwatch_store::ErrorKind::Ambiguous => None,
+                Err(e) => return Err(e),
+            };
+            match meta {
+                Some(m) => sides.push(m),
+                None => return Ok(Explanation::NoRun(id.to_string())),
+            }
+        }
+        let found = stored_explanation(self.store.as_mut(), case, (sides[0], sides[1]), EXPLAIN_TOP)
+            .map_err(app_store_error)?;
+        Ok(match found {
+            Ok(e) => Explanation::Found(Box::new(e)),
+            Err(why) => Explanation::Unexplained(why),
+        })
     }
 
     /// A run by baseline name first, then by id or prefix.

@@ -293,3 +293,209 @@ async fn the_case_page_shows_the_change_points_detect_stored() {
     c.close().await.unwrap();
     server.shutdown();
 }
+
+/// JS helpers over a flame graph document `d`: `frame(name)` is the `<g>` of the frame whose
+/// tooltip starts with `name (`, `rgb(g)` its fill as three numbers.
+const FLAME_JS: &str = "
+    function frame(d, name) {
+      var ts = d.querySelectorAll('#frames > g > title');
+      for (var i = 0; i < ts.length; i++) if (ts[i].textContent.indexOf(name + ' (') === 0) return ts[i].parentNode;
+      return null;
+    }
+    function rgb(g) { return g.querySelector('rect').getAttribute('fill').match(/\\d+/g).map(Number); }
+";
+
+/// Waits until inferno's `init` has run in the flame graph document that `doc` (a JS
+/// expression) evaluates to: its global `details` is set then.
+async fn wait_for_flame_graph(c: &Client, doc: &str) {
+    let script = format!("var d = {doc}; return !!(d && d.defaultView && d.defaultView.details);");
+    for _ in 0..200 {
+        if js(c, &script).await == Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the flame graph's script did not run (blocked by a Content-Security-Policy?)");
+}
+
+/// Checks the colours of the graph in `doc` (beta grew: red; gamma shrank: blue), clicks the
+/// `parse` frame (a real click at its position; `origin` is the JS expression of the element
+/// that holds the document, or `null` when it is the page) and checks that inferno zoomed into
+/// it: `parse` spans the whole width, `gamma`, off its path, is hidden.
+async fn check_colours_and_zoom(c: &Client, doc: &str, origin: &str) {
+    let colours =
+        js(c, &format!("{FLAME_JS} var d = {doc}; return [rgb(frame(d, 'beta')), rgb(frame(d, 'gamma'))];"))
+            .await;
+    let channel = |f: usize, i: usize| colours[f][i].as_u64().unwrap();
+    assert!(channel(0, 0) > channel(0, 1) && channel(0, 0) > channel(0, 2), "beta is red: {colours}");
+    assert!(channel(1, 2) > channel(1, 0) && channel(1, 2) > channel(1, 1), "gamma is blue: {colours}");
+    let pos = js(
+        c,
+        &format!(
+            "{FLAME_JS} var d = {doc}, o = {origin}, dx = 0, dy = 0;
+             if (o) {{ o.scrollIntoView(); var r = o.getBoundingClientRect(); dx = r.left + o.clientLeft; dy = r.top + o.clientTop; }}
+             var b = frame(d, 'parse').querySelector('rect').getBoundingClientRect();
+             return [dx + b.left + b.width / 2, dy + b.top + b.height / 2];"
+        ),
+    )
+    .await;
+    let (x, y) = (pos[0].as_f64().unwrap(), pos[1].as_f64().unwrap());
+    let click = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo { duration: None, x, y })
+        .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+        .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+    c.perform_actions(click).await.expect("click on the parse frame");
+    let zoomed = js(
+        c,
+        &format!(
+            "{FLAME_JS} var d = {doc};
+             return [parseFloat(frame(d, 'parse').querySelector('rect').getAttribute('width')),
+                     frame(d, 'gamma').classList.contains('hide')];"
+        ),
+    )
+    .await;
+    assert!(zoomed[0].as_f64().unwrap() > 99.0, "parse fills the width after the click: {zoomed}");
+    assert_eq!(zoomed[1], Value::Bool(true), "gamma is off the zoomed path: {zoomed}");
+}
+
+/// Writes what `perfwatch explain --html DIR` writes (the three graphs and the page), for the
+/// profiles of `common`, into `dir`.
+fn write_explain_dir(dir: &std::path::Path) {
+    use perfwatch_model::{ExplainReport, ExplainSide, Profile, Profiler};
+    use perfwatch_report::flame::{diff_flame_graph, explain_page, flame_graph};
+    let base = Profile::from_folded(Profiler::Callgrind, common::BASE_PROFILE).unwrap();
+    let head = Profile::from_folded(Profiler::Callgrind, common::HEAD_PROFILE).unwrap();
+    let side = |label: &str, p: &Profile| ExplainSide {
+        label: label.into(),
+        commit: None,
+        run_id: None,
+        total: p.total(),
+    };
+    let report = ExplainReport {
+        schema_version: perfwatch_model::SCHEMA_VERSION,
+        case: perfwatch_model::CaseId::new("sort", [("n", "1000")]),
+        profiler: Profiler::Callgrind,
+        unit: "instructions".into(),
+        rounds: 1,
+        base: side("HEAD~1", &base),
+        head: side("HEAD", &head),
+        total_delta: perfwatch_detect::profile::signed_delta(base.total(), head.total()),
+        functions: perfwatch_detect::profile::rank_changes(&base, &head, 10),
+        files: None,
+    };
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, text) in [
+        ("diff.svg", diff_flame_graph(&base, &head, "sort[n=1000] — HEAD~1 → HEAD", "instructions").unwrap()),
+        ("base.svg", flame_graph(&base, "base", "instructions").unwrap()),
+        ("head.svg", flame_graph(&head, "head", "instructions").unwrap()),
+        ("index.html", explain_page(&report)),
+    ] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+}
+
+/// Resources a page loaded from anywhere but disk.
+async fn foreign_resources(c: &Client) -> Value {
+    js(
+        c,
+        "return performance.getEntriesByType('resource').map(function (e) { return e.name; })
+                .filter(function (n) { return n.indexOf('file:') !== 0; });",
+    )
+    .await
+}
+
+/// Issue 17: the differential flame graph in a browser. Served live, linked from the
+/// comparison and the change-point views, it colours the slower function red and the faster
+/// blue, zooms on a click (its own script runs under the policy that allows it by hash), and a
+/// frame named `<script>alert(1)</script>` runs nothing. Written to disk (`explain --html` and
+/// the static report), it does the same from `file://` with networking off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_differential_flame_graph_in_headless_chromium() {
+    let Some(driver) = driver_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (f, url) = common::profiled_store(&dir.path().join("history.db"));
+    let server = start(&url, "127.0.0.1:0".parse().unwrap(), ServeOptions::default()).unwrap();
+    let base = format!("http://{}", server.addr());
+    let object = "document.getElementById('pw-flame')";
+    let in_object = "document.getElementById('pw-flame').contentDocument";
+
+    // ---- live: the comparison links the explanation; the page embeds the graph.
+    let c = driver.session(&dir.path().join("profile-explain"), false).await;
+    c.goto(&format!("{base}/compare-latest.html")).await.unwrap();
+    let links = c.find_all(Locator::Css("#pw-compare a.explain")).await.unwrap();
+    assert_eq!(links.len(), 4, "two profiled cases, two metrics each");
+    let first = links[0].attr("href").await.unwrap().unwrap();
+    assert!(first.starts_with("explain?case="), "{first}");
+    screenshot(&c, "explain-compare-link.png").await;
+    let sort_link = "#pw-compare a.explain[href^='explain?case=sort%5Bn%3D1000%5D']";
+    c.find(Locator::Css(sort_link)).await.unwrap().click().await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("body[data-page='explain']"))
+        .await
+        .expect("the link opens the explanation");
+    let table = c.find(Locator::Id("pw-explain")).await.unwrap().text().await.unwrap();
+    assert!(table.contains("beta") && table.contains("<script>alert(1)</script>"), "{table}");
+    wait_for_flame_graph(&c, in_object).await;
+    js(&c, &format!("{object}.scrollIntoView();")).await;
+    screenshot(&c, "explain-diff.png").await;
+    check_colours_and_zoom(&c, in_object, object).await;
+    screenshot(&c, "explain-diff-zoomed.png").await;
+    assert!(c.get_alert_text().await.is_err(), "no script from a frame name ran");
+
+    // The change point of sort[n=1000] links its explanation (runs 39 → 40).
+    c.goto(&format!("{base}/{}", case_href(&f.cases[0]))).await.unwrap();
+    wait_for_chart(&c).await;
+    let cp = c.find(Locator::Css("#pw-cps a.explain")).await.expect("change point linked");
+    let href = cp.attr("href").await.unwrap().unwrap();
+    assert!(href.contains(&run_id(39)) && href.contains(&run_id(40)), "{href}");
+    screenshot(&c, "explain-change-point-link.png").await;
+    cp.click().await.unwrap();
+    wait_for_flame_graph(&c, in_object).await;
+    c.close().await.unwrap();
+
+    // ---- on disk, networking off: `explain --html`'s directory and the static report.
+    let explain_dir = dir.path().join("explain");
+    write_explain_dir(&explain_dir);
+    let mut store = perfwatch_store::open(&url).unwrap();
+    let site = dir.path().join("site");
+    write_site(store.as_mut(), &site, &SiteOptions { max_run_pages: 5, ..SiteOptions::default() }).unwrap();
+    drop(store);
+    server.shutdown();
+    let c = driver.session(&dir.path().join("profile-explain-offline"), true).await;
+    c.goto(&format!("file://{}/index.html", explain_dir.display())).await.unwrap();
+    let shown =
+        js(&c, "var o = document.getElementById('diff'); return o.getBoundingClientRect().height;").await;
+    assert!(shown.as_f64().unwrap() > 100.0, "the graph is shown: {shown}");
+    screenshot(&c, "explain-html-offline.png").await;
+    assert_eq!(foreign_resources(&c).await, Value::Array(vec![]));
+    // A file:// page cannot reach into its object's document: the graph is checked opened
+    // on its own.
+    c.goto(&format!("file://{}/diff.svg", explain_dir.display())).await.unwrap();
+    wait_for_flame_graph(&c, "document").await;
+    check_colours_and_zoom(&c, "document", "null").await;
+    assert_eq!(foreign_resources(&c).await, Value::Array(vec![]), "the graph loads nothing");
+    screenshot(&c, "explain-diff-offline.png").await;
+    assert!(c.get_alert_text().await.is_err());
+
+    c.goto(&format!("file://{}/compare-latest.html", site.display())).await.unwrap();
+    assert!(c.find(Locator::Css(sort_link)).await.is_err(), "static links are files, not queries");
+    let link = c.find(Locator::Css("#pw-compare a.explain[href^='explain-sort_n=1000_']")).await.unwrap();
+    link.click().await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("body[data-page='explain']"))
+        .await
+        .expect("the static link opens the explanation page");
+    let shown =
+        js(&c, &format!("{object}.scrollIntoView(); return {object}.getBoundingClientRect().height;")).await;
+    assert!(shown.as_f64().unwrap() > 100.0, "the graph is shown: {shown}");
+    screenshot(&c, "explain-static-offline-dark.png").await;
+    assert_eq!(foreign_resources(&c).await, Value::Array(vec![]));
+    let svg = js(&c, &format!("return {object}.getAttribute('data');")).await;
+    c.goto(&format!("file://{}/{}", site.display(), svg.as_str().unwrap())).await.unwrap();
+    wait_for_flame_graph(&c, "document").await;
+    check_colours_and_zoom(&c, "document", "null").await;
+    assert!(c.get_alert_text().await.is_err());
+    c.close().await.unwrap();
+}

@@ -532,3 +532,193 @@ fn the_overview_is_paged() {
     assert_eq!(get(addr, "/api/v1/series?limit=-1").status, 400);
     server.shutdown();
 }
+
+/// The fill of the frame whose tooltip starts with `name (` in a flame graph.
+fn fill_of(svg: &str, name: &str) -> (u8, u8, u8) {
+    let at = svg.find(&format!("<title>{name} (")).unwrap_or_else(|| panic!("no frame {name}"));
+    let rest = &svg[at..];
+    let fill = &rest[rest.find("fill=\"rgb(").unwrap() + 10..];
+    let parts: Vec<u8> =
+        fill[..fill.find(')').unwrap()].split(',').map(|p| p.trim().parse().unwrap()).collect();
+    (parts[0], parts[1], parts[2])
+}
+
+/// `/explain` and `/explain/diff.svg` (issue 17): the ranked functions and the differential
+/// flame graph of a case between two stored runs, red where a function got slower and blue
+/// where it got faster; the comparison and change-point views link them only where both runs
+/// stored the case's profile; missing runs or profiles are 404 pages, malformed queries 400;
+/// a frame named like markup stays text; the graph's own script is allowed by its hash alone.
+#[test]
+fn explanations_of_stored_profiles() {
+    use base64::Engine as _;
+    use perfwatch_report::html::explain_href;
+    use sha2::Digest as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (f, url) = common::profiled_store(&dir.path().join("history.db"));
+    common::add_profiles(&url, &f, &[(1, 20, common::BASE_PROFILE)]);
+    {
+        // Two runs profiled with different profilers do not compare.
+        let mut store = perfwatch_store::open(&url).unwrap();
+        let perf =
+            perfwatch_model::Profile::from_folded(perfwatch_model::Profiler::Perf, "main;f 3\n").unwrap();
+        store.add_profile(&run_id(21), &f.cases[1], &perf).unwrap();
+    }
+    let server = start(&url, "127.0.0.1:0".parse().unwrap(), ServeOptions::default()).unwrap();
+    let addr = server.addr();
+    let (r58, r59) = (run_id(58), run_id(59));
+    let sort = &f.cases[0];
+
+    // The comparison of the two newest runs links the two profiled cases (a row per metric).
+    let cmp = get(addr, "/compare-latest.html");
+    assert_eq!(cmp.status, 200);
+    assert_eq!(cmp.body.matches("where? (flame graph)").count(), 4, "sort[n=1000] and the XSS case");
+    let href = explain_href(sort, &r58, &r59);
+    assert!(cmp.body.contains(&format!("href=\"{}\"", href.replace('&', "&amp;"))), "{href}");
+    assert!(
+        !cmp.body.contains(&explain_href(&f.cases[2], &r58, &r59).replace('&', "&amp;")),
+        "import: one side"
+    );
+    let older = get(addr, &format!("/compare.html?baseline={}&candidate={}", run_id(10), run_id(50)));
+    assert!(!older.body.contains("flame graph"), "no profiles in those runs");
+
+    // The change point of sort[n=1000] (run 40, after run 39) links its explanation.
+    let data = get(addr, &format!("/{}", case_data_href(sort)));
+    let cp_href = explain_href(sort, &run_id(39), &run_id(40)).replace('&', "\\u0026");
+    assert!(data.body.contains(&format!("\"x\":\"{cp_href}\"")), "{}", data.body);
+    assert!(!get(addr, &format!("/{}", case_data_href(&f.cases[1]))).body.contains("\"x\":"));
+
+    // The page: both runs, the ranked functions, the graph embedded; its own policy adds
+    // `object-src 'self'` and `frame-src 'self'` for it, nothing else.
+    let page = get(addr, &format!("/{href}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("object-src 'self'") && csp.contains("frame-src 'self'"), "{csp}");
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    for text in [
+        "<code>beta</code>",
+        "<code>gamma</code>",
+        "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>",
+        &r58,
+        &r59,
+    ] {
+        assert!(page.body.contains(text), "{text}");
+    }
+    assert!(!page.body.contains("<script>alert"));
+    let svg_href = perfwatch_report::html::explain_svg_href(sort, &r58, &r59);
+    assert!(page.body.contains(&format!(
+        "<object id=\"pw-flame\" class=\"flame\" type=\"image/svg+xml\" data=\"{}\"",
+        svg_href.replace('&', "&amp;")
+    )));
+    // Beta explains the change: +200 of the +110 in all (gamma −50, the XSS frame +10).
+    let beta = page.body.find("<code>beta</code>").unwrap();
+    assert!(beta < page.body.find("<code>gamma</code>").unwrap(), "ranked by share of the change");
+
+    // The graph: red where the cost grew, blue where it shrank; the frame named like markup
+    // is escaped text; only inferno's script, allowed by its hash, not by 'unsafe-inline'.
+    let svg = get(addr, &format!("/{svg_href}"));
+    assert_eq!(svg.status, 200, "{}", svg.body);
+    assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
+    let (r, g, b) = fill_of(&svg.body, "beta");
+    assert!(r > g && r > b, "beta grew: rgb({r},{g},{b})");
+    let (r, g, b) = fill_of(&svg.body, "gamma");
+    assert!(b > r && b > g, "gamma shrank: rgb({r},{g},{b})");
+    assert!(svg.body.contains("<title>&lt;script&gt;alert(1)&lt;/script&gt; ("), "escaped frame name");
+    assert!(!svg.body.contains("<script>alert"));
+    assert_eq!(svg.body.matches("<script").count(), 1);
+    let csp = svg.header("content-security-policy").unwrap();
+    let code = perfwatch_report::flame::graph_code(&svg.body).unwrap();
+    let hash = |s: &str| base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(s.as_bytes()));
+    let want =
+        format!("script-src 'sha256-{}' 'unsafe-hashes' 'sha256-{}';", hash(&code.script), hash("init(evt)"));
+    assert!(csp.contains(&want), "{csp}");
+    let script_src = csp.split(';').find(|d| d.trim().starts_with("script-src")).unwrap();
+    assert!(!script_src.contains("unsafe-inline") && csp.contains("frame-ancestors 'self'"), "{csp}");
+    assert!(!csp.contains("script-src 'self'"), "{csp}");
+    // Every other answer keeps the dashboard's policy.
+    let index = get(addr, "/");
+    assert!(index.header("content-security-policy").unwrap().contains("script-src 'self'; style-src"));
+    assert!(index.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+
+    // The XSS-named case (case ids are compared as displayed text).
+    let xss = get(addr, &format!("/{}", explain_href(&f.cases[3], &r58, &r59)));
+    assert_eq!(xss.status, 200);
+    assert!(!xss.body.contains(XSS) && xss.body.contains("<h1>&lt;script&gt;alert(1)&lt;/script&gt;: where"));
+
+    // Missing runs and profiles: 404 notice pages, for the page and the graph alike.
+    let q = |case: &str, base: &str, head: &str| format!("case={case}&base={base}&head={head}");
+    let sort_q = "sort%5Bn%3D1000%5D";
+    for (query, why) in [
+        (q(sort_q, &run_id(58), "0190b6a8-0000-7000-8000-00000000ffff"), "No stored run"),
+        (q(sort_q, &run_id(10), &r59), "no stored profile"),
+        (q(sort_q, &r59, &run_id(11)), "no stored profile"),
+        (q("import", &r58, &r59), "no stored profile"),
+        (q("nope", &r58, &r59), "no stored profile"),
+        (q("sort%5Bn%3D1000%2Cx%3D1%5D", &r58, &r59), "no stored profile"),
+    ] {
+        for path in ["/explain", "/explain/diff.svg"] {
+            let r = get(addr, &format!("{path}?{query}"));
+            assert_eq!(r.status, 404, "{path}?{query}");
+            assert!(r.header("content-type").unwrap().starts_with("text/html"));
+            assert!(r.body.contains(why), "{path}?{query}: {}", r.body);
+        }
+    }
+    // Bad queries: 400.
+    let long = "x".repeat(5000);
+    for query in [
+        String::new(),
+        format!("case={sort_q}&base={r58}"),
+        format!("base={r58}&head={r59}"),
+        q("", &r58, &r59),
+        q(sort_q, "..%2F..%2Fetc", &r59),
+        q(sort_q, &r58, "%3Cscript%3E"),
+        q(&long, &r58, &r59),
+    ] {
+        for path in ["/explain", "/explain/diff.svg"] {
+            let r = get(addr, &format!("{path}?{query}"));
+            assert_eq!(r.status, 400, "{path}?{query}");
+            assert!(r.body.contains("Bad request"));
+        }
+    }
+    // Profiles of different profilers do not compare: 400, saying why.
+    let mixed = get(addr, &format!("/explain?{}", q("sort%5Bn%3D100000%5D", &run_id(20), &run_id(21))));
+    assert_eq!(mixed.status, 400);
+    assert!(mixed.body.contains("callgrind and perf"), "{}", mixed.body);
+    server.shutdown();
+}
+
+/// The static report writes each explanation its comparison and change-point views link, as a
+/// page and a flame graph beside it (there is no server to draw them).
+#[test]
+fn the_static_site_writes_the_explanations_it_links() {
+    use perfwatch_report::html::explain_files;
+    let dir = tempfile::tempdir().unwrap();
+    let (f, url) = common::profiled_store(&dir.path().join("history.db"));
+    let mut store = perfwatch_store::open(&url).unwrap();
+    let out = dir.path().join("site");
+    let summary =
+        write_site(store.as_mut(), &out, &SiteOptions { max_run_pages: 5, ..SiteOptions::default() })
+            .unwrap();
+    // Latest comparison: sort[n=1000] and the XSS case; the change point of sort[n=1000].
+    assert_eq!(summary.explanations, 3, "{summary:?}");
+    let (r58, r59) = (run_id(58), run_id(59));
+    let (page, svg) = explain_files(&f.cases[0], &r58, &r59);
+    let cmp = std::fs::read_to_string(out.join("compare-latest.html")).unwrap();
+    assert!(cmp.contains(&format!("<a class=\"explain\" href=\"{page}\">where? (flame graph)</a>")), "{cmp}");
+    assert_eq!(cmp.matches("where? (flame graph)").count(), 4);
+    let html = std::fs::read_to_string(out.join(&page)).unwrap();
+    assert!(html.contains(&format!("data=\"{svg}\"")) && html.contains("<code>beta</code>"));
+    assert!(html.contains(&format!("<a href=\"run-{r59}.html\">")), "the newest run has a page");
+    let graph = std::fs::read_to_string(out.join(&svg)).unwrap();
+    let (r, g, b) = fill_of(&graph, "beta");
+    assert!(r > g && r > b);
+    assert!(!graph.contains("<script>alert"));
+    let (cp_page, cp_svg) = explain_files(&f.cases[0], &run_id(39), &run_id(40));
+    assert!(out.join(&cp_page).exists() && out.join(&cp_svg).exists());
+    let data = std::fs::read_to_string(out.join(case_data_href(&f.cases[0]))).unwrap();
+    assert!(data.contains(&format!("\"x\":\"{cp_page}\"")), "{data}");
+    let (xss_page, _) = explain_files(&f.cases[3], &r58, &r59);
+    assert!(!std::fs::read_to_string(out.join(xss_page)).unwrap().contains(XSS));
+}

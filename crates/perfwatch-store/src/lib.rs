@@ -274,6 +274,12 @@ pub trait Store: Send {
     /// stored bytes that do not decode.
     fn profile(&mut self, run_id: &str, case: &CaseId) -> Result<Option<Profile>>;
 
+    /// The cases of a run (full id) that have a stored profile, by name and then by the stored
+    /// text of their parameters (the same order on every backend); empty when there are none
+    /// (also for a run that is not stored). Reads no stacks: the dashboard asks it for every
+    /// page that may link a flame graph.
+    fn profiled_cases(&mut self, run_id: &str) -> Result<Vec<CaseId>>;
+
     /// Points baseline `name` at a run (id or unique prefix), creating or moving it.
     /// [`ErrorKind::NotFound`] if the run does not exist, [`ErrorKind::Invalid`] for an empty
     /// name.

@@ -505,6 +505,10 @@ impl Store for PgStore {
         first(&mut self.client, &q().profile, &[&run_id, &case.name, &params], rows::read_profile)
     }
 
+    fn profiled_cases(&mut self, run_id: &str) -> Result<Vec<CaseId>> {
+        all(&mut self.client, &q().profiled_cases, &[&run_id], rows::read_profiled_case)
+    }
+
     fn set_baseline(&mut self, name: &str, run_id: &str) -> Result<BaselineInfo> {
         crate::check_baseline_name(name)?;
         let id = self.existing_run_id(run_id)?;

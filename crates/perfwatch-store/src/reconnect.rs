@@ -94,6 +94,9 @@ impl Store for Reconnecting {
     fn profile(&mut self, run_id: &str, case: &CaseId) -> Result<Option<Profile>> {
         self.call(|s| s.profile(run_id, case))
     }
+    fn profiled_cases(&mut self, run_id: &str) -> Result<Vec<CaseId>> {
+        self.call(|s| s.profiled_cases(run_id))
+    }
     fn set_baseline(&mut self, name: &str, run_id: &str) -> Result<BaselineInfo> {
         self.call(|s| s.set_baseline(name, run_id))
     }

@@ -512,6 +512,12 @@ pub(crate) fn read_series(r: &impl Columns) -> Result<SeriesInfo> {
     })
 }
 
+/// A row of `name, params` of `profiles`: the case a profile belongs to.
+pub(crate) fn read_profiled_case(r: &impl Columns) -> Result<CaseId> {
+    let params: String = r.col(1)?;
+    Ok(CaseId { name: r.col(0)?, params: params_from(&params)? })
+}
+
 /// The fields of a [`ChangePoint`] as the `upsert_change_point` statement binds them after the
 /// series id (`?1`), given its run id and whether it is a regression (the store keeps the
 /// kind as a flag): the one place, with [`read_change_point`], that knows how a change point

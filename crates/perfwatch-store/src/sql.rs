@@ -108,6 +108,9 @@ queries! {
          folded = excluded.folded";
     /// `?1` run id, `?2` case name, `?3` case parameters JSON → a `rows::read_profile` row.
     profile = "SELECT profiler, folded FROM profiles WHERE run_id = ?1 AND name = ?2 AND params = ?3";
+    /// `?1` run id → `rows::read_profiled_case` rows (`name, params`) of every case of the run
+    /// that has a profile, by name and parameters; reads the primary key only, not the stacks.
+    profiled_cases = "SELECT name, params FROM profiles WHERE run_id = ?1 ORDER BY name, params";
     /// `?1` name, `?2` run id, `?3`/`?4` time set.
     set_baseline = "INSERT INTO baselines (name, run_id, set_s, set_ns) VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id, set_s = excluded.set_s, \

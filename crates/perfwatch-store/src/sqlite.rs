@@ -413,6 +413,10 @@ impl Store for SqliteStore {
         first(&self.conn, &q().profile, (run_id, &case.name, &params), |r| rows::read_profile(r))
     }
 
+    fn profiled_cases(&mut self, run_id: &str) -> Result<Vec<CaseId>> {
+        all(&self.conn, &q().profiled_cases, [run_id], |r| rows::read_profiled_case(r))
+    }
+
     fn set_baseline(&mut self, name: &str, run_id: &str) -> Result<BaselineInfo> {
         crate::check_baseline_name(name)?;
         let id = self.existing_run_id(run_id)?;

@@ -172,6 +172,7 @@ contract_tests!(
     add_profile_replaces_and_needs_the_run,
     profiles_go_with_their_run,
     corrupt_profiles_are_corrupt_errors,
+    profiled_cases_lists_a_runs_profiles,
     a_version_6_store_is_migrated_to_7,
 );
 
@@ -862,6 +863,38 @@ fn profiles_round_trip(fx: &dyn Fixture) {
     store.add_profile(&rid(2), &import, &small_profile(Profiler::Callgrind, 9)).unwrap();
     assert_eq!(store.profile(&rid(2), &import).unwrap(), Some(small_profile(Profiler::Callgrind, 9)));
     store.integrity_check().unwrap();
+}
+
+/// `profiled_cases` names exactly the cases of a run that have a profile (odd names and
+/// parameters come back as written), in the same order on both backends, and follows
+/// replacements and deletions.
+fn profiled_cases_lists_a_runs_profiles(fx: &dyn Fixture) {
+    let mut store = fx.open();
+    store.insert_run(&report(&rid(1), base_time())).unwrap();
+    store.insert_run(&report(&rid(2), nth_time(1))).unwrap();
+    assert_eq!(store.profiled_cases(&rid(1)).unwrap(), vec![]);
+    assert_eq!(store.profiled_cases("no-such-run").unwrap(), vec![]);
+    let odd = CaseId::new("it's \"odd\" ü", [("k=v", "a,b"), ("$1", "?1")]);
+    let import = CaseId::new("import", Vec::<(String, String)>::new());
+    let big = CaseId::new("sort", [("n", "100000")]);
+    for case in [&odd, &big, &sort_small(), &import] {
+        store.add_profile(&rid(1), case, &small_profile(Profiler::Callgrind, 5)).unwrap();
+    }
+    store.add_profile(&rid(2), &import, &small_profile(Profiler::Perf, 1)).unwrap();
+    // By name, then by the stored text of the parameters (`{"n":"1000"}` < `{"n":"100000"}`).
+    let want = vec![import.clone(), odd.clone(), sort_small(), big.clone()];
+    assert_eq!(store.profiled_cases(&rid(1)).unwrap(), want);
+    assert_eq!(store.profiled_cases(&rid(2)).unwrap(), vec![import.clone()]);
+    // A replaced profile is listed once; a prefix names no run.
+    store.add_profile(&rid(1), &odd, &small_profile(Profiler::Perf, 7)).unwrap();
+    assert_eq!(store.profiled_cases(&rid(1)).unwrap(), want);
+    assert_eq!(store.profiled_cases(&rid(1)[..8]).unwrap(), vec![]);
+    // Deleted with their run; through a reconnecting store as well.
+    store.prune(&PrunePolicy::KeepLast(1)).unwrap();
+    assert_eq!(store.profiled_cases(&rid(1)).unwrap(), vec![]);
+    drop(store);
+    let mut store = perfwatch_store::open_reconnecting(&fx.url()).unwrap();
+    assert_eq!(store.profiled_cases(&rid(2)).unwrap(), vec![import]);
 }
 
 fn add_profile_replaces_and_needs_the_run(fx: &dyn Fixture) {

@@ -104,9 +104,16 @@ pub fn runs_js(runs: &[RunMeta], has_page: impl Fn(&RunMeta) -> bool) -> String 
 ///
 /// Per metric: `name`, `unit`, `better`, and columns `r` (index into the run table of
 /// [`runs_js`], −1 if absent), `t` (Unix seconds), `m` (median), `lo`/`hi` (95 % CI), plus
-/// `cps`, the change points (`i` index, `change`, `p`, `kind`). Values have 6 significant
-/// digits ([`write_compact_f64`]).
-pub fn case_data_js(case: &CaseId, series: &[SeriesColumns<'_>], run_index: &HashMap<&str, usize>) -> String {
+/// `cps`, the change points (`i` index, `change`, `p`, `kind`, and `x`, the address of the
+/// explanation between the run before the change and the run at it, when `explain` gives one
+/// for those two run ids: both have a profile of the case). Values have 6 significant digits
+/// ([`write_compact_f64`]).
+pub fn case_data_js(
+    case: &CaseId,
+    series: &[SeriesColumns<'_>],
+    run_index: &HashMap<&str, usize>,
+    explain: &dyn Fn(&str, &str) -> Option<String>,
+) -> String {
     let n: usize = series.iter().map(|s| s.points.len()).sum();
     let mut out = String::with_capacity(128 + n * 48);
     out.push_str("PW.caseData({\"case\":");
@@ -141,12 +148,23 @@ pub fn case_data_js(case: &CaseId, series: &[SeriesColumns<'_>], run_index: &Has
             write_exact_f64(o, c.change);
             o.push_str(",\"p\":");
             write_exact_f64(o, c.p_value);
-            let _ = write!(o, ",\"kind\":\"{}\"}}", c.kind.as_str());
+            let _ = write!(o, ",\"kind\":\"{}\"", c.kind.as_str());
+            if let Some(href) = change_runs(s.points, c.index).and_then(|(b, h)| explain(b, h)) {
+                o.push_str(",\"x\":");
+                o.push_str(&script_json(&href));
+            }
+            o.push('}');
         });
         out.push('}');
     }
     out.push_str("]});\n");
     out
+}
+
+/// The run ids of the point before the change point at `index` and of the point at it.
+pub fn change_runs(points: &[HistoryPoint], index: usize) -> Option<(&str, &str)> {
+    let before = points.get(index.checked_sub(1)?)?;
+    Some((before.run_id.as_str(), points.get(index)?.run_id.as_str()))
 }
 
 /// The JSON API's document for one series (`GET /api/v1/series/data`): full-precision columns.

@@ -10,6 +10,8 @@
 //! | `case-SLUG.html` | one case: history chart of every metric ([`case_page`]) |
 //! | `run-ID.html` | one run: host, git, every case, caveats ([`run_page`]) |
 //! | `compare-NAME.html` | baseline vs candidate ([`comparison_page`]) |
+//! | `explain-SLUG-HASH.html`, `.svg` | static report: where a profiled case's cost moved between two runs ([`explanation_page`], [`explain_files`]) |
+//! | `explain?case=…&base=…&head=…` | the same, served live ([`explain_href`]) |
 //! | `data/runs.js` | the run table every case page shares ([`runs_js`]) |
 //! | `data/SLUG.js` | the columnar history of one case ([`case_data_js`]) |
 //! | `assets/…` | uPlot (vendored, MIT) and the dashboard's own script and style ([`assets`]) |
@@ -41,8 +43,10 @@ use jiff::Timestamp;
 use perfwatch_model::{Better, CaseId, ChangePoint, HistoryPoint, RunMeta, Verdict};
 use serde::Serialize;
 
-pub use data::{SeriesColumns, case_data_js, runs_js, series_api_json, write_compact_f64};
-pub use pages::{case_page, comparison_page, notice_page, overview_page, run_page};
+pub use data::{SeriesColumns, case_data_js, change_runs, runs_js, series_api_json, write_compact_f64};
+pub use pages::{
+    ExplainGraph, case_page, comparison_page, explanation_page, notice_page, overview_page, run_page,
+};
 
 /// Title of every page, after the page's own title.
 pub const SITE_NAME: &str = "perfwatch";
@@ -148,6 +152,57 @@ pub fn run_href(run_id: &str) -> String {
     } else {
         format!("run-x{:016x}.html", fnv1a(run_id.as_bytes()))
     }
+}
+
+/// Address of the live explanation of `case` between runs `base` and `head` (`perfwatch
+/// serve`'s `GET /explain`), relative to the site root: the case's display form and the run
+/// ids as percent-encoded query values.
+///
+/// ```
+/// use perfwatch_model::CaseId;
+/// let case = CaseId::new("sort", [("n", "1000")]);
+/// assert_eq!(
+///     perfwatch_report::html::explain_href(&case, "r1", "r2"),
+///     "explain?case=sort%5Bn%3D1000%5D&base=r1&head=r2"
+/// );
+/// ```
+pub fn explain_href(case: &CaseId, base: &str, head: &str) -> String {
+    format!("explain?{}", explain_query(case, base, head))
+}
+
+/// Address of the differential flame graph of the live explanation [`explain_href`] (`GET
+/// /explain/diff.svg`), relative to the site root.
+pub fn explain_svg_href(case: &CaseId, base: &str, head: &str) -> String {
+    format!("explain/diff.svg?{}", explain_query(case, base, head))
+}
+
+fn explain_query(case: &CaseId, base: &str, head: &str) -> String {
+    format!("case={}&base={}&head={}", query_value(&case.to_string()), query_value(base), query_value(head))
+}
+
+/// File names of the static report's explanation of `case` between runs `base` and `head`:
+/// the page and its differential flame graph (`explain-SLUG-HASH.html` and `.svg`, the hash
+/// taken over both run ids).
+pub fn explain_files(case: &CaseId, base: &str, head: &str) -> (String, String) {
+    let mut key = Vec::with_capacity(base.len() + head.len() + 1);
+    key.extend_from_slice(base.as_bytes());
+    key.push(0);
+    key.extend_from_slice(head.as_bytes());
+    let stem = format!("explain-{}-{:08x}", case_slug(case), fnv1a(&key) as u32);
+    (format!("{stem}.html"), format!("{stem}.svg"))
+}
+
+/// `s` as a URL query value: every byte but ASCII letters, digits and `-._~` percent-encoded.
+fn query_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }
 
 /// 64-bit FNV-1a: a stable hash for slugs (not for security).

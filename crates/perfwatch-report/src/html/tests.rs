@@ -1,7 +1,10 @@
 //! Every page type rendered from the fixed fixtures of `crate::fixtures`: one insta snapshot per
 //! page (`snapshots/`), so any change of markup, escaping or formatting shows up in review.
 
-use super::{case_page, comparison_page, notice_page, overview_page, run_page};
+use super::{
+    ExplainGraph, case_page, comparison_page, explain_href, explanation_page, notice_page, overview_page,
+    run_page,
+};
 use crate::fixtures::*;
 use perfwatch_model::CaseId;
 
@@ -11,13 +14,36 @@ fn has_page(c: &CaseId) -> bool {
     !c.name.starts_with("broken")
 }
 
+/// The full comparison links the explanation of the case named like markup (both runs have
+/// its profile), and of no other.
 fn comparison_full() -> String {
     let (base, cand) = comparison_sides();
-    comparison_page(&full_comparison_report(), Some(&base), Some(&cand), "Candidate <b> vs \"main\"")
+    let explain = |c: &CaseId| c.name.starts_with("<script>").then(|| explain_href(c, "run-a", "run-b"));
+    comparison_page(
+        &full_comparison_report(),
+        Some(&base),
+        Some(&cand),
+        "Candidate <b> vs \"main\"",
+        &explain,
+    )
 }
 
 fn comparison_empty() -> String {
-    comparison_page(&empty_comparison_report(), None, None, "Latest run vs the previous one")
+    comparison_page(&empty_comparison_report(), None, None, "Latest run vs the previous one", &|_| None)
+}
+
+fn explanation() -> String {
+    let graph = ExplainGraph { href: "explain/diff.svg?case=x&base=run-a&head=<7>".into(), height: 310 };
+    explanation_page(&explain_report(), Some(&graph), "", &|id| id == "run-a")
+}
+
+fn explanation_without_graph() -> String {
+    explanation_page(
+        &explain_report(),
+        None,
+        "The head's profile is empty: there is no graph to draw.",
+        &|_| true,
+    )
 }
 
 fn notice_not_found() -> String {
@@ -38,6 +64,8 @@ fn all_pages() -> Vec<(&'static str, String)> {
         ("run_bare", run_page(&bare_run_report(), has_page)),
         ("comparison_full", comparison_full()),
         ("comparison_empty", comparison_empty()),
+        ("explanation", explanation()),
+        ("explanation_without_graph", explanation_without_graph()),
         ("notice", notice_not_found()),
     ]
 }
@@ -95,6 +123,31 @@ fn comparison_with_every_verdict() {
 #[test]
 fn comparison_without_rows() {
     insta::assert_snapshot!(comparison_empty());
+}
+
+#[test]
+fn explanation_with_graph() {
+    insta::assert_snapshot!(explanation());
+}
+
+#[test]
+fn explanation_without_a_graph() {
+    let page = explanation_without_graph();
+    assert!(page.contains("<p>The head&#39;s profile is empty: there is no graph to draw.</p>"), "{page}");
+    assert!(!page.contains("<object"));
+}
+
+/// The comparison links a case's explanation only where it was given one, with the case's
+/// name percent-encoded in the address (and the address escaped in the attribute).
+#[test]
+fn comparison_links_explanations() {
+    let page = comparison_full();
+    assert_eq!(page.matches("where? (flame graph)").count(), 1, "one row of the case with profiles");
+    assert!(
+        page.contains("href=\"explain?case=%3Cscript%3Ex%3C%2Fscript%3E&amp;base=run-a&amp;head=run-b\""),
+        "{page}"
+    );
+    assert!(!comparison_empty().contains("flame graph"));
 }
 
 #[test]

@@ -159,6 +159,49 @@ pub fn small_fixture() -> Fixture {
     }
 }
 
+// ------------------------------------------------------------------ profiles
+
+/// A profile before a change: `beta` and `gamma` cost the same, a frame is named like markup.
+pub const BASE_PROFILE: &str =
+    "main;parse;alpha 100\nmain;parse;beta 100\nmain;gamma 100\nmain;<script>alert(1)</script> 10\n";
+/// After it: `beta` three times as costly (red in the differential graph), `gamma` half
+/// (blue).
+pub const HEAD_PROFILE: &str =
+    "main;parse;alpha 100\nmain;parse;beta 300\nmain;gamma 50\nmain;<script>alert(1)</script> 20\n";
+
+/// Stores callgrind profiles (folded text) of cases of the fixture: `(case index, run index,
+/// folded stacks)`.
+pub fn add_profiles(url: &str, f: &Fixture, profiles: &[(usize, usize, &str)]) {
+    use perfwatch_model::{Profile, Profiler};
+    let mut store = perfwatch_store::open(url).expect("open store");
+    for &(case, run, folded) in profiles {
+        let p = Profile::from_folded(Profiler::Callgrind, folded).unwrap();
+        store.add_profile(&run_id(run), &f.cases[case], &p).expect("add profile");
+    }
+}
+
+/// The small store with profiles of `sort[n=1000]` (case 0) on both sides of its change point
+/// (runs 39 and 40) and in the two newest runs (58 and 59), and of the case named like markup
+/// (case 3) in the two newest runs; run 59's profile of `import` (case 2) has no partner.
+pub fn profiled_store(path: &Path) -> (Fixture, String) {
+    let f = small_fixture();
+    let url = fill_store(path, &f);
+    add_profiles(
+        &url,
+        &f,
+        &[
+            (0, 39, BASE_PROFILE),
+            (0, 40, HEAD_PROFILE),
+            (0, 58, BASE_PROFILE),
+            (0, 59, HEAD_PROFILE),
+            (3, 58, BASE_PROFILE),
+            (3, 59, HEAD_PROFILE),
+            (2, 59, HEAD_PROFILE),
+        ],
+    );
+    (f, url)
+}
+
 // ------------------------------------------------------------------ HTTP
 
 // Not every binary that includes this module talks HTTP (the ingest bench has its own client).

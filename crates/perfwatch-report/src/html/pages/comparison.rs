@@ -52,6 +52,8 @@ struct RowView<'a> {
     p_value: String,
     /// Why the verdict is not what the interval alone says.
     notes: Vec<String>,
+    /// Where the case's explanation between the two runs is (both have its profile).
+    explain: Option<String>,
     plot_svg: TrustedSvg,
 }
 
@@ -76,7 +78,11 @@ fn samples<'r>(report: Option<&'r RunReport>, id: &CaseId, metric: &str) -> &'r 
 }
 
 impl<'a> RowView<'a> {
-    fn new(c: &'a Comparison, baseline: Option<&RunReport>, candidate: Option<&RunReport>) -> Self {
+    fn new(
+        c: &'a Comparison,
+        (baseline, candidate): (Option<&RunReport>, Option<&RunReport>),
+        explain: Option<String>,
+    ) -> Self {
         let id = c.case.clone();
         let name = id.to_string();
         let plot = distribution(samples(baseline, &id, &c.metric), samples(candidate, &id, &c.metric), |v| {
@@ -94,6 +100,7 @@ impl<'a> RowView<'a> {
             verdict: Some(VerdictView::new(c.verdict, None)),
             p_value: format!("{:.3}", c.p_value),
             notes: c.notes.iter().map(ToString::to_string).collect(),
+            explain,
             plot_svg: TrustedSvg(plot),
             name,
         }
@@ -102,12 +109,15 @@ impl<'a> RowView<'a> {
 
 /// A comparison page: verdict counts, warnings, and per case × metric the medians, the ratio with
 /// its 95 % CI, the verdict and a strip plot of both sides' samples (taken from the two runs'
-/// reports when given).
+/// reports when given). `explain` gives, for a case whose profile both runs stored, the address
+/// of its explanation (ranked functions and differential flame graph), linked from the case's
+/// rows as "where? (flame graph)".
 pub fn comparison_page(
     c: &ComparisonReport,
     baseline: Option<&RunReport>,
     candidate: Option<&RunReport>,
     title: &str,
+    explain: &dyn Fn(&CaseId) -> Option<String>,
 ) -> String {
     let page = ComparisonPage {
         frame: Frame::new(title, "compare", APP_JS),
@@ -118,7 +128,11 @@ pub fn comparison_page(
         counts: &c.summary,
         design: c.design.describe(),
         warnings: c.warnings.iter().map(ToString::to_string).collect(),
-        rows: c.comparisons.iter().map(|cmp| RowView::new(cmp, baseline, candidate)).collect(),
+        rows: c
+            .comparisons
+            .iter()
+            .map(|cmp| RowView::new(cmp, (baseline, candidate), explain(&cmp.case)))
+            .collect(),
     };
     render(&page, 4096 + c.comparisons.len() * 4000)
 }

@@ -1,4 +1,4 @@
-//! The five page types, rendered from askama templates in `templates/` (the crate root).
+//! The six page types, rendered from askama templates in `templates/` (the crate root).
 //!
 //! **Why askama.** It is the project's chosen template crate (style guide §5), and it fits what
 //! the pages need: templates are compiled into the crate, so a typo in a field name, a wrong
@@ -11,7 +11,7 @@
 //! compares with the browser. Askama 0.14 is used because 0.15 and later need Rust 1.88, above
 //! the workspace's MSRV of 1.85.
 //!
-//! **Split of work.** The Rust side (this module and `overview`, `run`, `comparison`) turns the
+//! **Split of work.** The Rust side (this module and `overview`, `run`, `comparison`, `explain`) turns the
 //! public data into view models: every number already formatted with its unit, every link
 //! already chosen, rows already in display order. The templates only place those values in
 //! markup.
@@ -23,6 +23,7 @@
 //! `<body data-page>` in `assets/app.js`.
 
 mod comparison;
+mod explain;
 mod overview;
 mod run;
 
@@ -35,6 +36,7 @@ use perfwatch_model::Verdict;
 use super::{CaseView, SITE_NAME, case_data_href, run_href};
 
 pub use comparison::comparison_page;
+pub use explain::{ExplainGraph, explanation_page};
 pub use overview::overview_page;
 pub use run::run_page;
 
