@@ -346,7 +346,14 @@ impl Profiling<'_, '_> {
             Profiler::Perf => Some(self.perf_script(case, dir.path())?),
             _ => None,
         };
-        Ok(read_profile(profiler, dir.path(), script.as_deref()))
+        let profile = read_profile(profiler, dir.path(), script.as_deref());
+        if profiler != Profiler::PySpy {
+            return Ok(profile);
+        }
+        // py-spy samples wall-clock time and misses samples when it is itself short of CPU:
+        // its shares, scaled to the CPU time the kernel measured for the run.
+        let cpu_us = ((outcome.user + outcome.sys) * 1e6).round() as u64;
+        Ok(profile.map(|p| perfwatch_runner::profile::scale_to(&p, cpu_us)))
     }
 
     fn perf_script(&mut self, case: &CasePlan, dir: &Path) -> Result<String> {

@@ -43,7 +43,9 @@ impl Profiler {
     pub fn unit(self) -> &'static str {
         match self {
             Profiler::Callgrind => "instructions",
-            Profiler::Perf | Profiler::PySpy => "samples",
+            Profiler::Perf => "samples",
+            // py-spy's sample shares scaled to the run's measured CPU time (microseconds).
+            Profiler::PySpy => "cpu_us",
         }
     }
 }
@@ -155,7 +157,8 @@ pub struct ExplainReport {
     pub case: CaseId,
     /// The profiler used.
     pub profiler: Profiler,
-    /// What the costs count (`instructions` or `samples`).
+    /// What the costs count (`instructions`, `samples`, or `cpu_us` for py-spy: CPU
+    /// microseconds, the run's measured CPU time split by the samples' shares).
     pub unit: String,
     /// Profiled runs per side whose costs are summed (a stored profile is one run).
     pub rounds: u32,

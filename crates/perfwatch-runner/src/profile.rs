@@ -128,6 +128,31 @@ pub fn read_callgrind_dir(dir: &Path) -> Result<Profile, String> {
     Ok(total)
 }
 
+/// `profile` with its costs rescaled to add up to `total`, each stack keeping its share
+/// (largest-remainder rounding, so the sum is exactly `total`).
+///
+/// Why: a sampler that is itself short of CPU (py-spy on a loaded machine) takes fewer
+/// samples than its rate promises, so sample counts understate a slower run; the shares
+/// between stacks stay right. Scaling each run's shares to its CPU time measured by the
+/// kernel (`wait4`) gives costs that compare between runs.
+pub fn scale_to(profile: &Profile, total: u64) -> Profile {
+    let samples = profile.total();
+    if samples == 0 {
+        return profile.clone();
+    }
+    let exact: Vec<(&String, f64)> =
+        profile.stacks.iter().map(|(s, c)| (s, *c as f64 * total as f64 / samples as f64)).collect();
+    let mut stacks: BTreeMap<String, u64> =
+        exact.iter().map(|(s, x)| ((*s).clone(), x.floor() as u64)).collect();
+    let given: u64 = stacks.values().sum();
+    let mut by_remainder: Vec<&(&String, f64)> = exact.iter().collect();
+    by_remainder.sort_by(|a, b| (b.1 - b.1.floor()).total_cmp(&(a.1 - a.1.floor())).then(a.0.cmp(b.0)));
+    for (stack, _) in by_remainder.into_iter().take(total.saturating_sub(given) as usize) {
+        *stacks.get_mut(*stack).expect("every stack is in the map") += 1;
+    }
+    Profile { profiler: profile.profiler, stacks }
+}
+
 /// Adds `more`'s stacks into `into`.
 pub fn merge(into: &mut Profile, more: Profile) {
     for (stack, cost) in more.stacks {
@@ -497,6 +522,19 @@ mod tests {
             let total: u64 = selfs.values().sum();
             prop_assert!((p.total() as f64 - total as f64).abs() <= slack);
         }
+    }
+
+    #[test]
+    fn scaling_keeps_shares_and_hits_the_total_exactly() {
+        let p = Profile::from_folded(Profiler::PySpy, "a 1\nb 1\nc 1\n").unwrap();
+        let s = scale_to(&p, 1000);
+        assert_eq!(s.total(), 1000);
+        assert_eq!((s.stacks["a"], s.stacks["b"], s.stacks["c"]), (334, 333, 333));
+        let p = Profile::from_folded(Profiler::PySpy, "a 30\nb 10\n").unwrap();
+        let s = scale_to(&p, 2_000_000);
+        assert_eq!((s.stacks["a"], s.stacks["b"]), (1_500_000, 500_000));
+        let empty = Profile { profiler: Profiler::PySpy, stacks: BTreeMap::new() };
+        assert_eq!(scale_to(&empty, 5), empty);
     }
 
     #[test]
